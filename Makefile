@@ -1,0 +1,29 @@
+# make book: execute every chapter (papermill) and build the book; make test: the test suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PRESET ?= cpu
+DEVICE ?= auto
+RETRAIN ?= 0
+
+.PHONY: venv book test bench serve clean
+
+$(VENV)/installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/installed
+
+book: venv
+	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain)
+
+test: venv
+	$(PY) -m pytest -q
+
+serve:
+	$(PY) -m http.server --directory book/_build/html 8000
+
+clean:
+	rm -rf book/_build

@@ -1,0 +1,75 @@
+"""Command line: `python -m icl_core train --preset cpu --out results/cpu` and friends."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .presets import PRESETS, PRETRAINING, get_preset, pretraining_config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m icl_core", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train one model (or reuse the finished run in --out)",
+                                description="Train one model. Under torchrun, one model with "
+                                            "DistributedDataParallel and the same global batch.")
+    train.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
+    train.add_argument("--pretraining", default="standard",
+                       help=f"pretraining distribution, one of {', '.join(PRETRAINING)}")
+    train.add_argument("--out", required=True, help="cache folder; the run goes in OUT/<name>-<hash>/")
+    train.add_argument("--steps", type=int, help="override train.steps")
+    train.add_argument("--seed", type=int, help="override train.seed")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    train.add_argument("--no-resume", action="store_true", help="ignore a saved training state")
+    train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    book = commands.add_parser("book", help="execute every chapter with papermill, then build the book")
+    book.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
+    book.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    book.add_argument("--retrain", action="store_true", help="discard cached models and train anew")
+    book.add_argument("--book-dir", default="book", help="the book's folder (default: book)")
+    book.add_argument("--results", default="results", help="checkpoints and numbers (default: results)")
+    commands.add_parser("presets", help="list the presets and their configurations")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> None:
+    get_preset(args.preset)
+    config = pretraining_config(args.preset, args.pretraining)
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+    if overrides:
+        config = config.with_changes(train=overrides)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        import torch
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if args.device != "cpu" and torch.cuda.is_available() else "gloo")
+    from .train import train
+    result = train(config, args.out, device=args.device, resume=not args.no_resume)
+    if not distributed or int(os.environ.get("RANK", "0")) == 0:
+        what = "reused" if result.reused else "trained"
+        print(f"{what} {result.path} in {result.seconds:.1f} s on {result.device}; "
+              f"final loss {result.losses[-1]:.5f}")
+    if distributed:
+        dist.destroy_process_group()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            for name, config in PRESETS.items():
+                print(f"{name}: {config.to_dict()}")
+        elif args.command == "book":
+            from .book import make_book
+            make_book(args.preset, args.device, args.retrain, args.book_dir, args.results)
+        else:
+            _train(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

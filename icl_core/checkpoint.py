@@ -1,0 +1,59 @@
+"""Checkpoints: weights with the config they were trained with, written atomically.
+
+A training state (`state.pt`) also holds the optimiser, RNG states, step and loss log so that a killed
+run resumes exactly; a finished model (`model.pt`) holds what analysis needs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import ExperimentConfig
+from .convert import convert_garg_state_dict, infer_model_config, is_garg_state_dict
+from .model import InContextRegressor
+from .storage import atomic_write
+
+FORMAT = "icl_core/1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read: truncated, corrupt or of an unknown format."""
+
+
+def save(path: str | Path, payload: dict[str, Any]) -> Path:
+    return atomic_write(path, lambda tmp: torch.save({"format": FORMAT, **payload}, tmp))
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises several types for a damaged zip archive
+        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or corrupt: {error}); "
+                              "delete it to resume from scratch") from error
+
+
+def load_checkpoint(path: str | Path, n_head: int = 8) -> tuple[InContextRegressor, ExperimentConfig | None]:
+    """The model on CPU in eval mode, and its config.
+
+    Also reads Garg et al.'s checkpoints (`state.pt` or a bare state dict of their `TransformerModel`);
+    those carry no config of ours, so the config is None and `n_head` must be given (8 in their runs).
+    """
+    payload = read(path)
+    if payload.get("format") == FORMAT:
+        config = ExperimentConfig.from_dict(payload["config"])
+        model = InContextRegressor(config.model)
+        model.load_state_dict(payload["model"])
+        return model.eval(), config
+    state = payload.get("model_state_dict", payload)
+    if not isinstance(state, dict) or not is_garg_state_dict(state):
+        raise CheckpointError(f"checkpoint {path} is neither an icl_core checkpoint nor a state dict "
+                              "of Garg et al.'s TransformerModel")
+    state = convert_garg_state_dict(state)
+    model = InContextRegressor(infer_model_config(state, n_head))
+    model.load_state_dict(state)
+    return model.eval(), None

@@ -1,0 +1,99 @@
+"""What the chapters call: parameter checks, cached models, shift sweeps and residual streams.
+
+Each function does one experiment step so that a chapter reads as prose, parameters and figures.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .config import check
+from .evaluation import errors, eval_prompts, predict
+from .presets import PRESETS, PRETRAINING, pretraining_config
+from .samplers import SHIFT_FAMILIES, Prompts, shifted
+from .train import TrainedModel, resolve_device, train
+
+
+def _positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _numbers(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) > 0 and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)
+
+
+_PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "preset": (lambda v: v in PRESETS, f"one of {', '.join(PRESETS)}"),
+    "device": (lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda") or v.startswith("cuda:")),
+               "'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "results": (lambda v: isinstance(v, str) and len(v) > 0, "a folder path"),
+    "n_prompts": (_positive_int, "a positive integer"),
+    "n_bootstrap": (_positive_int, "a positive integer"),
+    "tolerance": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"),
+    "tolerances": (lambda v: _numbers(v) and min(v) > 0, "a non-empty list of numbers > 0"),
+    "shifts": (_numbers, "a non-empty list of finite numbers"),
+    "example_shifts": (_numbers, "a non-empty list of finite numbers"),
+    "x_scales": (lambda v: _numbers(v) and min(v) > 0, "a non-empty list of numbers > 0"),
+    "w_means": (_numbers, "a non-empty list of finite numbers"),
+    "w_scales": (lambda v: _numbers(v) and min(v) > 0, "a non-empty list of numbers > 0"),
+    "family": (lambda v: v in SHIFT_FAMILIES, f"one of {', '.join(SHIFT_FAMILIES)}"),
+    "families": (lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and set(v) <= set(SHIFT_FAMILIES),
+                 f"a non-empty list drawn from {', '.join(SHIFT_FAMILIES)}"),
+    "pretraining": (lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and set(v) <= set(PRETRAINING),
+                    f"a non-empty list drawn from {', '.join(PRETRAINING)}"),
+    "layer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer layer index (-1 = last)"),
+    "center": (lambda v: isinstance(v, bool), "True or False"),
+    "gd_steps": (_positive_int, "a positive integer"),
+}
+
+
+def check_parameters(**parameters: Any) -> None:
+    """Stop a chapter early on a bad papermill parameter, naming it and what is allowed."""
+    for name, value in parameters.items():
+        check(name in _PARAMETERS, "parameter", name, f"one of {', '.join(_PARAMETERS)}")
+        ok, allowed = _PARAMETERS[name]
+        check(ok(value), name, value, allowed)
+
+
+def trained_model(preset: str, results: str | Path, device: str = "auto", pretraining: str = "standard",
+                  seed: int = 0, progress: bool = False) -> TrainedModel:
+    """The preset's model for a pretraining distribution: from the cache, else trained now."""
+    config = pretraining_config(preset, pretraining)
+    if seed != config.train.seed:
+        config = config.with_changes(train={"seed": seed})
+    return train(config, Path(results) / preset, device=device, progress=progress)
+
+
+def on_device(model: torch.nn.Module, device: str) -> torch.nn.Module:
+    return model.to(resolve_device(device))
+
+
+def sweep_prompts(base, family: str, values, n_prompts: int, n_points: int, n_dims: int,
+                  seed: int) -> list[Prompts]:
+    """One batch of evaluation prompts per shift value, each batch from the same seed."""
+    return [eval_prompts(shifted(family, c, base), n_prompts, n_points, n_dims, seed) for c in values]
+
+
+def shift_sweep(model, family: str, values, n_prompts: int, seed: int,
+                methods: tuple[str, ...] = ("transformer", "ols"), base=None) -> dict[float, dict[str, np.ndarray]]:
+    """shift -> method -> normalised squared error (prompts, positions), along one shift family."""
+    cfg = model.config
+    batches = sweep_prompts(base or PRETRAINING["standard"], family, values, n_prompts, cfg.n_points,
+                            cfg.n_dims, seed)
+    return {c: errors(model, prompts, methods) for c, prompts in zip(values, batches)}
+
+
+def at_last_query(sweep: dict[float, dict[str, np.ndarray]], shifts, method: str) -> np.ndarray:
+    """Errors at each prompt's last query, (shifts, prompts), for one method of a `shift_sweep`."""
+    return np.stack([sweep[c][method][:, -1] for c in shifts])
+
+
+def residual_streams(model, prompts: Prompts) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions (P, n) and residual streams (layers, P, tokens, width) of a batch of prompts."""
+    return predict(model, prompts.xs, prompts.ys, return_hidden=True)

@@ -1,0 +1,110 @@
+"""A GPT-2-style decoder that reads interleaved (x, y) tokens and predicts each y from its prefix.
+
+Weight names follow GPT-2 (`c_attn`, `c_proj`, `ln_f`, `wpe`) so that Garg et al.'s checkpoints map
+onto it key by key (see `convert.py`).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)  # fused query, key, value
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        B, T, C = h.shape
+        q, k, v = self.c_attn(h).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
+        return self.c_proj(out.transpose(1, 2).reshape(B, T, C))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd)
+        self.act = nn.GELU(approximate="tanh")  # GPT-2's "gelu_new"
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(self.act(self.c_fc(h)))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd)
+        self.mlp = MLP(cfg)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = h + self.attn(self.ln_1(h))
+        return h + self.mlp(self.ln_2(h))
+
+
+class InContextRegressor(nn.Module):
+    """Garg et al.'s TransformerModel: linear read-in, GPT-2 backbone, linear read-out."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.read_in = nn.Linear(cfg.n_dims, cfg.n_embd)
+        self.wpe = nn.Embedding(2 * cfg.n_points, cfg.n_embd)
+        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.read_out = nn.Linear(cfg.n_embd, 1)
+        # GPT-2's initialisation for the backbone; the read-in and read-out keep PyTorch's default, as in
+        # Garg et al., where they sit outside the HuggingFace model. (At std 0.02 the read-in drowns the
+        # input under the position embeddings and small models stall on the loss plateau.)
+        for module in (self.wpe, self.h):
+            module.apply(self._init_weights)
+        for name, param in self.h.named_parameters():
+            if name.endswith("c_proj.weight"):  # scaled init of residual projections
+                nn.init.normal_(param, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def embed(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        """Tokens x_1, (y_1, 0, …, 0), x_2, … read in and positioned: (B, 2n, C).
+
+        A y token is y·W[:, 0] + b, so the zero padding is never multiplied.
+        """
+        B, n, _ = xs.shape
+        x_tokens = self.read_in(xs)
+        y_tokens = ys.unsqueeze(-1) * self.read_in.weight[:, 0] + self.read_in.bias
+        tokens = torch.stack((x_tokens, y_tokens), dim=2).view(B, 2 * n, -1)
+        return tokens + self.wpe.weight[: 2 * n]
+
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor, return_hidden: bool = False):
+        """Predictions (B, n) where [:, i] sees (x_1, y_1, …, x_i) only.
+
+        With `return_hidden`, also the residual stream (n_layer + 1, B, 2n, C) after the embedding and
+        after each block.
+        """
+        n = xs.shape[1]
+        if n > self.config.n_points:
+            raise ValueError(f"n_points={n} is not allowed; this model reads at most "
+                             f"{self.config.n_points} points")
+        h = self.embed(xs, ys)
+        hidden = [h]
+        for block in self.h:
+            h = block(h)
+            hidden.append(h)
+        preds = self.read_out(self.ln_f(h[:, ::2]))[..., 0]  # only x tokens are read out
+        return (preds, torch.stack(hidden)) if return_hidden else preds

@@ -1,0 +1,60 @@
+"""One figure style for every chapter: a colour-blind-safe palette, SVG output, banded curves."""
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+
+# Okabe and Ito's palette, safe for the common forms of colour blindness.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+METHOD_COLORS = {"transformer": "#0072B2", "ols": "#000000", "ridge": "#E69F00", "gd": "#009E73",
+                 "averaging": "#CC79A7", "3nn": "#D55E00"}
+
+STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 110,
+    "savefig.bbox": "tight",
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "font.size": 10,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 1.8,
+    "svg.fonttype": "none",
+}
+
+
+def use_book_style() -> None:
+    """Apply the style; in a notebook, also render figures as SVG."""
+    mpl.rcParams.update(STYLE)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats("svg")
+    except ImportError:  # outside Jupyter the format does not matter
+        pass
+
+
+def band(ax, x, summary: dict[str, np.ndarray], label: str, color: str | None = None, **kwargs):
+    """A centre line with its shaded confidence band (a `metrics.summarize` result)."""
+    line, = ax.plot(x, summary["center"], label=label, color=color, **kwargs)
+    ax.fill_between(x, summary["low"], summary["high"], color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """A legend to the right of the axes, where it cannot cover data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
+
+
+def loss_curve(ax, losses: np.ndarray, curriculum, label: str, window: int = 100):
+    """A running mean of the training loss, with the curriculum's stage changes marked."""
+    from .curriculum import stage_starts
+
+    window = max(1, min(window, len(losses) // 10))
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    line, = ax.plot(np.arange(window - 1, len(losses)), smooth, label=label)
+    for step in stage_starts(curriculum, len(losses)):
+        ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
+    return line

@@ -1,0 +1,28 @@
+"""Putting numbers and figures into the book: myst-nb glue and small Markdown tables."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def glue_text(name: str, value: Any, fmt: str = "") -> None:
+    """Glue `value` formatted as a plain string (never a NumPy scalar repr) for `{glue:text}`."""
+    from myst_nb import glue
+
+    text = format(float(value), fmt) if fmt else str(value)
+    glue(name, text, display=False)
+
+
+def glue_figure(name: str, fig) -> None:
+    """Glue a figure for a `{glue:figure}` block; a live notebook still shows it below its cell."""
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]):
+    """An IPython Markdown table (rendered as a real table in the book)."""
+    from IPython.display import Markdown
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return Markdown("\n".join(lines))

@@ -1,0 +1,144 @@
+"""Training with a curriculum, atomic checkpoints, exact resume and a cache keyed by the config hash."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from . import checkpoint
+from .config import ExperimentConfig, check
+from .curriculum import curriculum_at
+from .model import InContextRegressor
+from .samplers import generator_for, sample_prompts
+
+
+@dataclass
+class TrainedModel:
+    model: InContextRegressor  # on CPU, in eval mode
+    config: ExperimentConfig
+    losses: np.ndarray  # training loss of every step
+    seconds: float  # wall time spent training, summed over resumed pieces
+    device: str  # where it was trained
+    path: Path
+    reused: bool  # True when the cache already held the finished run
+
+
+def resolve_device(device: str) -> torch.device:
+    ok = device in ("auto", "cpu", "cuda") or device.startswith("cuda:")
+    check(ok, "device", device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    check(device == "cpu" or torch.cuda.is_available(), "device", device, "'cpu' (no CUDA device is present)")
+    return torch.device(device)
+
+
+def run_dir(config: ExperimentConfig, root: str | Path) -> Path:
+    """Where a run lives: one folder per config fingerprint, so a finished run is found again."""
+    return Path(root) / f"{config.name}-{config.fingerprint()}"
+
+
+def _world() -> tuple[int, int]:
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def _finished(path: Path, reused: bool) -> TrainedModel:
+    payload = checkpoint.read(path)
+    model, config = checkpoint.load_checkpoint(path)
+    return TrainedModel(model, config, payload["losses"].numpy(), payload["seconds"], payload["device"],
+                        path, reused)
+
+
+def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resume: bool = True,
+          progress: bool = True, compile: bool = False) -> TrainedModel:
+    """Train `config` under `root`, or return the finished run the cache already holds.
+
+    Under torchrun each process takes an equal slice of every global batch; the data, the curriculum
+    and hence the trajectory are those of a single process.
+    """
+    folder = run_dir(config, root)
+    final, state_path = folder / "model.pt", folder / "state.pt"
+    if final.exists():
+        return _finished(final, reused=True)
+    rank, world = _world()
+    check(config.train.batch_size % world == 0, "train.batch_size", config.train.batch_size,
+          f"a multiple of the number of processes ({world})")
+    dev = resolve_device(device)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.train.seed)  # the initial weights are a function of the config
+        model = InContextRegressor(config.model).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    start, seconds, losses = 0, 0.0, torch.zeros(config.train.steps)
+    if resume and state_path.exists():
+        state = checkpoint.read(state_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"]["torch"])
+        start, seconds, losses = state["step"], state["seconds"], state["losses"]
+    step_fn = model if world == 1 else torch.nn.parallel.DistributedDataParallel(model)
+    if compile:
+        step_fn = torch.compile(step_fn)
+    model.train()
+    started = time.perf_counter()
+    tc = config.train
+    local = tc.batch_size // world
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    on_device = torch.zeros(tc.steps, device=dev)  # read back every log_every steps, not every step
+    bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=not progress or rank > 0,
+               desc=config.name, mininterval=1.0)
+    for step in bar:
+        dims, points = curriculum_at(config.curriculum, step)
+        prompts = sample_prompts(config.task, tc.batch_size, points, config.model.n_dims,
+                                 generator_for(tc.seed, step, dev), active_dims=dims)
+        xs, ys = (t[rank * local:(rank + 1) * local] for t in (prompts.xs, prompts.ys))
+        with autocast:
+            loss = (step_fn(xs, ys).float() - ys).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        on_device[step] = loss.detach()
+        done = step + 1
+        if done % tc.log_every == 0 or done % tc.checkpoint_every == 0 or done == tc.steps:
+            _record(losses, on_device, max(start, done - tc.log_every, done - tc.checkpoint_every), done,
+                    world, tc.lr)
+            bar.set_postfix(loss=f"{float(losses[done - 1]):.4f}", dims=dims, points=points)
+        if done % tc.checkpoint_every == 0 and done < tc.steps and rank == 0:
+            checkpoint.save(state_path, {
+                "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "step": done, "losses": losses, "seconds": seconds + time.perf_counter() - started,
+                "rng": {"torch": torch.get_rng_state()}})
+    bar.close()
+    if rank == 0:
+        checkpoint.save(final, {"config": config.to_dict(), "model": model.state_dict(), "losses": losses,
+                                "seconds": seconds + time.perf_counter() - started,
+                                "device": _device_name(dev)})
+        state_path.unlink(missing_ok=True)
+    if world > 1:
+        dist.barrier()
+    return _finished(final, reused=False)
+
+
+def _record(losses: torch.Tensor, on_device: torch.Tensor, first: int, done: int, world: int,
+            lr: float) -> None:
+    """Copy steps [first, done) of the loss to the host (averaged over processes) and check them."""
+    block = on_device[first:done].clone()
+    if world > 1:
+        dist.all_reduce(block)
+        block /= world
+    losses[first:done] = block.cpu()
+    bad = (~torch.isfinite(losses[first:done])).nonzero()
+    if len(bad):
+        raise FloatingPointError(f"training loss became non-finite at step {first + int(bad[0])} "
+                                 f"(train.lr={lr}); lower the learning rate or check the pretraining "
+                                 "distribution")
+
+
+def _device_name(dev: torch.device) -> str:
+    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"

@@ -1,0 +1,91 @@
+import pytest
+import torch
+
+from icl_core import InContextRegressor, ModelConfig, load_checkpoint
+from icl_core.convert import convert_garg_state_dict
+
+CFG = ModelConfig(n_dims=4, n_points=9, n_layer=3, n_head=4, n_embd=32)
+
+
+def prompts(batch=6, n=9, d=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, n, d, generator=g), torch.randn(batch, n, generator=g)
+
+
+def test_shapes_of_predictions_and_residual_stream():
+    model = InContextRegressor(CFG).eval()
+    xs, ys = prompts(n=7)
+    preds, hidden = model(xs, ys, return_hidden=True)
+    assert preds.shape == (6, 7)
+    assert hidden.shape == (CFG.n_layer + 1, 6, 14, CFG.n_embd)
+    assert torch.equal(model(xs, ys), preds)
+
+
+def test_prediction_i_ignores_everything_after_x_i():
+    torch.manual_seed(0)
+    model = InContextRegressor(CFG).eval()
+    xs, ys = prompts()
+    before = model(xs, ys)
+    for i in range(CFG.n_points):
+        xs2, ys2 = xs.clone(), ys.clone()
+        xs2[:, i + 1:] = torch.randn_like(xs2[:, i + 1:]) * 10
+        ys2[:, i:] = torch.randn_like(ys2[:, i:]) * 10  # y_i itself is not visible to prediction i
+        after = model(xs2, ys2)
+        assert torch.allclose(after[:, : i + 1], before[:, : i + 1], atol=1e-6)
+        if i + 1 < CFG.n_points:
+            assert not torch.allclose(after[:, i + 1], before[:, i + 1])
+
+
+def test_too_many_points_is_a_clear_error():
+    xs, ys = prompts(n=10)
+    with pytest.raises(ValueError, match="n_points=10"):
+        InContextRegressor(CFG)(xs, ys)
+
+
+def _garg_reference(cfg: ModelConfig):
+    """Garg et al.'s TransformerModel, rebuilt from transformers.GPT2Model, with non-trivial weights."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPT2Config(n_positions=2 * cfg.n_points, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
+                                     n_head=cfg.n_head, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                                     use_cache=False)
+    torch.manual_seed(1)
+    modules = torch.nn.ModuleDict({"_read_in": torch.nn.Linear(cfg.n_dims, cfg.n_embd),
+                                   "_backbone": transformers.GPT2Model(config),
+                                   "_read_out": torch.nn.Linear(cfg.n_embd, 1)}).eval()
+    with torch.no_grad():
+        for param in modules.parameters():
+            param.add_(torch.randn_like(param) * 0.1)
+
+    def forward(xs, ys):
+        b, n, d = xs.shape
+        ys_wide = torch.cat((ys.view(b, n, 1), torch.zeros(b, n, d - 1)), dim=2)
+        zs = torch.stack((xs, ys_wide), dim=2).view(b, 2 * n, d)
+        out = modules["_backbone"](inputs_embeds=modules["_read_in"](zs), output_hidden_states=True)
+        return modules["_read_out"](out.last_hidden_state)[:, ::2, 0], out.hidden_states
+
+    return modules, forward
+
+
+def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
+    modules, reference = _garg_reference(CFG)
+    state = dict(modules.state_dict())
+    for i in range(CFG.n_layer):  # buffers that old transformers releases saved
+        state[f"_backbone.h.{i}.attn.bias"] = torch.tril(torch.ones(18, 18)).view(1, 1, 18, 18)
+        state[f"_backbone.h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
+    torch.save({"model_state_dict": state, "train_step": 5}, tmp_path / "state.pt")
+
+    model, config = load_checkpoint(tmp_path / "state.pt", n_head=CFG.n_head)
+    assert config is None and model.config == CFG and not model.training
+    xs, ys = prompts()
+    with torch.no_grad():
+        expected, expected_hidden = reference(xs, ys)
+        preds, hidden = model(xs, ys, return_hidden=True)
+    assert (preds - expected).abs().max() < 1e-5
+    for layer in range(CFG.n_layer):  # HuggingFace's last hidden state has ln_f applied; ours does not
+        assert (hidden[layer] - expected_hidden[layer]).abs().max() < 1e-5
+
+
+def test_conversion_drops_only_buffers_and_unused_token_embedding():
+    modules, _ = _garg_reference(CFG)
+    converted = convert_garg_state_dict(dict(modules.state_dict()))
+    assert set(converted) == set(InContextRegressor(CFG).state_dict())

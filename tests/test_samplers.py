@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from icl_core.config import PromptDistribution
+from icl_core.samplers import SHIFT_FAMILIES, generator_for, sample_prompts, shifted
+
+
+def draw(dist, n=4000, points=10, d=4, seed=0, **kwargs):
+    return sample_prompts(dist, n, points, d, torch.Generator().manual_seed(seed), **kwargs)
+
+
+def test_standard_moments(gen):
+    p = draw(PromptDistribution())
+    assert abs(p.xs.mean()) < 0.02 and abs(p.xs.var() - 1) < 0.02
+    assert torch.allclose(p.ys, torch.einsum("bnd,bd->bn", p.xs, p.ws))
+
+
+@pytest.mark.parametrize("c", [2.0, -5.0])
+def test_mean_shift_of_x_and_w(c):
+    p = draw(shifted("x_mean", c))
+    assert torch.allclose(p.xs.mean(dim=(0, 1)), torch.full((4,), c), atol=0.03)
+    assert abs(p.xs.var() - 1) < 0.03
+    p = draw(shifted("w_mean", c))
+    assert torch.allclose(p.ws.mean(dim=0), torch.full((4,), c), atol=0.06)
+
+
+def test_vector_mean_and_scales():
+    p = draw(PromptDistribution(x_mean=(1.0, 2.0, 3.0, 4.0), x_scale=3.0, w_scale=0.5))
+    assert torch.allclose(p.xs.mean(dim=(0, 1)), torch.tensor([1.0, 2, 3, 4]), atol=0.1)
+    assert torch.allclose(p.xs.std(dim=(0, 1)), torch.full((4,), 3.0), atol=0.05)
+    assert abs(p.ws.std() - 0.5) < 0.02
+
+
+def test_covariance():
+    cov = ((2.0, 0.8, 0, 0), (0.8, 1.0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 0.5))
+    xs = draw(PromptDistribution(x_cov=cov), n=20000).xs.reshape(-1, 4)
+    assert torch.allclose(torch.cov(xs.T), torch.tensor(cov), atol=0.03)
+
+
+def test_noise_has_requested_std():
+    p = draw(PromptDistribution(noise_std=0.5))
+    residual = p.ys - torch.einsum("bnd,bd->bn", p.xs, p.ws)
+    assert abs(residual.std() - 0.5) < 0.01
+
+
+def test_not_positive_definite_covariance_is_rejected():
+    with pytest.raises(ValueError, match="x_cov"):
+        draw(PromptDistribution(x_cov=((1.0, 2.0, 0, 0), (2.0, 1.0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))))
+
+
+def test_same_seed_same_prompts_other_seed_other_prompts():
+    a, b, c = draw(PromptDistribution()), draw(PromptDistribution()), draw(PromptDistribution(), seed=1)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a.xs, c.xs)
+    g1, g2 = generator_for(3, 17), generator_for(3, 17)
+    assert torch.equal(torch.randn(5, generator=g1), torch.randn(5, generator=g2))
+
+
+def test_curriculum_zeroes_inactive_dimensions():
+    p = draw(PromptDistribution(x_mean=1.0), active_dims=2)
+    assert (p.xs[..., 2:] == 0).all() and (p.xs[..., :2] != 0).all()
+
+
+def test_shift_families_neutral_value_is_the_standard_distribution():
+    for name, family in SHIFT_FAMILIES.items():
+        assert shifted(name, family.neutral) == PromptDistribution()
+    with pytest.raises(ValueError, match="family='x_rot'.*x_mean"):
+        shifted("x_rot", 1.0)
