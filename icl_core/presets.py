@@ -10,11 +10,11 @@ PRESETS: dict[str, ExperimentConfig] = {
     # Seconds on a laptop: exercises every code path, no scientific claim.
     "smoke": ExperimentConfig(
         name="smoke",
-        model=ModelConfig(n_dims=3, n_points=8, n_layer=2, n_head=2, n_embd=32),
+        model=ModelConfig(n_dims=2, n_points=8, n_layer=2, n_head=2, n_embd=32),
         task=PromptDistribution(),
-        curriculum=CurriculumConfig(dims_start=2, dims_end=3, dims_inc=1, points_start=5, points_end=8,
-                                    points_inc=1, interval=40),
-        train=TrainConfig(steps=150, batch_size=32, lr=1e-3, checkpoint_every=50, log_every=10),
+        curriculum=CurriculumConfig(dims_start=2, dims_end=2, dims_inc=0, points_start=5, points_end=8,
+                                    points_inc=1, interval=200),
+        train=TrainConfig(steps=800, batch_size=64, lr=1e-3, checkpoint_every=200, log_every=20),
     ),
     # The whole book on two CPU cores in about 20 minutes.
     "cpu": ExperimentConfig(

@@ -22,7 +22,7 @@ def test_recovers_known_singular_values_and_vectors():
     hidden = torch.stack([constructed([5.0, 2.0, 1.0], V, seed=s) for s in range(4)])[None]  # (1, 4, 10, 8)
     S, Vh = prompt_svd(hidden)
     assert torch.allclose(S[..., :3], torch.tensor([5.0, 2.0, 1.0], dtype=torch.float64), atol=1e-10)
-    assert torch.allclose(S[..., 3:], torch.zeros(1), atol=1e-10)
+    assert torch.allclose(S[..., 3:], torch.zeros(1, dtype=torch.float64), atol=1e-10)
     assert torch.allclose(alignment_with_reference(Vh, V[None, :2]), torch.ones(1, 4, 2, dtype=torch.float64))
     assert torch.allclose(pairwise_alignment(Vh, 1), torch.ones(1, 4, 4, dtype=torch.float64))
 

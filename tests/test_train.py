@@ -28,9 +28,8 @@ def test_curriculum_follows_garg_schedule():
 
 
 def test_smoke_loss_falls(tmp_path):
-    config = SMOKE.with_changes(curriculum={"dims_start": 3, "points_start": 8})  # one fixed stage
-    losses = train(config, tmp_path, progress=False).losses
-    assert losses[-30:].mean() < 0.8 * losses[:30].mean()
+    losses = train(SMOKE, tmp_path, progress=False).losses
+    assert losses[-100:].mean() < 0.7 * losses[:100].mean()
 
 
 def test_finished_run_is_reused_not_retrained(tmp_path):
@@ -50,7 +49,7 @@ def _train_command(out: Path, steps: int) -> list[str]:
 
 
 def test_killed_run_resumes_to_identical_weights(tmp_path):
-    steps = 600
+    steps = 300
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run(_train_command(tmp_path / "straight", steps), env=env, check=True, capture_output=True)
 
