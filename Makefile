@@ -22,6 +22,9 @@ book: venv
 test: venv
 	$(PY) -m pytest -q
 
+bench: venv
+	$(PY) benchmarks/train_throughput.py
+
 serve:
 	$(PY) -m http.server --directory book/_build/html 8000
 

@@ -23,6 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     train.add_argument("--no-resume", action="store_true", help="ignore a saved training state")
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    sweep = commands.add_parser("sweep", help="train several configurations, one job per available device")
+    sweep.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
+    sweep.add_argument("--pretraining", nargs="+", default=list(PRETRAINING),
+                       help=f"pretraining distributions (default: all of {', '.join(PRETRAINING)})")
+    sweep.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)")
+    sweep.add_argument("--out", required=True, help="cache folder, as for train")
+    sweep.add_argument("--devices", nargs="+", help="devices to use (default: every GPU, else cpu)")
     book = commands.add_parser("book", help="execute every chapter with papermill, then build the book")
     book.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     book.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
@@ -60,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "presets":
             for name, config in PRESETS.items():
                 print(f"{name}: {config.to_dict()}")
+        elif args.command == "sweep":
+            from .sweep import run_sweep, sweep_jobs
+            codes = run_sweep(sweep_jobs(args.preset, args.pretraining, args.seeds, args.out), args.devices)
+            print(f"{codes.count(0)} of {len(codes)} jobs finished")
+            return 0 if not any(codes) else 1
         elif args.command == "book":
             from .book import make_book
             make_book(args.preset, args.device, args.retrain, args.book_dir, args.results)

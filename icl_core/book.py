@@ -8,10 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 import yaml
 
 from .presets import get_preset
-from .storage import write_json
+from .storage import read_json, write_json
 from .train import resolve_device
 
 
@@ -31,8 +32,8 @@ def chapters(book_dir: str | Path) -> list[Path]:
     return [book_dir / f"{name}.ipynb" for name in files if (book_dir / f"{name}.ipynb").exists()]
 
 
-def execute(book_dir: str | Path, parameters: dict, timings: str | Path | None = None) -> dict[str, float]:
-    """Run each chapter in place with `parameters`; return (and optionally save) seconds per chapter."""
+def execute(book_dir: str | Path, parameters: dict) -> dict[str, float]:
+    """Run each chapter in place with `parameters`; return the seconds each took."""
     import papermill
 
     seconds = {}
@@ -43,9 +44,16 @@ def execute(book_dir: str | Path, parameters: dict, timings: str | Path | None =
         _hide_injected_parameters(notebook)
         seconds[notebook.stem] = round(time.perf_counter() - start, 1)
         print(f"executed {notebook.name} in {seconds[notebook.stem]:.0f} s", flush=True)
-    if timings is not None:
-        write_json(timings, {"parameters": parameters, "seconds": seconds, "total": sum(seconds.values())})
     return seconds
+
+
+def record_timings(path: Path, mode: str, parameters: dict, seconds: dict[str, float]) -> None:
+    """Keep the latest wall times of each kind of run ('retrain' or 'reuse') side by side."""
+    recorded = read_json(path) if path.exists() else {}
+    recorded[mode] = {"parameters": parameters, "seconds": seconds, "total": round(sum(seconds.values()), 1),
+                      "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
+                      "date": time.strftime("%Y-%m-%d")}
+    write_json(path, recorded)
 
 
 def _hide_injected_parameters(notebook: Path) -> None:
@@ -75,7 +83,8 @@ def make_book(preset: str, device: str, retrain: bool, book_dir: str | Path = "b
             finished.unlink()
     # Chapters run inside book_dir; a relative path keeps the committed notebooks free of local paths.
     relative = os.path.relpath(Path(results).resolve(), Path(book_dir).resolve())
-    execute(book_dir, {"preset": preset, "device": device, "results": relative},
-            timings=Path(results, preset, "timings.json"))
+    parameters = {"preset": preset, "device": device, "results": relative}
+    seconds = execute(book_dir, parameters)
+    record_timings(Path(results, preset, "timings.json"), "retrain" if retrain else "reuse", parameters, seconds)
     shutil.rmtree(Path(book_dir) / "_build", ignore_errors=True)
     build(book_dir)

@@ -5,6 +5,7 @@ Each function does one experiment step so that a chapter reads as prose, paramet
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,8 +14,10 @@ import torch
 
 from .config import check
 from .evaluation import errors, eval_prompts, predict
+from .metrics import normalized_squared_error
 from .presets import PRESETS, PRETRAINING, pretraining_config
 from .samplers import SHIFT_FAMILIES, Prompts, shifted
+from .spectral import prompt_svd, reference_directions, signature_score
 from .train import TrainedModel, resolve_device, train
 
 
@@ -49,6 +52,11 @@ _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
                     f"a non-empty list drawn from {', '.join(PRETRAINING)}"),
     "layer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer layer index (-1 = last)"),
     "center": (lambda v: isinstance(v, bool), "True or False"),
+    "other_family": (lambda v: v in SHIFT_FAMILIES, f"one of {', '.join(SHIFT_FAMILIES)}"),
+    "other_shifts": (_numbers, "a non-empty list of finite numbers"),
+    "heatmap_prompts": (_positive_int, "a positive integer"),
+    "heatmap_shift": (lambda v: _numbers([v]), "a finite number"),
+    "reference_prompts": (_positive_int, "a positive integer"),
     "gd_steps": (_positive_int, "a positive integer"),
 }
 
@@ -97,3 +105,70 @@ def at_last_query(sweep: dict[float, dict[str, np.ndarray]], shifts, method: str
 def residual_streams(model, prompts: Prompts) -> tuple[torch.Tensor, torch.Tensor]:
     """Predictions (P, n) and residual streams (layers, P, tokens, width) of a batch of prompts."""
     return predict(model, prompts.xs, prompts.ys, return_hidden=True)
+
+
+@dataclass
+class SpectralSample:
+    """What the spectral chapters need of a batch of prompts, without keeping whole residual streams."""
+
+    singular_values: torch.Tensor  # (layers, prompts, k)
+    top_vectors: torch.Tensor  # (layers, prompts, 2, width): top-2 right singular vectors
+    last_error: np.ndarray  # (prompts,) the transformer's normalised squared error at the last query
+
+
+def spectral_sample(model, prompts: Prompts, center: bool = False) -> SpectralSample:
+    preds, hidden = residual_streams(model, prompts)
+    S, Vh = prompt_svd(hidden, center)
+    error = normalized_squared_error(preds[:, -1].double(), prompts.ys[:, -1].double(), prompts.xs.shape[-1])
+    return SpectralSample(S, Vh[..., :2, :].contiguous(), error.numpy())
+
+
+def spectral_sweep(model, family: str, values, n_prompts: int, seed: int, center: bool = False,
+                   base=None) -> dict[float, SpectralSample]:
+    """shift -> spectral sample of prompts from that shift (the same seed at every shift)."""
+    cfg = model.config
+    batches = sweep_prompts(base or PRETRAINING["standard"], family, values, n_prompts, cfg.n_points,
+                            cfg.n_dims, seed)
+    return {c: spectral_sample(model, prompts, center) for c, prompts in zip(values, batches)}
+
+
+def signature_reference(model, dist, n_prompts: int, seed: int, center: bool = False) -> torch.Tensor:
+    """The in-distribution signature (layers, 2, width), from prompts drawn apart from any evaluated."""
+    cfg = model.config
+    prompts = eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed + 1)
+    return reference_directions(residual_streams(model, prompts)[1], k=2, center=center)
+
+
+def mean_singular_values(sweep: dict[float, SpectralSample], values, index: int = 0) -> np.ndarray:
+    """Mean over prompts of the `index`-th singular value: (layers, shifts)."""
+    return torch.stack([sweep[c].singular_values[..., index].mean(dim=1) for c in values], dim=1).numpy()
+
+
+def mean_signature(sweep: dict[float, SpectralSample], values, reference: torch.Tensor) -> np.ndarray:
+    """Mean signature score over prompts: (layers, shifts)."""
+    return torch.stack([signature_score(sweep[c].top_vectors, reference).mean(dim=1) for c in values],
+                       dim=1).numpy()
+
+
+def pooled_signature(sweeps: list[dict[float, SpectralSample]], reference: torch.Tensor):
+    """Signature scores (layers, prompts), errors (prompts,) and sweep index (prompts,) of pooled sweeps."""
+    samples = [(i, s) for i, sweep in enumerate(sweeps) for s in sweep.values()]
+    score = torch.cat([signature_score(s.top_vectors, reference) for _, s in samples], dim=1).numpy()
+    error = np.concatenate([s.last_error for _, s in samples])
+    group = np.concatenate([np.full(len(s.last_error), i) for i, s in samples])
+    return score, error, group
+
+
+def cross_evaluation(models: dict, references: dict, tests: dict, n_prompts: int, seed: int,
+                     center: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Median error at the last query and mean last-layer signature score (each model against its own
+    reference), for every model (rows) on every test distribution (columns)."""
+    error = np.zeros((len(models), len(tests)))
+    score = np.zeros_like(error)
+    for i, (name, model) in enumerate(models.items()):
+        cfg = model.config
+        for j, dist in enumerate(tests.values()):
+            sample = spectral_sample(model, eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed), center)
+            error[i, j] = np.median(sample.last_error)
+            score[i, j] = signature_score(sample.top_vectors, references[name])[-1].mean()
+    return error, score

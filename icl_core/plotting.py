@@ -58,3 +58,17 @@ def loss_curve(ax, losses: np.ndarray, curriculum, label: str, window: int = 100
     for step in stage_starts(curriculum, len(losses)):
         ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
     return line
+
+
+def annotated_heatmap(ax, values: np.ndarray, rows, cols, fmt: str = "{:.2f}", label: str = "", **kwargs):
+    """A matrix as a heatmap with each cell's value written in it."""
+    image = ax.imshow(values, **kwargs)
+    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.grid(False)
+    for (i, j), v in np.ndenumerate(values):
+        r, g, b, _ = image.cmap(image.norm(v))
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    ax.figure.colorbar(image, ax=ax, label=label, shrink=0.8)
+    return image

@@ -1,0 +1,155 @@
+"""Training steps per second of icl_core's model against Garg et al.'s reference architecture.
+
+The reference is their `TransformerModel` (HuggingFace `GPT2Model` backbone, linear read-in and read-out),
+rebuilt here from `transformers`. Both train on the same batches with the same optimiser, alternating in
+one process; the script prints medians, the ratio and achieved FLOP/s against a measured matmul peak,
+and writes them to results/benchmarks.json.
+
+    python benchmarks/train_throughput.py                # cpu and paper configurations
+    python benchmarks/train_throughput.py --configs cpu --repeats 7
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from icl_core import InContextRegressor, get_preset
+from icl_core.curriculum import curriculum_at
+from icl_core.samplers import generator_for, sample_prompts
+from icl_core.storage import read_json, write_json
+
+
+class GargTransformer(torch.nn.Module):
+    """Garg et al.'s TransformerModel, as in their src/models.py."""
+
+    def __init__(self, n_dims: int, n_positions: int, n_embd: int, n_layer: int, n_head: int):
+        super().__init__()
+        from transformers import GPT2Config, GPT2Model
+
+        config = GPT2Config(n_positions=2 * n_positions, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
+                            resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, use_cache=False)
+        self._read_in = torch.nn.Linear(n_dims, n_embd)
+        self._backbone = GPT2Model(config)
+        self._read_out = torch.nn.Linear(n_embd, 1)
+
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        b, n, d = xs.shape
+        ys_wide = torch.cat((ys.view(b, n, 1), torch.zeros(b, n, d - 1, device=ys.device)), dim=2)
+        zs = torch.stack((xs, ys_wide), dim=2).view(b, 2 * n, d)
+        out = self._backbone(inputs_embeds=self._read_in(zs)).last_hidden_state
+        return self._read_out(out)[:, ::2, 0]
+
+
+def matmul_peak(device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    """Measured float32 matrix-multiply FLOP/s: the ceiling for achieved throughput."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    for _ in range(2):
+        a @ b
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    sync(device)
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def make_step(model, batches, device, autocast: bool):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step(i: int) -> None:
+        xs, ys = batches[i % len(batches)]
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss = (model(xs, ys).float() - ys).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def timed(step, steps: int, device) -> float:
+    sync(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    sync(device)
+    return steps / (time.perf_counter() - start)
+
+
+def step_flops(model, xs, ys) -> int:
+    with FlopCounterMode(display=False) as counter:
+        (model(xs, ys) - ys).pow(2).mean().backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def bench(preset: str, steps: int, repeats: int, device: torch.device) -> dict:
+    config = get_preset(preset)
+    m = config.model
+    dims, points = curriculum_at(config.curriculum, 10**9)  # the last stage: full prompts
+    batches = [sample_prompts(config.task, config.train.batch_size, points, m.n_dims,
+                              generator_for(0, i, device), active_dims=dims)[:2] for i in range(8)]
+    torch.manual_seed(0)
+    ours = InContextRegressor(m).to(device)
+    reference = GargTransformer(m.n_dims, m.n_points, m.n_embd, m.n_layer, m.n_head).to(device)
+    autocast = device.type == "cuda"
+    runners = {"icl_core": make_step(ours, batches, device, autocast),
+               "reference": make_step(reference, batches, device, autocast)}
+    for run in runners.values():  # warm-up
+        timed(run, max(2, steps // 5), device)
+    rates = {name: [] for name in runners}
+    for _ in range(repeats):  # alternate so that drifts in machine load hit both alike
+        for name, run in runners.items():
+            rates[name].append(timed(run, steps, device))
+    medians = {name: statistics.median(r) for name, r in rates.items()}
+    flops = step_flops(ours, *batches[0])
+    return {"preset": preset, "batch_size": config.train.batch_size, "points": points, "steps_per_repeat": steps,
+            "repeats": repeats, "steps_per_second": rates, "median_steps_per_second": medians,
+            "ratio": medians["icl_core"] / medians["reference"], "flops_per_step": flops,
+            "achieved_flops": {k: v * flops for k, v in medians.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=["cpu", "paper"], help="presets to time")
+    parser.add_argument("--steps", type=int, nargs="+", default=[50, 3],
+                        help="steps per repetition, one per config")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", default="results/benchmarks.json")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    peak = matmul_peak(device)
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    import transformers
+    print(f"device: {machine}; torch {torch.__version__}, transformers {transformers.__version__}; "
+          f"measured matmul peak {peak / 1e9:.1f} GFLOP/s")
+    rows = []
+    for preset, steps in zip(args.configs, args.steps + args.steps[-1:] * len(args.configs)):
+        row = bench(preset, steps, args.repeats, device)
+        rows.append(row)
+        med = row["median_steps_per_second"]
+        print(f"{preset:6s} icl_core {med['icl_core']:8.2f} steps/s   reference {med['reference']:8.2f} steps/s   "
+              f"ratio {row['ratio']:.2f}x   achieved {row['achieved_flops']['icl_core'] / peak:.1%} of peak")
+    try:
+        recorded = read_json(args.out)
+    except FileNotFoundError:
+        recorded = {}
+    recorded[device.type] = {"machine": machine, "torch": torch.__version__, "transformers": transformers.__version__,
+                             "matmul_peak_flops": peak, "results": rows}
+    write_json(args.out, recorded)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The verdict: one row per claim of the paper, judged from the numbers the chapters saved.
+
+Each criterion is this book's operationalisation of a claim; its thresholds are arguments so that a
+reader can see how the verdict moves with them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .storage import read_json
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    measured: str
+    criterion: str
+    holds: bool
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    match_error: float = 0.05  # claim 1: transformer's median error at the last query
+    collapse_ratio: float = 0.5  # claim 2: accuracy at the largest shift vs in distribution
+    invariance_factor: float = 10.0  # claim 3: how much OLS/ridge error may grow under the shift
+    shared_alignment: float = 0.9  # claim 4: in-distribution signature score
+    alignment_drop: float = 0.2  # claim 5: drop of the score at the largest shift
+    correlation: float = 0.5  # claim 6: Spearman coefficient of score with low loss
+
+
+def _median(entry: dict) -> np.ndarray:
+    return np.asarray(entry["median"])
+
+
+def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]:
+    folder = Path(folder)
+    ind = read_json(folder / "in_distribution.json")
+    shift = read_json(folder / "distribution_shift.json")
+    spec = read_json(folder / "spectral.json")
+    pre = read_json(folder / "pretraining.json")
+
+    tf_last = ind["error_median"]["transformer"][-1]
+    tf_acc, ols_acc = np.asarray(shift["transformer_accuracy"]), np.asarray(shift["ols_accuracy"])
+    tf_err, ols_err, ridge_err, gd_err = (_median(shift[f"{m}_error"]) for m in ("transformer", "ols", "ridge", "gd"))
+    c_max, tol = shift["shifts"][-1], shift["tolerance"]
+    score = np.asarray(spec["signature_score"])
+    s1 = np.asarray(spec["leading_singular_values"]["sigma1"])
+    rho = spec["spearman_signature_vs_loss"]
+    return [
+        Verdict("1. In distribution, the transformer matches least squares",
+                f"median error at last query {tf_last:.3g} (OLS {ind['error_median']['ols'][-1]:.1g})",
+                f"transformer's median error < {t.match_error}", tf_last < t.match_error),
+        Verdict("2. Under a mean shift of x, the transformer fails while OLS does not",
+                f"accuracy {tf_acc[0]:.0%} → {tf_acc[-1]:.0%} at c = {c_max} (OLS ≥ {ols_acc.min():.0%}); "
+                f"tolerance {tol}",
+                f"OLS accuracy ≥ 99% at every c and transformer's at c = {c_max} < "
+                f"{t.collapse_ratio:.0%} of its c = 0 value",
+                bool(ols_acc.min() >= 0.99 and tf_acc[-1] < t.collapse_ratio * tf_acc[0])),
+        Verdict("3. The failure is inconsistent with an implemented algorithm (OLS, ridge)",
+                "median error at c = 0 → c = {}: ".format(c_max) + "; ".join(
+                    f"{name} {e[0]:.2g} → {e[-1]:.2g}" for name, e in (("transformer", tf_err), ("OLS", ols_err),
+                                                                     ("ridge", ridge_err), ("10-step GD", gd_err))),
+                f"OLS and ridge error at c = {c_max} ≤ ×{t.invariance_factor:g} their c = 0 value or < 1e-6, "
+                f"transformer's > ×{t.invariance_factor:g}",
+                bool(all(e[-1] < max(t.invariance_factor * e[0], 1e-6) for e in (ols_err, ridge_err))
+                     and tf_err[-1] > t.invariance_factor * tf_err[0])),
+        Verdict("4. In-distribution prompts share a spectral signature",
+                f"mean signature score {score[0]:.2f} at layer {spec['layer']}",
+                f"score ≥ {t.shared_alignment}", bool(score[0] >= t.shared_alignment)),
+        Verdict("5. Shifted prompts lack it and have larger leading singular values",
+                f"score {score[0]:.2f} → {score[-1]:.2f}, σ1 {s1[0]:.3g} → {s1[-1]:.3g} at c = {c_max}",
+                f"score drops by ≥ {t.alignment_drop} and σ1 grows", bool(score[0] - score[-1] >= t.alignment_drop
+                                                                         and s1[-1] > s1[0])),
+        Verdict("6. The signature predicts loss",
+                f"Spearman {rho['value']:.2f} [{rho['low']:.2f}, {rho['high']:.2f}] over "
+                f"{rho['pooled_prompts']} prompts",
+                f"Spearman of score with low loss ≥ {t.correlation}, 95% interval above 0",
+                bool(rho["value"] >= t.correlation and rho["low"] > 0)),
+        Verdict("7. Pretraining shapes the signature and where the model generalises",
+                f"own model lowest error on {sum(pre['lowest_error_is_own_model'])} of {len(pre['models'])} "
+                f"distributions; own distribution highest score for "
+                f"{sum(pre['highest_score_is_own_distribution'])} of {len(pre['models'])} models",
+                "both, for every pretraining distribution",
+                bool(all(pre["lowest_error_is_own_model"]) and all(pre["highest_score_is_own_distribution"]))),
+    ]

@@ -1,0 +1,107 @@
+"""The built book as a reader meets it, in headless Chromium: navigation, images, math, search.
+
+Runs when /usr/bin/chromium exists (`.ci/run` installs it). MathJax normally comes from a CDN, which a
+machine without internet cannot reach, so its requests are answered from the copy that the
+django-static-mathjax package ships.
+"""
+import functools
+import http.server
+import importlib.util
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from icl_core.book import build
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)")]
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc["parts"]:
+        pages += [chapter["file"] for chapter in part["chapters"]]
+    return pages
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The committed book, built as published (execution off), served on localhost."""
+    book = tmp_path_factory.mktemp("site") / "book"
+    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build"))
+    build(book)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(book / "_build" / "html"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+def _local_mathjax(route):
+    mathjax = Path(importlib.util.find_spec("mathjax").submodule_search_locations[0]) / "static" / "mathjax"
+    relative = route.request.url.split("/mathjax@3/", 1)[1].split("?")[0]
+    route.fulfill(path=str(mathjax / relative))
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.route("**/mathjax@3/**", _local_mathjax)
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def test_every_page_is_in_the_navigation_and_renders_cleanly(site, page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{site}/intro.html")
+    linked = {href.split("#")[0] for href in page.eval_on_selector_all(
+        "nav.bd-links a.reference.internal, .navbar-brand", "els => els.map(e => e.getAttribute('href'))") if href}
+    for name in toc_pages():
+        assert name == "intro" or f"{name}.html" in linked, f"{name} is not in the navigation"
+        response = page.goto(f"{site}/{name}.html")
+        assert response.status == 200, name
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        assert page.console_errors == [], (name, page.console_errors)
+        broken = page.eval_on_selector_all("img", "els => els.filter(e => !(e.complete && e.naturalWidth > 0))"
+                                                  ".map(e => e.src)")
+        assert broken == [], (name, broken)
+        assert page.locator(".tag_injected-parameters").count() == 0, name
+        if page.locator(".math, span.math").count():
+            page.wait_for_selector("mjx-container", timeout=20_000)
+            assert page.locator(".math mjx-container, mjx-container").count() > 0, f"{name}: math not typeset"
+
+
+def test_figures_are_present_as_images(site, page):
+    page.goto(f"{site}/distribution_shift.html")
+    assert page.locator("figure img").count() >= 3
+
+
+def test_search_finds_a_word_from_a_chapter(site, page):
+    page.goto(f"{site}/search.html?q=curriculum")
+    page.wait_for_selector("#search-results li", timeout=20_000)
+    hits = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")
+    assert any("training" in hit for hit in hits), hits
