@@ -22,6 +22,7 @@ from icl_core import InContextRegressor, get_preset
 from icl_core.curriculum import curriculum_at
 from icl_core.samplers import generator_for, sample_prompts
 from icl_core.storage import read_json, write_json
+from icl_core.train import make_optimizer
 
 
 class GargTransformer(torch.nn.Module):
@@ -63,8 +64,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def make_step(model, batches, device, autocast: bool):
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+def make_step(model, optimizer, batches, device, autocast: bool):
 
     def step(i: int) -> None:
         xs, ys = batches[i % len(batches)]
@@ -103,8 +103,10 @@ def bench(preset: str, steps: int, repeats: int, device: torch.device) -> dict:
     ours = InContextRegressor(m).to(device)
     reference = GargTransformer(m.n_dims, m.n_points, m.n_embd, m.n_layer, m.n_head).to(device)
     autocast = device.type == "cuda"
-    runners = {"icl_core": make_step(ours, batches, device, autocast),
-               "reference": make_step(reference, batches, device, autocast)}
+    # Each side trains as its own code does: icl_core with its optimiser, the reference with plain Adam.
+    runners = {"icl_core": make_step(ours, make_optimizer(ours, 1e-4), batches, device, autocast),
+               "reference": make_step(reference, torch.optim.Adam(reference.parameters(), lr=1e-4), batches,
+                                      device, autocast)}
     for run in runners.values():  # warm-up
         timed(run, max(2, steps // 5), device)
     rates = {name: [] for name in runners}

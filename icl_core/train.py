@@ -43,6 +43,11 @@ def run_dir(config: ExperimentConfig, root: str | Path) -> Path:
     return Path(root) / f"{config.name}-{config.fingerprint()}"
 
 
+def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam as in Garg et al., with PyTorch's fused kernel (one pass over all parameters per step)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+
+
 def _world() -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
 
@@ -74,7 +79,7 @@ def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.train.seed)  # the initial weights are a function of the config
         model = InContextRegressor(config.model).to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    optimizer = make_optimizer(model, config.train.lr)
     start, seconds, losses = 0, 0.0, torch.zeros(config.train.steps)
     if resume and state_path.exists():
         state = checkpoint.read(state_path)
@@ -93,6 +98,7 @@ def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resu
     on_device = torch.zeros(tc.steps, device=dev)  # read back every log_every steps, not every step
     bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=not progress or rank > 0,
                desc=config.name, mininterval=1.0)
+    recorded = start  # losses before this step are on the host
     for step in bar:
         dims, points = curriculum_at(config.curriculum, step)
         prompts = sample_prompts(config.task, tc.batch_size, points, config.model.n_dims,
@@ -106,8 +112,8 @@ def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resu
         on_device[step] = loss.detach()
         done = step + 1
         if done % tc.log_every == 0 or done % tc.checkpoint_every == 0 or done == tc.steps:
-            _record(losses, on_device, max(start, done - tc.log_every, done - tc.checkpoint_every), done,
-                    world, tc.lr)
+            _record(losses, on_device, recorded, done, world, tc.lr)
+            recorded = done
             bar.set_postfix(loss=f"{float(losses[done - 1]):.4f}", dims=dims, points=points)
         if done % tc.checkpoint_every == 0 and done < tc.steps and rank == 0:
             checkpoint.save(state_path, {
