@@ -41,7 +41,7 @@ def execute(book_dir: str | Path, parameters: dict) -> dict[str, float]:
         start = time.perf_counter()
         papermill.execute_notebook(notebook, notebook, parameters=parameters, cwd=notebook.parent,
                                    progress_bar=False, kernel_name="python3")
-        _hide_injected_parameters(notebook)
+        _prepare_for_static_page(notebook)
         seconds[notebook.stem] = round(time.perf_counter() - start, 1)
         print(f"executed {notebook.name} in {seconds[notebook.stem]:.0f} s", flush=True)
     return seconds
@@ -56,11 +56,14 @@ def record_timings(path: Path, mode: str, parameters: dict, seconds: dict[str, f
     write_json(path, recorded)
 
 
-def _hide_injected_parameters(notebook: Path) -> None:
-    """Tag papermill's injected cell `remove-cell` so the rendered page does not show it."""
+def _prepare_for_static_page(notebook: Path) -> None:
+    """Tag papermill's injected cell `remove-cell` so the rendered page does not show it, and drop saved
+    widget state: a static page cannot run the widgets' Python callbacks, and the state would make it load
+    the widget manager's scripts for nothing."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
