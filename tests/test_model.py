@@ -89,3 +89,17 @@ def test_conversion_drops_only_buffers_and_unused_token_embedding():
     modules, _ = _garg_reference(CFG)
     converted = convert_garg_state_dict(dict(modules.state_dict()))
     assert set(converted) == set(InContextRegressor(CFG).state_dict())
+
+
+def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path):
+    from icl_core import PromptDistribution
+    from icl_core.experiments import at_last_query, mean_signature, shift_sweep, signature_reference, spectral_sweep
+
+    modules, _ = _garg_reference(CFG)
+    torch.save({"model_state_dict": modules.state_dict()}, tmp_path / "state.pt")
+    model, _ = load_checkpoint(tmp_path / "state.pt", n_head=CFG.n_head)
+    sweep = shift_sweep(model, "x_mean", [0, 4], n_prompts=20, seed=0)
+    assert at_last_query(sweep, [0, 4], "ols").max() < 1e-8
+    reference = signature_reference(model, PromptDistribution(), n_prompts=20, seed=0)
+    scores = mean_signature(spectral_sweep(model, "x_mean", [0, 4], 20, seed=0), [0, 4], reference)
+    assert scores.shape == (CFG.n_layer + 1, 2) and ((0 <= scores) & (scores <= 1 + 1e-9)).all()
