@@ -66,6 +66,12 @@ class PromptDistribution:
                             for i in range(len(self.x_cov)) for j in range(i))
             check(symmetric, "x_cov", self.x_cov, "a symmetric matrix")
 
+    def describe_x(self) -> str:
+        """The distribution of x in words, e.g. 'N(2·1, I)' or 'N(0, 9 I)'."""
+        mean = "μ" if isinstance(self.x_mean, tuple) else ("0" if self.x_mean == 0 else f"{self.x_mean:g}·1")
+        cov = "Σ" if self.x_cov is not None else ("I" if self.x_scale == 1 else f"{self.x_scale ** 2:g} I")
+        return f"N({mean}, {cov})"
+
 
 @dataclass(frozen=True)
 class ModelConfig:

@@ -66,3 +66,9 @@ def test_shift_families_neutral_value_is_the_standard_distribution():
         assert shifted(name, family.neutral) == PromptDistribution()
     with pytest.raises(ValueError, match="family='x_rot'.*x_mean"):
         shifted("x_rot", 1.0)
+
+
+def test_distributions_describe_x_in_words():
+    assert PromptDistribution().describe_x() == "N(0, I)"
+    assert shifted("x_mean", 2).describe_x() == "N(2·1, I)"
+    assert shifted("x_scale", 3).describe_x() == "N(0, 9 I)"
