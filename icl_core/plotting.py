@@ -23,6 +23,7 @@ STYLE = {
     "legend.fontsize": 9,
     "lines.linewidth": 1.8,
     "svg.fonttype": "none",
+    "svg.hashsalt": "icl_core",  # stable element ids, so rebuilt figures diff only where they change
 }
 
 
