@@ -52,7 +52,7 @@ def _train(args: argparse.Namespace) -> None:
         import torch.distributed as dist
         dist.init_process_group("nccl" if args.device != "cpu" and torch.cuda.is_available() else "gloo")
     from .train import train
-    result = train(config, args.out, device=args.device, resume=not args.no_resume)
+    result = train(config, args.out, device=args.device, resume=not args.no_resume, compile=args.compile)
     if not distributed or int(os.environ.get("RANK", "0")) == 0:
         what = "reused" if result.reused else "trained"
         print(f"{what} {result.path} in {result.seconds:.1f} s on {result.device}; "
