@@ -43,7 +43,12 @@ def load_checkpoint(path: str | Path, n_head: int = 8) -> tuple[InContextRegress
     Also reads Garg et al.'s checkpoints (`state.pt` or a bare state dict of their `TransformerModel`);
     those carry no config of ours, so the config is None and `n_head` must be given (8 in their runs).
     """
-    payload = read(path)
+    return model_from_payload(read(path), path, n_head)
+
+
+def model_from_payload(payload: dict[str, Any], path: str | Path,
+                       n_head: int = 8) -> tuple[InContextRegressor, ExperimentConfig | None]:
+    """`load_checkpoint` for a checkpoint already read (`path` only names it in errors)."""
     if payload.get("format") == FORMAT:
         config = ExperimentConfig.from_dict(payload["config"])
         model = InContextRegressor(config.model)

@@ -35,6 +35,13 @@ def _median(entry: dict) -> np.ndarray:
     return np.asarray(entry["median"])
 
 
+def _unshifted_and_largest(shifts: list[float], source: str) -> list[int]:
+    """Indices of c = 0 and of the largest c, the two ends every shift criterion compares."""
+    if 0 not in shifts:
+        raise ValueError(f"shifts={shifts!r} in {source} is not allowed; expected a sweep that includes c = 0")
+    return [shifts.index(0), shifts.index(max(shifts))]
+
+
 def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]:
     folder = Path(folder)
     ind = read_json(folder / "in_distribution.json")
@@ -43,11 +50,14 @@ def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]
     pre = read_json(folder / "pretraining.json")
 
     tf_last = ind["error_median"]["transformer"][-1]
-    tf_acc, ols_acc = np.asarray(shift["transformer_accuracy"]), np.asarray(shift["ols_accuracy"])
-    tf_err, ols_err, ridge_err, gd_err = (_median(shift[f"{m}_error"]) for m in ("transformer", "ols", "ridge", "gd"))
-    c_max, tol = shift["shifts"][-1], shift["tolerance"]
-    score = np.asarray(spec["signature_score"])
-    s1 = np.asarray(spec["leading_singular_values"]["sigma1"])
+    ends = _unshifted_and_largest(shift["shifts"], "distribution_shift.json")
+    tf_acc = np.asarray(shift["transformer_accuracy"])[ends]
+    ols_acc = np.asarray(shift["ols_accuracy"])  # every shift counts
+    tf_err, ols_err, ridge_err, gd_err = (_median(shift[f"{m}_error"])[ends] for m in ("transformer", "ols", "ridge", "gd"))
+    c_max, tol = max(shift["shifts"]), shift["tolerance"]
+    spectral_ends = _unshifted_and_largest(spec["shifts"], "spectral.json")
+    score = np.asarray(spec["signature_score"])[spectral_ends]
+    s1 = np.asarray(spec["leading_singular_values"]["sigma1"])[spectral_ends]
     rho = spec["spearman_signature_vs_loss"]
     return [
         Verdict("1. In distribution, the transformer matches least squares",

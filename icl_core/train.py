@@ -54,7 +54,7 @@ def _world() -> tuple[int, int]:
 
 def _finished(path: Path, reused: bool) -> TrainedModel:
     payload = checkpoint.read(path)
-    model, config = checkpoint.load_checkpoint(path)
+    model, config = checkpoint.model_from_payload(payload, path)
     return TrainedModel(model, config, payload["losses"].numpy(), payload["seconds"], payload["device"],
                         path, reused)
 

@@ -12,7 +12,7 @@ def write_results(folder, **changes):
             "shifts": [0, 16], "tolerance": 0.1, "transformer_accuracy": [0.9, 0.05], "ols_accuracy": [1.0, 1.0],
             "transformer_error": {"median": [0.01, 50.0]}, "ols_error": {"median": [1e-16, 1e-14]},
             "ridge_error": {"median": [1e-4, 1e-4]}, "gd_error": {"median": [1e-3, 1.0]}},
-        "spectral": {"layer": 4, "signature_score": [0.95, 0.3],
+        "spectral": {"layer": 4, "shifts": [0, 16], "signature_score": [0.95, 0.3],
                      "leading_singular_values": {"sigma1": [10.0, 80.0], "sigma2": [5.0, 9.0]},
                      "spearman_signature_vs_loss": {"value": 0.8, "low": 0.75, "high": 0.85, "pooled_prompts": 100}},
         "pretraining": {"models": ["a", "b"], "lowest_error_is_own_model": [True, True],
