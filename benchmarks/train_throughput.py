@@ -1,12 +1,13 @@
 """Training steps per second of icl_core's model against Garg et al.'s reference architecture.
 
 The reference is their `TransformerModel` (HuggingFace `GPT2Model` backbone, linear read-in and read-out),
-rebuilt here from `transformers`. Both train on the same batches with the same optimiser, alternating in
-one process; the script prints medians, the ratio and achieved FLOP/s against a measured matmul peak,
-and writes them to results/benchmarks.json.
+rebuilt here from `transformers`. Both train on the same batches, each with its own code's Adam,
+alternating in one process; the script prints medians, the ratio and achieved FLOP/s against a measured
+matmul peak. It then times icl_core with each of its choices undone (or one more idea added) against its
+default, and writes everything to results/benchmarks.json.
 
     python benchmarks/train_throughput.py                # cpu and paper configurations
-    python benchmarks/train_throughput.py --configs cpu --repeats 7
+    python benchmarks/train_throughput.py --configs cpu --repeats 7 --no-ablations
 """
 from __future__ import annotations
 
@@ -64,12 +65,13 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def make_step(model, optimizer, batches, device, autocast: bool):
+def make_step(model, optimizer, batches, device, autocast: bool, forward=None):
+    forward = model if forward is None else forward
 
     def step(i: int) -> None:
         xs, ys = batches[i % len(batches)]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            loss = (model(xs, ys).float() - ys).pow(2).mean()
+            loss = (forward(xs, ys).float() - ys).pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -86,6 +88,17 @@ def timed(step, steps: int, device) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def race(runners: dict, steps: int, repeats: int, device) -> dict:
+    """Steps per second of each runner, alternating them so that drifts in machine load hit all alike."""
+    for run in runners.values():  # warm-up
+        timed(run, max(2, steps // 5), device)
+    rates = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            rates[name].append(timed(run, steps, device))
+    return rates
+
+
 def step_flops(model, xs, ys) -> int:
     with FlopCounterMode(display=False) as counter:
         (model(xs, ys) - ys).pow(2).mean().backward()
@@ -93,7 +106,48 @@ def step_flops(model, xs, ys) -> int:
     return counter.get_total_flops()
 
 
-def bench(preset: str, steps: int, repeats: int, device: torch.device) -> dict:
+def every_token_last_block(model: InContextRegressor):
+    """icl_core's forward with the last block run at every token, as the reference does."""
+    def forward(xs, ys):
+        h = model.embed(xs, ys)
+        for block in model.h:
+            h = block(h)
+        return model.read_out(model.ln_f(h[:, ::2]))[..., 0]
+    return forward
+
+
+def with_threads(step, n: int):
+    def run(i: int) -> None:
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            step(i)
+        finally:
+            torch.set_num_threads(before)
+    return run
+
+
+def ablations(m, batches, device, autocast: bool) -> dict:
+    """Builders of icl_core's training step with one of its choices undone or one idea added."""
+    def step(forward=None, optimizer=None, use_autocast=autocast):
+        torch.manual_seed(0)
+        model = InContextRegressor(m).to(device)
+        opt = optimizer(model) if optimizer else make_optimizer(model, 1e-4)
+        return make_step(model, opt, batches, device, use_autocast, forward(model) if forward else None)
+
+    variants = {
+        "last block at every token": lambda: step(forward=every_token_last_block),
+        "Adam without the fused kernel": lambda: step(
+            optimizer=lambda model: torch.optim.Adam(model.parameters(), lr=1e-4)),
+        "torch.compile": lambda: step(forward=lambda model: torch.compile(model, dynamic=False)),
+    }
+    if device.type == "cpu":  # on CUDA, bf16 autocast is already the default
+        variants["bf16 autocast"] = lambda: step(use_autocast=True)
+        variants["one thread"] = lambda: with_threads(step(), 1)
+    return variants
+
+
+def bench(preset: str, steps: int, repeats: int, device: torch.device, with_ablations: bool) -> dict:
     config = get_preset(preset)
     m = config.model
     dims, points = curriculum_at(config.curriculum, 10**9)  # the last stage: full prompts
@@ -107,18 +161,23 @@ def bench(preset: str, steps: int, repeats: int, device: torch.device) -> dict:
     runners = {"icl_core": make_step(ours, make_optimizer(ours, 1e-4), batches, device, autocast),
                "reference": make_step(reference, torch.optim.Adam(reference.parameters(), lr=1e-4), batches,
                                       device, autocast)}
-    for run in runners.values():  # warm-up
-        timed(run, max(2, steps // 5), device)
-    rates = {name: [] for name in runners}
-    for _ in range(repeats):  # alternate so that drifts in machine load hit both alike
-        for name, run in runners.items():
-            rates[name].append(timed(run, steps, device))
+    rates = race(runners, steps, repeats, device)
     medians = {name: statistics.median(r) for name, r in rates.items()}
-    flops = step_flops(ours, *batches[0])
-    return {"preset": preset, "batch_size": config.train.batch_size, "points": points, "steps_per_repeat": steps,
-            "repeats": repeats, "steps_per_second": rates, "median_steps_per_second": medians,
-            "ratio": medians["icl_core"] / medians["reference"], "flops_per_step": flops,
-            "achieved_flops": {k: v * flops for k, v in medians.items()}}
+    flops = {"icl_core": step_flops(ours, *batches[0]), "reference": step_flops(reference, *batches[0])}
+    row = {"preset": preset, "batch_size": config.train.batch_size, "points": points, "steps_per_repeat": steps,
+           "repeats": repeats, "steps_per_second": rates, "median_steps_per_second": medians,
+           "ratio": medians["icl_core"] / medians["reference"], "flops_per_step": flops,
+           "achieved_flops": {k: v * flops[k] for k, v in medians.items()}}
+    if with_ablations:
+        row["ablations"] = {}
+        default = make_step(ours, make_optimizer(ours, 1e-4), batches, device, autocast)
+        for name, build in ablations(m, batches, device, autocast).items():
+            medians = {k: statistics.median(r) for k, r in
+                       race({"default": default, "variant": build()}, steps, repeats, device).items()}
+            row["ablations"][name] = {"median_steps_per_second": medians,
+                                      "relative": medians["variant"] / medians["default"]}
+            print(f"{preset:6s}   {name:32s} {row['ablations'][name]['relative']:.2f}x icl_core's default")
+    return row
 
 
 def main() -> None:
@@ -129,6 +188,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default="results/benchmarks.json")
+    parser.add_argument("--no-ablations", dest="ablations", action="store_false",
+                        help="skip timing icl_core with each of its choices undone")
     args = parser.parse_args()
     device = torch.device(args.device)
     peak = matmul_peak(device)
@@ -139,7 +200,7 @@ def main() -> None:
           f"measured matmul peak {peak / 1e9:.1f} GFLOP/s")
     rows = []
     for preset, steps in zip(args.configs, args.steps + args.steps[-1:] * len(args.configs)):
-        row = bench(preset, steps, args.repeats, device)
+        row = bench(preset, steps, args.repeats, device, args.ablations)
         rows.append(row)
         med = row["median_steps_per_second"]
         print(f"{preset:6s} icl_core {med['icl_core']:8.2f} steps/s   reference {med['reference']:8.2f} steps/s   "

@@ -23,10 +23,29 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         B, T, C = h.shape
-        q, k, v = self.c_attn(h).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        q, k, v = self.heads(self.c_attn(h).split(C, dim=2))
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         return self.c_proj(out.transpose(1, 2).reshape(B, T, C))
+
+    def forward_x_queries(self, h: torch.Tensor) -> torch.Tensor:
+        """The output at the x tokens (even positions) only, each still attending to its whole prefix.
+
+        Keys and values come from every token; queries, the output projection and everything after
+        them need only the positions that are read out, which halves that work in the last block.
+        """
+        B, T, C = h.shape
+        w_q, w_kv = self.c_attn.weight.split((C, 2 * C))
+        b_q, b_kv = self.c_attn.bias.split((C, 2 * C))
+        q = F.linear(h[:, ::2], w_q, b_q)
+        k, v = F.linear(h, w_kv, b_kv).split(C, dim=2)
+        q, k, v = self.heads((q, k, v))
+        sees = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()[::2]  # query 2i sees keys <= 2i
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=sees)  # (B, nh, T/2, hs)
+        return self.c_proj(out.transpose(1, 2).reshape(B, -1, C))
+
+    def heads(self, qkv: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        """(B, T, C) tensors viewed as (B, n_head, T, C / n_head)."""
+        return tuple(t.view(*t.shape[:2], self.n_head, -1).transpose(1, 2) for t in qkv)
 
 
 class MLP(nn.Module):
@@ -50,6 +69,11 @@ class Block(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         h = h + self.attn(self.ln_1(h))
+        return h + self.mlp(self.ln_2(h))
+
+    def forward_x_queries(self, h: torch.Tensor) -> torch.Tensor:
+        """The block's output at the x tokens only (see `CausalSelfAttention.forward_x_queries`)."""
+        h = h[:, ::2] + self.attn.forward_x_queries(self.ln_1(h))
         return h + self.mlp(self.ln_2(h))
 
 
@@ -102,9 +126,13 @@ class InContextRegressor(nn.Module):
             raise ValueError(f"n_points={n} is not allowed; this model reads at most "
                              f"{self.config.n_points} points")
         h = self.embed(xs, ys)
+        if not return_hidden:  # only x tokens are read out, so the last block computes only those
+            for block in self.h[:-1]:
+                h = block(h)
+            return self.read_out(self.ln_f(self.h[-1].forward_x_queries(h)))[..., 0]
         hidden = [h]
         for block in self.h:
             h = block(h)
             hidden.append(h)
-        preds = self.read_out(self.ln_f(h[:, ::2]))[..., 0]  # only x tokens are read out
-        return (preds, torch.stack(hidden)) if return_hidden else preds
+        preds = self.read_out(self.ln_f(h[:, ::2]))[..., 0]
+        return preds, torch.stack(hidden)

@@ -18,7 +18,15 @@ def test_shapes_of_predictions_and_residual_stream():
     preds, hidden = model(xs, ys, return_hidden=True)
     assert preds.shape == (6, 7)
     assert hidden.shape == (CFG.n_layer + 1, 6, 14, CFG.n_embd)
-    assert torch.equal(model(xs, ys), preds)
+
+
+def test_training_path_computes_the_last_block_at_x_tokens_only_and_agrees_with_the_full_one():
+    model = InContextRegressor(CFG).double().eval()
+    for param in model.parameters():  # weights far from their initialisation, so every term matters
+        torch.nn.init.normal_(param, std=0.3)
+    xs, ys = (t.double() for t in prompts(n=7))
+    full, _ = model(xs, ys, return_hidden=True)
+    assert (model(xs, ys) - full).abs().max() < 1e-12
 
 
 def test_prediction_i_ignores_everything_after_x_i():
@@ -81,6 +89,7 @@ def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
         expected, expected_hidden = reference(xs, ys)
         preds, hidden = model(xs, ys, return_hidden=True)
     assert (preds - expected).abs().max() < 1e-5
+    assert (model(xs, ys) - expected).abs().max() < 1e-5
     for layer in range(CFG.n_layer):  # HuggingFace's last hidden state has ln_f applied; ours does not
         assert (hidden[layer] - expected_hidden[layer]).abs().max() < 1e-5
 
