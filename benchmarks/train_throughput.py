@@ -172,11 +172,13 @@ def bench(preset: str, steps: int, repeats: int, device: torch.device, with_abla
         row["ablations"] = {}
         default = make_step(ours, make_optimizer(ours, 1e-4), batches, device, autocast)
         for name, build in ablations(m, batches, device, autocast).items():
-            medians = {k: statistics.median(r) for k, r in
-                       race({"default": default, "variant": build()}, steps, repeats, device).items()}
-            row["ablations"][name] = {"median_steps_per_second": medians,
+            rates = race({"default": default, "variant": build()}, steps, repeats, device)
+            medians = {k: statistics.median(r) for k, r in rates.items()}
+            paired = [v / d for v, d in zip(rates["variant"], rates["default"])]  # the spread shows the noise
+            row["ablations"][name] = {"median_steps_per_second": medians, "relative_per_repeat": paired,
                                       "relative": medians["variant"] / medians["default"]}
-            print(f"{preset:6s}   {name:32s} {row['ablations'][name]['relative']:.2f}x icl_core's default")
+            print(f"{preset:6s}   {name:32s} {row['ablations'][name]['relative']:.2f}x icl_core's default "
+                  f"(per repetition {min(paired):.2f}-{max(paired):.2f})")
     return row
 
 

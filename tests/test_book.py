@@ -41,3 +41,18 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(book_c
         page = (html / f"{notebook.stem}.html").read_text()
         assert "injected-parameters" not in page
         assert "smoke" in page  # the page says which preset its figures come from
+
+
+def test_the_introductions_preset_table_matches_the_presets():
+    from icl_core.presets import PRESETS
+
+    rows = {}
+    for line in (ROOT / "book" / "intro.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `"):
+            rows[cells[0].strip("`")] = cells[1:5]
+    assert set(rows) == set(PRESETS)
+    for name, cfg in PRESETS.items():
+        m = cfg.model
+        assert rows[name] == [str(m.n_dims), str(m.n_points), f"{m.n_layer} × {m.n_head} × {m.n_embd}",
+                              f"{cfg.train.steps:,}"], name
