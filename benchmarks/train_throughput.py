@@ -12,7 +12,10 @@ default, and writes everything to results/benchmarks.json.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import platform
+import re
+from pathlib import Path
 import statistics
 import time
 
@@ -147,6 +150,32 @@ def ablations(m, batches, device, autocast: bool) -> dict:
     return variants
 
 
+def step_memory(preset: str, device_name: str) -> int:
+    """Peak bytes that training icl_core's model at the preset's full prompt length adds to a process.
+
+    CUDA's allocator statistics on a GPU; on a CPU the growth of this fresh process's peak resident set.
+    """
+    device = torch.device(device_name)
+    config = get_preset(preset)
+    dims, points = curriculum_at(config.curriculum, 10**9)
+    before = peak_resident_bytes()
+    model = InContextRegressor(config.model).to(device)
+    step = make_step(model, make_optimizer(model, 1e-4), [sample_prompts(
+        config.task, config.train.batch_size, points, config.model.n_dims, generator_for(0, 0, device),
+        active_dims=dims)[:2]], device, autocast=device.type == "cuda")
+    for i in range(2):  # the second step holds Adam's state as well
+        step(i)
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device)
+    return peak_resident_bytes() - before
+
+
+def peak_resident_bytes() -> int:
+    """This process's peak resident set (Linux's VmHWM, which unlike ru_maxrss starts afresh at exec)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
+
+
 def bench(preset: str, steps: int, repeats: int, device: torch.device, with_ablations: bool) -> dict:
     config = get_preset(preset)
     m = config.model
@@ -168,6 +197,8 @@ def bench(preset: str, steps: int, repeats: int, device: torch.device, with_abla
            "repeats": repeats, "steps_per_second": rates, "median_steps_per_second": medians,
            "ratio": medians["icl_core"] / medians["reference"], "flops_per_step": flops,
            "achieved_flops": {k: v * flops[k] for k, v in medians.items()}}
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # a fresh process, so its peak is this step's
+        row["step_memory_bytes"] = pool.apply(step_memory, (preset, str(device)))
     if with_ablations:
         row["ablations"] = {}
         default = make_step(ours, make_optimizer(ours, 1e-4), batches, device, autocast)
@@ -206,7 +237,8 @@ def main() -> None:
         rows.append(row)
         med = row["median_steps_per_second"]
         print(f"{preset:6s} icl_core {med['icl_core']:8.2f} steps/s   reference {med['reference']:8.2f} steps/s   "
-              f"ratio {row['ratio']:.2f}x   achieved {row['achieved_flops']['icl_core'] / peak:.1%} of peak")
+              f"ratio {row['ratio']:.2f}x   achieved {row['achieved_flops']['icl_core'] / peak:.1%} of peak   "
+              f"training needs {row['step_memory_bytes'] / 2**30:.2f} GiB")
     try:
         recorded = read_json(args.out)
     except FileNotFoundError:
