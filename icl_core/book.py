@@ -57,17 +57,20 @@ def record_timings(path: Path, mode: str, parameters: dict, seconds: dict[str, f
 
 
 def _prepare_for_static_page(notebook: Path) -> None:
-    """Tag papermill's injected cell `remove-cell` so the rendered page does not show it, and drop saved
-    widget state: a static page cannot run the widgets' Python callbacks, and the state would make it load
-    the widget manager's scripts for nothing."""
+    """Tag papermill's injected cell `remove-cell` so the rendered page does not show it, and give it a
+    fixed id (papermill draws a new one each run, which would change every notebook on every rebuild).
+    Drop saved widget state: a static page cannot run the widgets' Python callbacks, and the state would
+    make it load the widget manager's scripts for nothing."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
+        if "injected-parameters" in tags:
+            cell.id = "injected-parameters"
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")
     nbformat.write(nb, notebook)
 
 

@@ -1,4 +1,5 @@
 """The book as a whole: every chapter executes at the smoke preset and the book builds cleanly."""
+import json
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,10 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(book_c
     seconds = execute(book_copy, {"preset": "smoke", "device": "cpu", "results": str(results)})
     assert set(seconds) == {p.stem for p in chapters(book_copy)}
     assert (results / "smoke" / "distribution_shift.json").exists()
+    for notebook in chapters(book_copy):  # a rebuild leaves unchanged notebooks unchanged
+        injected = [c for c in json.loads(notebook.read_text())["cells"]
+                    if "injected-parameters" in c["metadata"].get("tags", [])]
+        assert [c["id"] for c in injected] == ["injected-parameters"]
     build(book_copy)  # -W -n --keep-going: any warning fails
     html = book_copy / "_build" / "html"
     for notebook in chapters(book_copy):
