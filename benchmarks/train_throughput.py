@@ -15,9 +15,9 @@ import argparse
 import multiprocessing
 import platform
 import re
-from pathlib import Path
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
