@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)")
     sweep.add_argument("--out", required=True, help="cache folder, as for train")
     sweep.add_argument("--devices", nargs="+", help="devices to use (default: every GPU, else cpu)")
+    sweep.add_argument("--cpu-jobs", type=int, help="jobs side by side on the CPU (default: one per core)")
     book = commands.add_parser("book", help="execute every chapter with papermill, then build the book")
     book.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     book.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {config.to_dict()}")
         elif args.command == "sweep":
             from .sweep import run_sweep, sweep_jobs
-            codes = run_sweep(sweep_jobs(args.preset, args.pretraining, args.seeds, args.out), args.devices)
+            codes = run_sweep(sweep_jobs(args.preset, args.pretraining, args.seeds, args.out), args.devices,
+                              args.cpu_jobs)
             print(f"{codes.count(0)} of {len(codes)} jobs finished")
             return 0 if not any(codes) else 1
         elif args.command == "book":

@@ -18,11 +18,17 @@ from .metrics import normalized_squared_error
 from .presets import PRESETS, PRETRAINING, pretraining_config
 from .samplers import SHIFT_FAMILIES, Prompts, shifted
 from .spectral import prompt_svd, reference_directions, signature_score
-from .train import TrainedModel, resolve_device, train
+from .sweep import default_devices, run_sweep, sweep_jobs
+from .train import TrainedModel, resolve_device, run_dir, train
 
 
 def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def _seed_list(v: Any) -> bool:
+    return (isinstance(v, (list, tuple)) and len(v) > 0 and len(set(v)) == len(v)
+            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in v))
 
 
 def _numbers(v: Any) -> bool:
@@ -35,6 +41,10 @@ _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "device": (lambda v: isinstance(v, str) and (v in ("auto", "cpu", "cuda") or v.startswith("cuda:")),
                "'auto', 'cpu', 'cuda' or 'cuda:N'"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "seeds": (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]"),
+    "pretraining_seeds": (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]"),
+    "seed_share": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1,
+                   "a number in (0, 1]"),
     "results": (lambda v: isinstance(v, str) and len(v) > 0, "a folder path"),
     "n_prompts": (_positive_int, "a positive integer"),
     "n_bootstrap": (_positive_int, "a positive integer"),
@@ -69,13 +79,37 @@ def check_parameters(**parameters: Any) -> None:
         check(ok(value), name, value, allowed)
 
 
-def trained_model(preset: str, results: str | Path, device: str = "auto", pretraining: str = "standard",
-                  seed: int = 0, progress: bool = False) -> TrainedModel:
-    """The preset's model for a pretraining distribution: from the cache, else trained now."""
+def seeded_config(preset: str, pretraining: str, seed: int):
+    """The preset's run for a pretraining distribution and training seed (initial weights and data)."""
     config = pretraining_config(preset, pretraining)
-    if seed != config.train.seed:
-        config = config.with_changes(train={"seed": seed})
-    return train(config, Path(results) / preset, device=device, progress=progress)
+    return config if seed == config.train.seed else config.with_changes(train={"seed": seed})
+
+
+def trained_models(preset: str, results: str | Path, device: str = "auto",
+                   seeds: dict[str, list[int]] | None = None) -> dict[str, list[TrainedModel]]:
+    """Every model of `seeds` ({pretraining distribution: training seeds}), from the cache or trained now.
+
+    Missing models train as a concurrent sweep (one one-thread job per core on a CPU, which `make bench`
+    measures faster than one job at a time), then all are read from the cache.
+    """
+    seeds = seeds or {"standard": [0]}
+    root = Path(results) / preset
+    missing = [(name, s) for name, values in seeds.items() for s in values
+               if not (run_dir(seeded_config(preset, name, s), root) / "model.pt").exists()]
+    if len(missing) > 1:
+        devices = default_devices() if device == "auto" else [str(resolve_device(device))]
+        jobs = [job for name, s in missing for job in sweep_jobs(preset, [name], [s], str(root))]
+        failed = [" ".join(job[4:]) for job, code in zip(jobs, run_sweep(jobs, devices)) if code]
+        if failed:
+            raise RuntimeError(f"training failed for: {'; '.join(failed)}")
+    return {name: [train(seeded_config(preset, name, s), root, device=device, progress=False) for s in values]
+            for name, values in seeds.items()}
+
+
+def trained_seeds(preset: str, results: str | Path, device: str, seeds: list[int],
+                  pretraining: str = "standard") -> list[TrainedModel]:
+    """The models of one pretraining distribution, one per training seed."""
+    return trained_models(preset, results, device, {pretraining: seeds})[pretraining]
 
 
 def on_device(model: torch.nn.Module, device: str) -> torch.nn.Module:

@@ -73,3 +73,13 @@ def annotated_heatmap(ax, values: np.ndarray, rows, cols, fmt: str = "{:.2f}", l
         ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.figure.colorbar(image, ax=ax, label=label, shrink=0.8)
     return image
+
+
+def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
+    """One thin line per training seed under a thick line for their mean; `per_seed` is (seeds, len(x))."""
+    per_seed = np.atleast_2d(np.asarray(per_seed, dtype=float))
+    line, = ax.plot(x, per_seed.mean(axis=0), label=label, color=color, **kwargs)
+    if len(per_seed) > 1:
+        for values in per_seed:
+            ax.plot(x, values, color=line.get_color(), linewidth=0.7, alpha=0.45, zorder=line.get_zorder() - 1)
+    return line

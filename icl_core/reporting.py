@@ -12,6 +12,15 @@ def glue_text(name: str, value: Any, fmt: str = "") -> None:
     glue(name, text, display=False)
 
 
+def glue_range(name: str, per_seed, fmt: str = ".2f") -> None:
+    """Glue a per-seed quantity as its mean with the seed range, '0.88 [0.85, 0.91]'."""
+    from myst_nb import glue
+
+    from .seeds import format_range
+
+    glue(name, format_range(per_seed, fmt), display=False)
+
+
 def glue_figure(name: str, fig) -> None:
     """Glue a figure for a `{glue:figure}` block; a live notebook still shows it below its cell."""
     from myst_nb import glue

@@ -1,7 +1,9 @@
 """The verdict: one row per claim of the paper, judged from the numbers the chapters saved.
 
 Each criterion is this book's operationalisation of a claim; its thresholds are arguments so that a
-reader can see how the verdict moves with them.
+reader can see how the verdict moves with them. Every claim is judged on the across-seed mean of each
+quantity and on every training seed alone; it holds overall when it holds for the mean and in at least
+`seed_share` of the seeds.
 """
 from __future__ import annotations
 
@@ -10,15 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .storage import read_json
+from .provenance import read_consistent
+from .storage import write_json
+
+STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
+RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining")
 
 
 @dataclass(frozen=True)
 class Verdict:
     claim: str
-    measured: str
+    measured: str  # for the across-seed mean
     criterion: str
-    holds: bool
+    holds: bool  # overall: for the mean and in at least `seed_share` of the seeds
+    seeds_holding: int
+    seeds: int
 
 
 @dataclass(frozen=True)
@@ -42,13 +50,35 @@ def _unshifted_and_largest(shifts: list[float], source: str) -> list[int]:
     return [shifts.index(0), shifts.index(max(shifts))]
 
 
-def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]:
-    folder = Path(folder)
-    ind = read_json(folder / "in_distribution.json")
-    shift = read_json(folder / "distribution_shift.json")
-    spec = read_json(folder / "spectral.json")
-    pre = read_json(folder / "pretraining.json")
+def scorecard(folder: str | Path, t: Thresholds = Thresholds(), seed_share: float = 0.8) -> list[Verdict]:
+    """Judge every claim from the results in `folder`, refusing results from different checkpoints."""
+    data = read_consistent(folder, RESULTS, same_models=STANDARD_MODEL_RESULTS)
+    ind, shift, spec, pre = (data[name] for name in RESULTS)
+    mean = _judge(ind, shift, spec, pre, t)
+    n_standard = len(ind["seeds"])
+    standard = [_judge(*(_one_seed(data[name], i) for name in STANDARD_MODEL_RESULTS), pre, t)[:6]
+                for i in range(n_standard)]
+    pretrained = [_judge(ind, shift, spec, _one_seed(pre, j), t)[6] for j in range(len(pre["seeds"]))]
+    per_claim = [[seed[k][-1] for seed in standard] for k in range(6)] + [[p[-1] for p in pretrained]]
+    return [Verdict(claim, measured, criterion, bool(holds and sum(seeds) >= seed_share * len(seeds)),
+                    sum(seeds), len(seeds))
+            for (claim, measured, criterion, holds), seeds in zip(mean, per_claim)]
 
+
+def _one_seed(results: dict, index: int) -> dict:
+    """A results file as if computed from its `index`-th seed alone."""
+    return {**results, **results["seeds"][index]}
+
+
+def write_scorecard(path: str | Path, verdicts: list[Verdict], seed_share: float) -> None:
+    write_json(path, {"rule": f"holds for the across-seed mean and in at least {seed_share:.0%} of seeds",
+                      "claims": [{"claim": v.claim, "measured": v.measured, "criterion": v.criterion,
+                                  "holds": v.holds, "seeds_holding": v.seeds_holding, "seeds": v.seeds}
+                                 for v in verdicts]})
+
+
+def _judge(ind: dict, shift: dict, spec: dict, pre: dict, t: Thresholds) -> list[tuple[str, str, str, bool]]:
+    """(claim, measured, criterion, holds) for each claim, from one set of results."""
     tf_last = ind["error_median"]["transformer"][-1]
     ends = _unshifted_and_largest(shift["shifts"], "distribution_shift.json")
     tf_acc = np.asarray(shift["transformer_accuracy"])[ends]
@@ -60,16 +90,16 @@ def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]
     s1 = np.asarray(spec["leading_singular_values"]["sigma1"])[spectral_ends]
     rho = spec["spearman_signature_vs_loss"]
     return [
-        Verdict("1. In distribution, the transformer matches least squares",
+        ("1. In distribution, the transformer matches least squares",
                 f"median error at last query {tf_last:.3g} (OLS {ind['error_median']['ols'][-1]:.1g})",
-                f"transformer's median error < {t.match_error}", tf_last < t.match_error),
-        Verdict("2. Under a mean shift of x, the transformer fails while OLS does not",
+                f"transformer's median error < {t.match_error}", bool(tf_last < t.match_error)),
+        ("2. Under a mean shift of x, the transformer fails while OLS does not",
                 f"accuracy {tf_acc[0]:.0%} → {tf_acc[-1]:.0%} at c = {c_max} (OLS ≥ {ols_acc.min():.0%}); "
                 f"tolerance {tol}",
                 f"OLS accuracy ≥ 99% at every c and transformer's at c = {c_max} < "
                 f"{t.collapse_ratio:.0%} of its c = 0 value",
                 bool(ols_acc.min() >= 0.99 and tf_acc[-1] < t.collapse_ratio * tf_acc[0])),
-        Verdict("3. The failure is inconsistent with an implemented algorithm (OLS, ridge)",
+        ("3. The failure is inconsistent with an implemented algorithm (OLS, ridge)",
                 "median error at c = 0 → c = {}: ".format(c_max) + "; ".join(
                     f"{name} {e[0]:.2g} → {e[-1]:.2g}" for name, e in (("transformer", tf_err), ("OLS", ols_err),
                                                                      ("ridge", ridge_err), ("10-step GD", gd_err))),
@@ -77,19 +107,19 @@ def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]
                 f"transformer's > ×{t.invariance_factor:g}",
                 bool(all(e[-1] < max(t.invariance_factor * e[0], 1e-6) for e in (ols_err, ridge_err))
                      and tf_err[-1] > t.invariance_factor * tf_err[0])),
-        Verdict("4. In-distribution prompts share a spectral signature",
+        ("4. In-distribution prompts share a spectral signature",
                 f"mean signature score {score[0]:.2f} at layer {spec['layer']}",
                 f"score ≥ {t.shared_alignment}", bool(score[0] >= t.shared_alignment)),
-        Verdict("5. Shifted prompts lack it and have larger leading singular values",
+        ("5. Shifted prompts lack it and have larger leading singular values",
                 f"score {score[0]:.2f} → {score[-1]:.2f}, σ1 {s1[0]:.3g} → {s1[-1]:.3g} at c = {c_max}",
                 f"score drops by ≥ {t.alignment_drop} and σ1 grows", bool(score[0] - score[-1] >= t.alignment_drop
                                                                          and s1[-1] > s1[0])),
-        Verdict("6. The signature predicts loss",
+        ("6. The signature predicts loss",
                 f"Spearman {rho['value']:.2f} [{rho['low']:.2f}, {rho['high']:.2f}] over "
-                f"{rho['pooled_prompts']} prompts",
+                f"{rho['pooled_prompts']:.0f} prompts",
                 f"Spearman of score with low loss ≥ {t.correlation}, 95% interval above 0",
                 bool(rho["value"] >= t.correlation and rho["low"] > 0)),
-        Verdict("7. Pretraining shapes the signature and where the model generalises",
+        ("7. Pretraining shapes the signature and where the model generalises",
                 f"own model lowest error on {sum(pre['lowest_error_is_own_model'])} of {len(pre['models'])} "
                 f"distributions; own distribution highest score for "
                 f"{sum(pre['highest_score_is_own_distribution'])} of {len(pre['models'])} models",

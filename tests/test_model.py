@@ -80,7 +80,12 @@ def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
     for i in range(CFG.n_layer):  # buffers that old transformers releases saved
         state[f"_backbone.h.{i}.attn.bias"] = torch.tril(torch.ones(18, 18)).view(1, 1, 18, 18)
         state[f"_backbone.h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
-    torch.save({"model_state_dict": state, "train_step": 5}, tmp_path / "state.pt")
+    optimizer = torch.optim.Adam(modules.parameters())
+    for param in modules.parameters():  # zero gradients: Adam fills its state and leaves the weights
+        param.grad = torch.zeros_like(param)
+    optimizer.step()  # Garg et al.'s state.pt also holds the optimiser state: it must load safely too
+    torch.save({"model_state_dict": state, "optimizer_state_dict": optimizer.state_dict(), "train_step": 5},
+               tmp_path / "state.pt")
 
     model, config = load_checkpoint(tmp_path / "state.pt", n_head=CFG.n_head)
     assert config is None and model.config == CFG and not model.training
