@@ -71,6 +71,18 @@ _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+def listed(value: Any) -> Any:
+    """A list parameter as given on papermill's command line (`-p seeds "[0, 1]"` arrives as a string)."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        import json
+
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # left for check_parameters to name
+    return value
+
+
 def check_parameters(**parameters: Any) -> None:
     """Stop a chapter early on a bad papermill parameter, naming it and what is allowed."""
     for name, value in parameters.items():
@@ -206,3 +218,30 @@ def cross_evaluation(models: dict, references: dict, tests: dict, n_prompts: int
             error[i, j] = np.median(sample.last_error)
             score[i, j] = signature_score(sample.top_vectors, references[name])[-1].mean()
     return error, score
+
+
+def errors_by_seed(runs: list[TrainedModel], device: str, prompts: Prompts,
+                   methods: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """method -> normalised squared error (seeds, prompts, positions) on the same prompts; baselines do not
+    depend on the training seed, so they are computed once and repeated."""
+    baselines = errors(None, prompts, tuple(m for m in methods if m != "transformer"))
+    per_seed = [errors(on_device(run.model, device), prompts, ("transformer",))["transformer"]
+                for run in runs] if "transformer" in methods else []
+    return {m: np.stack(per_seed) if m == "transformer" else np.broadcast_to(baselines[m], (len(runs),
+            *baselines[m].shape)) for m in methods}
+
+
+def shift_sweep_by_seed(runs: list[TrainedModel], device: str, family: str, values, n_prompts: int,
+                        seed: int, methods: tuple[str, ...] = ("transformer", "ols"),
+                        base=None) -> dict[float, dict[str, np.ndarray]]:
+    """shift -> method -> error (seeds, prompts, positions): `shift_sweep` for every training seed, on
+    the same prompts."""
+    cfg = runs[0].config.model
+    batches = sweep_prompts(base or PRETRAINING["standard"], family, values, n_prompts, cfg.n_points,
+                            cfg.n_dims, seed)
+    return {c: errors_by_seed(runs, device, prompts, methods) for c, prompts in zip(values, batches)}
+
+
+def last_query_by_seed(sweep: dict[float, dict[str, np.ndarray]], shifts, method: str) -> np.ndarray:
+    """Errors at each prompt's last query, (seeds, shifts, prompts), of a `shift_sweep_by_seed`."""
+    return np.stack([sweep[c][method][:, :, -1] for c in shifts], axis=1)

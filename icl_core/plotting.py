@@ -49,14 +49,16 @@ def legend_outside(ax, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
 
 
-def loss_curve(ax, losses: np.ndarray, curriculum, label: str, window: int = 100):
-    """A running mean of the training loss, with the curriculum's stage changes marked."""
+def loss_curves(ax, losses: list[np.ndarray], curriculum, label: str, color: str | None = None,
+                window: int = 100):
+    """Running means of the training loss of several seeds (thin) and their mean (thick), with the
+    curriculum's stage changes marked."""
     from .curriculum import stage_starts
 
-    window = max(1, min(window, len(losses) // 10))
-    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    line, = ax.plot(np.arange(window - 1, len(losses)), smooth, label=label)
-    for step in stage_starts(curriculum, len(losses)):
+    window = max(1, min(window, len(losses[0]) // 10))
+    smooth = [np.convolve(loss, np.ones(window) / window, mode="valid") for loss in losses]
+    line = seed_lines(ax, np.arange(window - 1, len(losses[0])), smooth, label, color)
+    for step in stage_starts(curriculum, len(losses[0])):
         ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
     return line
 
