@@ -45,13 +45,22 @@ def mean_over_seeds(per_seed: Sequence[Any]) -> Any:
 
 def save_seed_results(path: str | Path, runs: Sequence, per_seed: Sequence[dict], results: str | Path,
                       **shared: Any) -> None:
-    """Write a chapter's results: `shared` settings, the across-seed mean of `per_seed` at the top level,
-    each seed's own values with its checkpoint under `"seeds"`, and the hashes of every checkpoint used."""
-    checkpoint = [Path(r.path).resolve().relative_to(Path(results).resolve()).as_posix() for r in runs]
+    """Write a chapter's results: the across-seed mean of `per_seed` at the top level, then `shared`
+    (settings, and summary values that are not a mean, which take precedence), each seed's own values
+    with its checkpoint under `"seeds"`, and the hash of every checkpoint used.
+
+    `runs[i]` is seed i's trained model, or its list of models when a seed spans several (one per
+    pretraining distribution)."""
+    groups = [list(r) if isinstance(r, (list, tuple)) else [r] for r in runs]
+    paths = [[_relative(run.path, results) for run in group] for group in groups]
     write_json(path, {
-        **shared, **mean_over_seeds(per_seed),
-        "checkpoint": checkpoint[0],
-        "checkpoints": checkpoint_record([r.path for r in runs], results),
-        "seeds": [{"seed": r.config.train.seed, "checkpoint": c, **values}
-                  for r, c, values in zip(runs, checkpoint, per_seed)],
+        **mean_over_seeds(per_seed), **shared,
+        "checkpoint": paths[0][0],
+        "checkpoints": checkpoint_record([run.path for group in groups for run in group], results),
+        "seeds": [{"seed": group[0].config.train.seed, "checkpoint": p[0] if len(p) == 1 else p, **values}
+                  for group, p, values in zip(groups, paths, per_seed)],
     })
+
+
+def _relative(path: str | Path, results: str | Path) -> str:
+    return Path(path).resolve().relative_to(Path(results).resolve()).as_posix()
