@@ -8,11 +8,16 @@ default, and writes everything to results/benchmarks.json.
 
     python benchmarks/train_throughput.py                # cpu and paper configurations
     python benchmarks/train_throughput.py --configs cpu --repeats 7 --no-ablations
+    python benchmarks/train_throughput.py --only-concurrent   # side-by-side training runs only
+
+On a CPU it also times two cpu-preset training runs side by side against one after the other, the
+choice the book's concurrent training sweep makes.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import platform
 import re
 import statistics
@@ -22,8 +27,8 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from icl_core import InContextRegressor, get_preset
-from icl_core.curriculum import curriculum_at
+from icl_core import ExperimentConfig, InContextRegressor, get_preset, train
+from icl_core.curriculum import curriculum_at, stage_starts
 from icl_core.samplers import generator_for, sample_prompts
 from icl_core.storage import read_json, write_json
 from icl_core.train import make_optimizer
@@ -176,6 +181,48 @@ def peak_resident_bytes() -> int:
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
 
 
+def train_in_fresh_process(config_dict: dict, out: str, threads: int) -> float:
+    """Seconds to train a config from scratch with `threads` threads (run in a spawned process)."""
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    train(ExperimentConfig.from_dict(config_dict), out, device="cpu", resume=False, progress=False)
+    return time.perf_counter() - start
+
+
+def concurrent_training(preset: str, steps: int, repeats: int) -> dict:
+    """Two training runs side by side with one thread each against the same two one after the other with
+    every core each: the choice `icl_core.sweep` makes on a CPU. The runs pass through the preset's whole
+    curriculum, shortened to `steps` steps; wall time includes starting each process."""
+    import tempfile
+
+    cores = os.cpu_count() or 1
+    base = get_preset(preset)
+    interval = max(1, steps // (len(stage_starts(base.curriculum, base.train.steps)) + 1))
+    configs = [base.with_changes(curriculum={"interval": interval}, train={"steps": steps, "seed": s}).to_dict()
+               for s in (101, 102)]
+    context = multiprocessing.get_context("spawn")
+    seconds = {"one_after_the_other": [], "side_by_side": []}
+    for repeat in range(repeats):
+        order = ("one_after_the_other", "side_by_side") if repeat % 2 == 0 else ("side_by_side", "one_after_the_other")
+        for mode in order:
+            with tempfile.TemporaryDirectory() as out:
+                start = time.perf_counter()
+                if mode == "side_by_side":
+                    with context.Pool(2) as pool:
+                        pool.starmap(train_in_fresh_process, [(c, out, max(1, cores // 2)) for c in configs])
+                else:
+                    for config in configs:
+                        with context.Pool(1) as pool:
+                            pool.apply(train_in_fresh_process, (config, out, cores))
+                seconds[mode].append(time.perf_counter() - start)
+    medians = {mode: statistics.median(v) for mode, v in seconds.items()}
+    speedup = medians["one_after_the_other"] / medians["side_by_side"]
+    print(f"{preset:6s}   two training runs side by side: {speedup:.2f}x faster than one after the other "
+          f"({medians['side_by_side']:.1f} s against {medians['one_after_the_other']:.1f} s, {cores} cores)")
+    return {"preset": preset, "steps": steps, "curriculum_interval": interval, "cores": cores, "seconds": seconds,
+            "median_seconds": medians, "speedup": speedup}
+
+
 def bench(preset: str, steps: int, repeats: int, device: torch.device, with_ablations: bool) -> dict:
     config = get_preset(preset)
     m = config.model
@@ -223,6 +270,10 @@ def main() -> None:
     parser.add_argument("--out", default="results/benchmarks.json")
     parser.add_argument("--no-ablations", dest="ablations", action="store_false",
                         help="skip timing icl_core with each of its choices undone")
+    parser.add_argument("--concurrent-steps", type=int, default=800,
+                        help="steps of each cpu-preset run in the side-by-side training comparison (0: skip)")
+    parser.add_argument("--only-concurrent", action="store_true",
+                        help="run only the side-by-side training comparison, keeping the other results")
     args = parser.parse_args()
     device = torch.device(args.device)
     peak = matmul_peak(device)
@@ -231,6 +282,17 @@ def main() -> None:
     import transformers
     print(f"device: {machine}; torch {torch.__version__}, transformers {transformers.__version__}; "
           f"measured matmul peak {peak / 1e9:.1f} GFLOP/s")
+    try:
+        recorded = read_json(args.out)
+    except FileNotFoundError:
+        recorded = {}
+    entry = recorded.get(device.type, {})
+    if device.type == "cpu" and args.concurrent_steps:
+        entry["concurrent_training"] = concurrent_training("cpu", args.concurrent_steps, repeats=3)
+    if args.only_concurrent:
+        recorded[device.type] = entry
+        write_json(args.out, recorded)
+        return
     rows = []
     for preset, steps in zip(args.configs, args.steps + args.steps[-1:] * len(args.configs)):
         row = bench(preset, steps, args.repeats, device, args.ablations)
@@ -239,12 +301,8 @@ def main() -> None:
         print(f"{preset:6s} icl_core {med['icl_core']:8.2f} steps/s   reference {med['reference']:8.2f} steps/s   "
               f"ratio {row['ratio']:.2f}x   achieved {row['achieved_flops']['icl_core'] / peak:.1%} of peak   "
               f"training needs {row['step_memory_bytes'] / 2**30:.2f} GiB")
-    try:
-        recorded = read_json(args.out)
-    except FileNotFoundError:
-        recorded = {}
-    recorded[device.type] = {"machine": machine, "torch": torch.__version__, "transformers": transformers.__version__,
-                             "matmul_peak_flops": peak, "results": rows}
+    recorded[device.type] = {**entry, "machine": machine, "torch": torch.__version__,
+                             "transformers": transformers.__version__, "matmul_peak_flops": peak, "results": rows}
     write_json(args.out, recorded)
 
 

@@ -47,12 +47,13 @@ def execute(book_dir: str | Path, parameters: dict) -> dict[str, float]:
     return seconds
 
 
-def record_timings(path: Path, mode: str, parameters: dict, seconds: dict[str, float]) -> None:
+def record_timings(path: Path, mode: str, parameters: dict, seconds: dict[str, float],
+                   models_trained: int) -> None:
     """Keep the latest wall times of each kind of run ('retrain' or 'reuse') side by side."""
     recorded = read_json(path) if path.exists() else {}
     recorded[mode] = {"parameters": parameters, "seconds": seconds, "total": round(sum(seconds.values()), 1),
-                      "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
-                      "date": time.strftime("%Y-%m-%d")}
+                      "models_trained": models_trained, "cpu_count": os.cpu_count(),
+                      "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
     write_json(path, recorded)
 
 
@@ -84,13 +85,17 @@ def make_book(preset: str, device: str, retrain: bool, book_dir: str | Path = "b
               results: str | Path = "results") -> None:
     get_preset(preset)
     resolve_device(device)
+    before = set(Path(results, preset).glob("*/model.pt"))
     if retrain:
-        for finished in Path(results, preset).glob("*/model.pt"):
+        for finished in before:
             finished.unlink()
+        before = set()
     # Chapters run inside book_dir; a relative path keeps the committed notebooks free of local paths.
     relative = os.path.relpath(Path(results).resolve(), Path(book_dir).resolve())
     parameters = {"preset": preset, "device": device, "results": relative}
     seconds = execute(book_dir, parameters)
-    record_timings(Path(results, preset, "timings.json"), "retrain" if retrain else "reuse", parameters, seconds)
+    trained = len(set(Path(results, preset).glob("*/model.pt")) - before)
+    record_timings(Path(results, preset, "timings.json"), "retrain" if retrain else "reuse", parameters, seconds,
+                   trained)
     shutil.rmtree(Path(book_dir) / "_build", ignore_errors=True)
     build(book_dir)

@@ -33,9 +33,19 @@ def test_every_chapter_validates_its_parameters(book_copy):
 @pytest.mark.book
 def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(book_copy, tmp_path):
     results = tmp_path / "results"
-    seconds = execute(book_copy, {"preset": "smoke", "device": "cpu", "results": str(results)})
+    seeds = [0, 1]
+    seconds = execute(book_copy, {"preset": "smoke", "device": "cpu", "results": str(results), "seeds": seeds,
+                                  "pretraining_seeds": seeds})
     assert set(seconds) == {p.stem for p in chapters(book_copy)}
-    assert (results / "smoke" / "distribution_shift.json").exists()
+    for name in ("in_distribution", "distribution_shift", "spectral", "pretraining"):
+        data = json.loads((results / "smoke" / f"{name}.json").read_text())
+        assert [s["seed"] for s in data["seeds"]] == seeds and len(data["checkpoints"]) >= len(seeds), name
+    shift = json.loads((results / "smoke" / "distribution_shift.json").read_text())
+    assert set(shift["seeds"][0]) >= {"seed", "checkpoint", "transformer_error", "transformer_accuracy"}
+    per_seed_median = [s["transformer_error"]["median"][-1] for s in shift["seeds"]]
+    assert abs(shift["transformer_error"]["median"][-1] - sum(per_seed_median) / len(seeds)) < 1e-12
+    claims = json.loads((results / "smoke" / "scorecard.json").read_text())["claims"]
+    assert len(claims) == 7 and {c["seeds"] for c in claims} == {len(seeds)}
     for notebook in chapters(book_copy):  # a rebuild leaves unchanged notebooks unchanged
         injected = [c for c in json.loads(notebook.read_text())["cells"]
                     if "injected-parameters" in c["metadata"].get("tags", [])]

@@ -1,0 +1,32 @@
+"""Results over training seeds: the summary is the seeds' mean, every seed's values stay readable."""
+import numpy as np
+import pytest
+
+from icl_core.experiments import check_parameters, listed
+from icl_core.seeds import format_range, mean_over_seeds
+
+
+def test_mean_over_seeds_averages_numbers_elementwise_and_keeps_settings():
+    per_seed = [{"error": {"median": [1.0, 3.0]}, "holds": [True, False], "family": "x_mean", "n": 4},
+                {"error": {"median": [3.0, 5.0]}, "holds": [True, True], "family": "x_mean", "n": 6}]
+    mean = mean_over_seeds(per_seed)
+    assert np.allclose(mean["error"]["median"], [2.0, 4.0])
+    assert np.allclose(mean["holds"], [1.0, 0.5])  # booleans: the share of seeds
+    assert mean["family"] == "x_mean" and mean["n"] == 5
+
+
+def test_seeds_that_disagree_on_a_setting_are_an_error():
+    with pytest.raises(ValueError, match="seeds disagree"):
+        mean_over_seeds([{"family": "x_mean"}, {"family": "x_scale"}])
+
+
+def test_a_range_reads_mean_then_seed_extremes():
+    assert format_range([0.85, 0.88, 0.91]) == "0.88 [0.85, 0.91]"
+    assert format_range([0.5]) == "0.50"
+
+
+def test_a_seed_list_from_papermills_command_line_is_accepted_and_bad_lists_are_named():
+    check_parameters(seeds=listed("[0, 1]"), pretraining_seeds=[0, 1, 2])
+    for bad in ([], [0, 0], [-1], "[0, 1", [0.5]):
+        with pytest.raises(ValueError, match=r"seeds=.*distinct integers >= 0"):
+            check_parameters(seeds=listed(bad))
