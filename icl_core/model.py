@@ -6,12 +6,16 @@ onto it key by key (see `convert.py`).
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+
+# (layer, residual stream (B, T, C)) -> the residual stream the rest of the forward pass reads
+Intervention = Callable[[int, torch.Tensor], torch.Tensor]
 
 
 class CausalSelfAttention(nn.Module):
@@ -115,24 +119,30 @@ class InContextRegressor(nn.Module):
         tokens = torch.stack((x_tokens, y_tokens), dim=2).view(B, 2 * n, -1)
         return tokens + self.wpe.weight[: 2 * n]
 
-    def forward(self, xs: torch.Tensor, ys: torch.Tensor, return_hidden: bool = False):
+    def forward(self, xs: torch.Tensor, ys: torch.Tensor, return_hidden: bool = False,
+                intervene: Intervention | None = None):
         """Predictions (B, n) where [:, i] sees (x_1, y_1, …, x_i) only.
 
         With `return_hidden`, also the residual stream (n_layer + 1, B, 2n, C) after the embedding and
-        after each block.
+        after each block. `intervene(layer, h)`, when given, replaces the residual stream after the
+        embedding (layer 0) and after each block (layer l) by what it returns, before the rest of the
+        forward pass reads it.
         """
         n = xs.shape[1]
         if n > self.config.n_points:
             raise ValueError(f"n_points={n} is not allowed; this model reads at most "
                              f"{self.config.n_points} points")
         h = self.embed(xs, ys)
-        if not return_hidden:  # only x tokens are read out, so the last block computes only those
-            for block in self.h[:-1]:
+        if not return_hidden and intervene is None:  # only x tokens are read out: the last block
+            for block in self.h[:-1]:                  # computes only those
                 h = block(h)
             return self.read_out(self.ln_f(self.h[-1].forward_x_queries(h)))[..., 0]
-        hidden = [h]
-        for block in self.h:
-            h = block(h)
+        hidden = []
+        for layer in range(self.config.n_layer + 1):
+            if layer:
+                h = self.h[layer - 1](h)
+            if intervene is not None:
+                h = intervene(layer, h)
             hidden.append(h)
         preds = self.read_out(self.ln_f(h[:, ::2]))[..., 0]
-        return preds, torch.stack(hidden)
+        return (preds, torch.stack(hidden)) if return_hidden else preds

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .provenance import read_consistent
-from .storage import write_json
+from .storage import read_json, write_json
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining")
@@ -71,10 +71,13 @@ def _one_seed(results: dict, index: int) -> dict:
 
 
 def write_scorecard(path: str | Path, verdicts: list[Verdict], seed_share: float) -> None:
+    """`scorecard.json` beside the results it judged, with the checkpoints those were computed from."""
+    sources = [read_json(Path(path).parent / f"{name}.json")["checkpoints"] for name in RESULTS]
     write_json(path, {"rule": f"holds for the across-seed mean and in at least {seed_share:.0%} of seeds",
                       "claims": [{"claim": v.claim, "measured": v.measured, "criterion": v.criterion,
                                   "holds": v.holds, "seeds_holding": v.seeds_holding, "seeds": v.seeds}
-                                 for v in verdicts]})
+                                 for v in verdicts],
+                      "checkpoints": {k: v for checkpoints in sources for k, v in checkpoints.items()}})
 
 
 def _judge(ind: dict, shift: dict, spec: dict, pre: dict, t: Thresholds) -> list[tuple[str, str, str, bool]]:

@@ -117,3 +117,28 @@ def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path)
     reference = signature_reference(model, PromptDistribution(), n_prompts=20, seed=0)
     scores = mean_signature(spectral_sweep(model, "x_mean", [0, 4], 20, seed=0), [0, 4], reference)
     assert scores.shape == (CFG.n_layer + 1, 2) and ((0 <= scores) & (scores <= 1 + 1e-9)).all()
+
+
+def test_the_identity_intervention_reproduces_the_predictions_exactly():
+    model = InContextRegressor(CFG).eval()
+    xs, ys = prompts()
+    with torch.no_grad():
+        plain, hidden = model(xs, ys, return_hidden=True)
+        seen = []
+        hooked = model(xs, ys, intervene=lambda layer, h: seen.append(layer) or h)
+    assert torch.equal(hooked, plain) and seen == list(range(CFG.n_layer + 1))
+    assert (model(xs, ys) - hooked).abs().max() < 1e-5  # the x-token-only path agrees up to rounding
+
+
+def test_an_intervention_at_one_layer_changes_only_what_comes_after_it():
+    model = InContextRegressor(CFG).eval()
+    xs, ys = prompts()
+
+    def zero_last_query_at_layer_2(layer, h):  # the last x token is the second-to-last token
+        return torch.cat((h[:, :-2], torch.zeros_like(h[:, -2:-1]), h[:, -1:]), dim=1) if layer == 2 else h
+
+    with torch.no_grad():
+        plain = model(xs, ys, return_hidden=True)[0]
+        changed = model(xs, ys, intervene=zero_last_query_at_layer_2)
+    assert torch.equal(changed[:, :-1], plain[:, :-1])  # causal: earlier queries never see the last one
+    assert not torch.allclose(changed[:, -1], plain[:, -1])

@@ -97,3 +97,14 @@ def test_chapter_parameters_are_checked_by_name():
         check_parameters(shifts=[])
     with pytest.raises(ValueError, match=r"parameter='n_promts'"):
         check_parameters(n_promts=10)
+
+
+def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoints(tmp_path):
+    from icl_core.scorecard import write_scorecard
+
+    folder = write_results(tmp_path, n_seeds=3)
+    write_scorecard(folder / "scorecard.json", scorecard(folder), seed_share=0.8)
+    written = read_json(folder / "scorecard.json")
+    assert [c["seeds"] for c in written["claims"]] == [3] * 7
+    assert set(written["claims"][0]) == {"claim", "measured", "criterion", "holds", "seeds_holding", "seeds"}
+    assert sorted(written["checkpoints"]) == [f"cpu/cpu-{i}/model.pt" for i in range(3)]
