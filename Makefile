@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PRESET ?= cpu
 DEVICE ?= auto
 RETRAIN ?= 0
+JOBS ?=
 
 .PHONY: venv book test bench serve clean
 
@@ -17,7 +18,7 @@ $(VENV)/installed: requirements.txt
 venv: $(VENV)/installed
 
 book: venv
-	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain)
+	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain) $(if $(JOBS),--jobs $(JOBS))
 
 test: venv
 	$(PY) -m pytest -q

@@ -1,4 +1,5 @@
 """Command line: `python -m icl_core train --preset cpu --out results/cpu` and friends."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,32 +12,81 @@ from .presets import PRESETS, PRETRAINING, get_preset, pretraining_config
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m icl_core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train one model (or reuse the finished run in --out)",
-                                description="Train one model. Under torchrun, one model with "
-                                            "DistributedDataParallel and the same global batch.")
-    train.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
-    train.add_argument("--pretraining", default="standard",
-                       help=f"pretraining distribution, one of {', '.join(PRETRAINING)}")
-    train.add_argument("--out", required=True, help="cache folder; the run goes in OUT/<name>-<hash>/")
+    train = commands.add_parser(
+        "train",
+        help="train one model (or reuse the finished run in --out)",
+        description="Train one model. Under torchrun, one model with "
+        "DistributedDataParallel and the same global batch.",
+    )
+    train.add_argument(
+        "--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)"
+    )
+    train.add_argument(
+        "--pretraining",
+        default="standard",
+        help=f"pretraining distribution, one of {', '.join(PRETRAINING)}",
+    )
+    train.add_argument(
+        "--out", required=True, help="cache folder; the run goes in OUT/<name>-<hash>/"
+    )
     train.add_argument("--steps", type=int, help="override train.steps")
     train.add_argument("--seed", type=int, help="override train.seed")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    train.add_argument("--no-resume", action="store_true", help="ignore a saved training state")
+    train.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)"
+    )
+    train.add_argument(
+        "--no-resume", action="store_true", help="ignore a saved training state"
+    )
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
-    sweep = commands.add_parser("sweep", help="train several configurations, one job per available device")
-    sweep.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
-    sweep.add_argument("--pretraining", nargs="+", default=list(PRETRAINING),
-                       help=f"pretraining distributions (default: all of {', '.join(PRETRAINING)})")
-    sweep.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)")
+    sweep = commands.add_parser(
+        "sweep", help="train several configurations, one job per available device"
+    )
+    sweep.add_argument(
+        "--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)"
+    )
+    sweep.add_argument(
+        "--pretraining",
+        nargs="+",
+        default=list(PRETRAINING),
+        help=f"pretraining distributions (default: all of {', '.join(PRETRAINING)})",
+    )
+    sweep.add_argument(
+        "--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)"
+    )
     sweep.add_argument("--out", required=True, help="cache folder, as for train")
-    sweep.add_argument("--devices", nargs="+", help="devices to use (default: every GPU, else cpu)")
-    sweep.add_argument("--cpu-jobs", type=int, help="jobs side by side on the CPU (default: one per core)")
-    book = commands.add_parser("book", help="execute every chapter with papermill, then build the book")
-    book.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
-    book.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
-    book.add_argument("--retrain", action="store_true", help="discard cached models and train anew")
-    book.add_argument("--book-dir", default="book", help="the book's folder (default: book)")
-    book.add_argument("--results", default="results", help="checkpoints and numbers (default: results)")
+    sweep.add_argument(
+        "--devices", nargs="+", help="devices to use (default: every GPU, else cpu)"
+    )
+    sweep.add_argument(
+        "--cpu-jobs",
+        type=int,
+        help="jobs side by side on the CPU (default: one per core)",
+    )
+    book = commands.add_parser(
+        "book", help="execute every chapter with papermill, then build the book"
+    )
+    book.add_argument(
+        "--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)"
+    )
+    book.add_argument(
+        "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)"
+    )
+    book.add_argument(
+        "--retrain", action="store_true", help="discard cached models and train anew"
+    )
+    book.add_argument(
+        "--book-dir", default="book", help="the book's folder (default: book)"
+    )
+    book.add_argument(
+        "--results",
+        default="results",
+        help="checkpoints and numbers (default: results)",
+    )
+    book.add_argument(
+        "--jobs",
+        type=int,
+        help="chapters side by side (default: one per core on a CPU, 1 on a GPU)",
+    )
     commands.add_parser("presets", help="list the presets and their configurations")
     return parser
 
@@ -44,20 +94,34 @@ def _parser() -> argparse.ArgumentParser:
 def _train(args: argparse.Namespace) -> None:
     get_preset(args.preset)
     config = pretraining_config(args.preset, args.pretraining)
-    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+    overrides = {
+        k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None
+    }
     if overrides:
         config = config.with_changes(train=overrides)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         import torch
         import torch.distributed as dist
-        dist.init_process_group("nccl" if args.device != "cpu" and torch.cuda.is_available() else "gloo")
+
+        dist.init_process_group(
+            "nccl" if args.device != "cpu" and torch.cuda.is_available() else "gloo"
+        )
     from .train import train
-    result = train(config, args.out, device=args.device, resume=not args.no_resume, compile=args.compile)
+
+    result = train(
+        config,
+        args.out,
+        device=args.device,
+        resume=not args.no_resume,
+        compile=args.compile,
+    )
     if not distributed or int(os.environ.get("RANK", "0")) == 0:
         what = "reused" if result.reused else "trained"
-        print(f"{what} {result.path} in {result.seconds:.1f} s on {result.device}; "
-              f"final loss {result.losses[-1]:.5f}")
+        print(
+            f"{what} {result.path} in {result.seconds:.1f} s on {result.device}; "
+            f"final loss {result.losses[-1]:.5f}"
+        )
     if distributed:
         dist.destroy_process_group()
 
@@ -70,13 +134,25 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {config.to_dict()}")
         elif args.command == "sweep":
             from .sweep import run_sweep, sweep_jobs
-            codes = run_sweep(sweep_jobs(args.preset, args.pretraining, args.seeds, args.out), args.devices,
-                              args.cpu_jobs)
+
+            codes = run_sweep(
+                sweep_jobs(args.preset, args.pretraining, args.seeds, args.out),
+                args.devices,
+                args.cpu_jobs,
+            )
             print(f"{codes.count(0)} of {len(codes)} jobs finished")
             return 0 if not any(codes) else 1
         elif args.command == "book":
             from .book import make_book
-            make_book(args.preset, args.device, args.retrain, args.book_dir, args.results)
+
+            make_book(
+                args.preset,
+                args.device,
+                args.retrain,
+                args.book_dir,
+                args.results,
+                args.jobs,
+            )
         else:
             _train(args)
     except ValueError as error:

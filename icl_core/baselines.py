@@ -1,8 +1,10 @@
-"""Reference estimators with one interface: `baseline(xs, ys)` returns a prediction for every prefix.
+"""Reference estimators with one interface: `baseline(xs, ys)` returns a prediction for
+every prefix.
 
-`preds[:, i]` predicts `ys[:, i]` at `xs[:, i]` from the first i examples (0 when i = 0), batched over
-prompts. Linear algebra runs in float64 so that exact estimators are exact to rounding.
-"""
+`preds[:, i]` predicts `ys[:, i]` at `xs[:, i]` from the first i examples (0 when i =
+0), batched over prompts. Linear algebra runs in float64 so that exact estimators are
+exact to rounding."""
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +15,9 @@ import torch
 from .config import check
 
 Baseline = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Fit = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (X (B,i,d), y (B,i)) -> w (B,d)
+Fit = Callable[
+    [torch.Tensor, torch.Tensor], torch.Tensor
+]  # (X (B,i,d), y (B,i)) -> w (B,d)
 
 
 def _every_prefix(fit: Fit, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
@@ -26,18 +30,26 @@ def _every_prefix(fit: Fit, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
 
 
 def _least_squares_fit(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (torch.linalg.pinv(X) @ y.unsqueeze(-1)).squeeze(-1)  # minimum-norm when under-determined
+    return (torch.linalg.pinv(X) @ y.unsqueeze(-1)).squeeze(
+        -1
+    )  # minimum-norm when under-determined
 
 
 def _ridge_fit(X: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
     eye = torch.eye(X.shape[-1], dtype=X.dtype, device=X.device)
-    return torch.linalg.solve(X.mT @ X + alpha * eye, (X.mT @ y.unsqueeze(-1))).squeeze(-1)
+    return torch.linalg.solve(X.mT @ X + alpha * eye, (X.mT @ y.unsqueeze(-1))).squeeze(
+        -1
+    )
 
 
-def _gradient_descent_fit(X: torch.Tensor, y: torch.Tensor, steps: int, step_size: float | None) -> torch.Tensor:
+def _gradient_descent_fit(
+    X: torch.Tensor, y: torch.Tensor, steps: int, step_size: float | None
+) -> torch.Tensor:
     n = X.shape[1]
     gram = X.mT @ X / n
-    if step_size is None:  # 1/λ_max of the prompt's own second-moment matrix: always stable
+    if (
+        step_size is None
+    ):  # 1/λ_max of the prompt's own second-moment matrix: always stable
         eta = (1.0 / torch.linalg.eigvalsh(gram)[:, -1].clamp_min(1e-12)).view(-1, 1)
     else:
         eta = step_size
@@ -61,15 +73,25 @@ def ridge(xs: torch.Tensor, ys: torch.Tensor, alpha: float = 0.1) -> torch.Tenso
     return _every_prefix(functools.partial(_ridge_fit, alpha=alpha), xs, ys)
 
 
-def gradient_descent(xs: torch.Tensor, ys: torch.Tensor, steps: int = 10,
-                     step_size: float | None = None) -> torch.Tensor:
+def gradient_descent(
+    xs: torch.Tensor, ys: torch.Tensor, steps: int = 10, step_size: float | None = None
+) -> torch.Tensor:
     """`steps` steps of gradient descent on the prompt's mean squared error from w = 0.
 
     `step_size=None` uses 1/λ_max of each prompt's empirical second-moment matrix.
     """
     check(isinstance(steps, int) and steps > 0, "steps", steps, "a positive integer")
-    check(step_size is None or step_size > 0, "step_size", step_size, "None or a number > 0")
-    return _every_prefix(functools.partial(_gradient_descent_fit, steps=steps, step_size=step_size), xs, ys)
+    check(
+        step_size is None or step_size > 0,
+        "step_size",
+        step_size,
+        "None or a number > 0",
+    )
+    return _every_prefix(
+        functools.partial(_gradient_descent_fit, steps=steps, step_size=step_size),
+        xs,
+        ys,
+    )
 
 
 def averaging(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
@@ -95,8 +117,14 @@ BASELINES: dict[str, Baseline] = {
     "3nn": nearest_neighbours,
 }
 
-LABELS = {"transformer": "Transformer", "ols": "Least squares", "ridge": "Ridge (α = 0.1)",
-          "gd": "Gradient descent (10 steps)", "averaging": "Averaging", "3nn": "3-nearest neighbours"}
+LABELS = {
+    "transformer": "Transformer",
+    "ols": "Least squares",
+    "ridge": "Ridge (α = 0.1)",
+    "gd": "Gradient descent (10 steps)",
+    "averaging": "Averaging",
+    "3nn": "3-nearest neighbours",
+}
 
 
 def get_baseline(name: str) -> Baseline:

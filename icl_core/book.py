@@ -1,4 +1,6 @@
-"""The book pipeline: execute every chapter with papermill, in order and in place, then build it."""
+"""The book pipeline: execute every chapter with papermill, in order and in place, then
+build it."""
+
 from __future__ import annotations
 
 import os
@@ -6,9 +8,9 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-import torch
 import yaml
 
 from .presets import get_preset
@@ -29,39 +31,131 @@ def chapters(book_dir: str | Path) -> list[Path]:
             walk(entry.get("chapters", []) + entry.get("sections", []))
 
     walk(toc.get("parts", []) + toc.get("chapters", []))
-    return [book_dir / f"{name}.ipynb" for name in files if (book_dir / f"{name}.ipynb").exists()]
+    return [
+        book_dir / f"{name}.ipynb"
+        for name in files
+        if (book_dir / f"{name}.ipynb").exists()
+    ]
 
 
-def execute(book_dir: str | Path, parameters: dict) -> dict[str, float]:
-    """Run each chapter in place with `parameters`; return the seconds each took."""
-    import papermill
+def prerequisites(notebook: Path) -> list[str]:
+    """The chapters a chapter reads the results of, from its metadata `icl_core.after`:
+    it starts only once they have finished."""
+    import nbformat
 
-    seconds = {}
-    for notebook in chapters(book_dir):
-        start = time.perf_counter()
-        papermill.execute_notebook(notebook, notebook, parameters=parameters, cwd=notebook.parent,
-                                   progress_bar=False, kernel_name="python3")
-        _prepare_for_static_page(notebook)
-        seconds[notebook.stem] = round(time.perf_counter() - start, 1)
-        print(f"executed {notebook.name} in {seconds[notebook.stem]:.0f} s", flush=True)
-    return seconds
+    return (
+        nbformat.read(notebook, as_version=4)
+        .metadata.get("icl_core", {})
+        .get("after", [])
+    )
 
 
-def record_timings(path: Path, mode: str, parameters: dict, seconds: dict[str, float],
-                   models_trained: int) -> None:
-    """Keep the latest wall times of each kind of run ('retrain' or 'reuse') side by side."""
+def execute(book_dir: str | Path, parameters: dict, jobs: int = 1) -> dict[str, float]:
+    """Run each chapter in place with `parameters`, up to `jobs` side by side (each
+    waits for its `prerequisites`); return the seconds each took. Chapters running
+    side by side share the cores between them, one kernel's threads each, which on
+    CPU beats one chapter at a time on every core."""
+    notebooks = chapters(book_dir)
+    after = {nb.stem: prerequisites(nb) for nb in notebooks}
+    unknown = {name for names in after.values() for name in names} - set(after)
+    if unknown:
+        raise ValueError(
+            f"icl_core.after names chapters that are not in the book: {sorted(unknown)}"
+        )
+    seconds: dict[str, float] = {}
+    pending, running = list(notebooks), {}
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        while pending or running:
+            ready = [nb for nb in pending if set(after[nb.stem]) <= set(seconds)]
+            side_by_side = min(max(1, jobs), len(ready) + len(running))
+            threads = max(1, (os.cpu_count() or 1) // side_by_side)
+            for notebook in ready[: max(1, jobs) - len(running)]:
+                pending.remove(notebook)
+                running[pool.submit(_run_chapter, notebook, parameters, threads)] = (
+                    notebook
+                )
+            if not running:
+                raise ValueError(
+                    f"chapters wait on each other: {[nb.stem for nb in pending]}"
+                )
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                notebook = running.pop(future)
+                seconds[notebook.stem] = future.result()
+                print(
+                    f"executed {notebook.name} in {seconds[notebook.stem]:.0f} s",
+                    flush=True,
+                )
+    return {nb.stem: seconds[nb.stem] for nb in notebooks}
+
+
+def _run_chapter(notebook: Path, parameters: dict, threads: int) -> float:
+    """Execute one chapter in place in a papermill process whose kernel uses `threads`
+    threads."""
+    start = time.perf_counter()
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(notebook),
+        str(notebook),
+        "--cwd",
+        str(notebook.parent),
+        "--kernel",
+        "python3",
+        "--no-progress-bar",
+        "--log-level",
+        "WARNING",
+        "-y",
+        yaml.safe_dump(parameters),
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise ChapterError(f"{notebook.name} failed:\n{done.stderr[-4000:]}")
+    _prepare_for_static_page(notebook)
+    return round(time.perf_counter() - start, 1)
+
+
+class ChapterError(RuntimeError):
+    """A chapter's execution raised; the message carries the end of papermill's report."""
+
+
+def record_timings(
+    path: Path,
+    mode: str,
+    parameters: dict,
+    seconds: dict[str, float],
+    total: float,
+    jobs: int,
+    models_trained: int,
+) -> None:
+    """Keep the latest wall times of each kind of run ('retrain' or 'reuse') side by
+    side: each chapter's, and the whole run's (less than their sum when chapters ran
+    side by side)."""
     recorded = read_json(path) if path.exists() else {}
-    recorded[mode] = {"parameters": parameters, "seconds": seconds, "total": round(sum(seconds.values()), 1),
-                      "models_trained": models_trained, "cpu_count": os.cpu_count(),
-                      "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+    recorded[mode] = {
+        "parameters": parameters,
+        "seconds": seconds,
+        "total": round(total, 1),
+        "jobs": jobs,
+        "models_trained": models_trained,
+        "cpu_count": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
     write_json(path, recorded)
 
 
 def _prepare_for_static_page(notebook: Path) -> None:
-    """Tag papermill's injected cell `remove-cell` so the rendered page does not show it, and give it a
-    fixed id (papermill draws a new one each run, which would change every notebook on every rebuild).
-    Drop saved widget state: a static page cannot run the widgets' Python callbacks, and the state would
-    make it load the widget manager's scripts for nothing."""
+    """Tag papermill's injected cell `remove-cell` so the rendered page does not show
+    it, and give it a fixed id (papermill draws a new one each run, which would
+    change every notebook on every rebuild). Drop saved widget state: a static page
+    cannot run the widgets' Python callbacks, and the state would make it load the
+    widget manager's scripts for nothing."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
@@ -76,26 +170,56 @@ def _prepare_for_static_page(notebook: Path) -> None:
 
 
 def build(book_dir: str | Path, strict: bool = True) -> None:
-    """`jupyter-book build` with execution off (the notebooks already carry their outputs)."""
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(book_dir)]
-    subprocess.run(command + (["-W", "-n", "--keep-going"] if strict else []), check=True)
+    """`jupyter-book build` with execution off (the notebooks already carry their
+    outputs)."""
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(book_dir),
+    ]
+    subprocess.run(
+        command + (["-W", "-n", "--keep-going"] if strict else []), check=True
+    )
 
 
-def make_book(preset: str, device: str, retrain: bool, book_dir: str | Path = "book",
-              results: str | Path = "results") -> None:
+def make_book(
+    preset: str,
+    device: str,
+    retrain: bool,
+    book_dir: str | Path = "book",
+    results: str | Path = "results",
+    jobs: int | None = None,
+) -> None:
+    """Execute every chapter (by default side by side on a CPU, one at a time on a GPU),
+    record the wall times, build the book."""
     get_preset(preset)
-    resolve_device(device)
+    if jobs is None:
+        jobs = (os.cpu_count() or 1) if resolve_device(device).type == "cpu" else 1
+    if jobs < 1:
+        raise ValueError(
+            f"jobs={jobs!r} is not allowed; expected a whole number of chapters, at least 1"
+        )
     before = set(Path(results, preset).glob("*/model.pt"))
     if retrain:
         for finished in before:
             finished.unlink()
         before = set()
-    # Chapters run inside book_dir; a relative path keeps the committed notebooks free of local paths.
+    # Chapters run inside book_dir; a relative path keeps the committed notebooks free
+    # of local paths.
     relative = os.path.relpath(Path(results).resolve(), Path(book_dir).resolve())
     parameters = {"preset": preset, "device": device, "results": relative}
-    seconds = execute(book_dir, parameters)
+    start = time.perf_counter()
+    seconds = execute(book_dir, parameters, jobs)
+    total = time.perf_counter() - start
     trained = len(set(Path(results, preset).glob("*/model.pt")) - before)
-    record_timings(Path(results, preset, "timings.json"), "retrain" if retrain else "reuse", parameters, seconds,
-                   trained)
+    record_timings(
+        Path(results, preset, "timings.json"),
+        "retrain" if retrain else "reuse",
+        parameters,
+        seconds,
+        total,
+        jobs,
+        trained,
+    )
     shutil.rmtree(Path(book_dir) / "_build", ignore_errors=True)
     build(book_dir)

@@ -1,8 +1,9 @@
-"""Frozen configuration dataclasses: the complete, validated description of a training run.
+"""Frozen configuration dataclasses: the complete, validated description of a training
+run.
 
-Every field is checked once, here, so that a bad value fails before any work starts, with a message
-that names the field, the value and what is allowed.
-"""
+Every field is checked once, here, so that a bad value fails before any work starts,
+with a message that names the field, the value and what is allowed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,31 +17,48 @@ Vector = float | tuple[float, ...]
 
 
 def check(ok: bool, field: str, value: Any, allowed: str) -> None:
-    """Raise a ValueError naming `field`, its bad `value` and the `allowed` values unless `ok`."""
+    """Raise a ValueError naming `field`, its bad `value` and the `allowed` values
+    unless `ok`."""
     if not ok:
         raise ValueError(f"{field}={value!r} is not allowed; expected {allowed}")
 
 
 def _positive_int(field: str, value: Any) -> None:
-    check(isinstance(value, int) and not isinstance(value, bool) and value > 0, field, value,
-          "a positive integer")
+    check(
+        isinstance(value, int) and not isinstance(value, bool) and value > 0,
+        field,
+        value,
+        "a positive integer",
+    )
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 def _vector(field: str, value: Any) -> None:
-    ok = _finite(value) or (isinstance(value, tuple) and len(value) > 0 and all(map(_finite, value)))
-    check(ok, field, value, "a finite number c (meaning c·1) or a non-empty tuple of finite numbers")
+    ok = _finite(value) or (
+        isinstance(value, tuple) and len(value) > 0 and all(map(_finite, value))
+    )
+    check(
+        ok,
+        field,
+        value,
+        "a finite number c (meaning c·1) or a non-empty tuple of finite numbers",
+    )
 
 
 @dataclass(frozen=True)
 class PromptDistribution:
-    """Where prompts come from: x ~ N(x_mean, Σ), w ~ N(w_mean, w_scale² I), y = w·x + noise.
+    """Where prompts come from: x ~ N(x_mean, Σ), w ~ N(w_mean, w_scale² I), y = w·x +
+    noise.
 
-    Σ is `x_cov` when given, else `x_scale² I`. A scalar mean c stands for the vector c·1.
-    """
+    Σ is `x_cov` when given, else `x_scale² I`. A scalar mean c stands for the vector
+    c·1."""
 
     x_mean: Vector = 0.0
     x_scale: float = 1.0
@@ -52,30 +70,63 @@ class PromptDistribution:
     def __post_init__(self) -> None:
         _vector("x_mean", self.x_mean)
         _vector("w_mean", self.w_mean)
-        check(_finite(self.x_scale) and self.x_scale > 0, "x_scale", self.x_scale, "a finite number > 0")
-        check(_finite(self.w_scale) and self.w_scale > 0, "w_scale", self.w_scale, "a finite number > 0")
-        check(_finite(self.noise_std) and self.noise_std >= 0, "noise_std", self.noise_std,
-              "a finite number >= 0")
+        check(
+            _finite(self.x_scale) and self.x_scale > 0,
+            "x_scale",
+            self.x_scale,
+            "a finite number > 0",
+        )
+        check(
+            _finite(self.w_scale) and self.w_scale > 0,
+            "w_scale",
+            self.w_scale,
+            "a finite number > 0",
+        )
+        check(
+            _finite(self.noise_std) and self.noise_std >= 0,
+            "noise_std",
+            self.noise_std,
+            "a finite number >= 0",
+        )
         if self.x_cov is not None:
             square = isinstance(self.x_cov, tuple) and all(
-                isinstance(row, tuple) and len(row) == len(self.x_cov) and all(map(_finite, row))
-                for row in self.x_cov)
-            check(square and len(self.x_cov) > 0, "x_cov", self.x_cov,
-                  "None or a square tuple of tuples of finite numbers")
-            symmetric = all(abs(self.x_cov[i][j] - self.x_cov[j][i]) < 1e-9
-                            for i in range(len(self.x_cov)) for j in range(i))
+                isinstance(row, tuple)
+                and len(row) == len(self.x_cov)
+                and all(map(_finite, row))
+                for row in self.x_cov
+            )
+            check(
+                square and len(self.x_cov) > 0,
+                "x_cov",
+                self.x_cov,
+                "None or a square tuple of tuples of finite numbers",
+            )
+            symmetric = all(
+                abs(self.x_cov[i][j] - self.x_cov[j][i]) < 1e-9
+                for i in range(len(self.x_cov))
+                for j in range(i)
+            )
             check(symmetric, "x_cov", self.x_cov, "a symmetric matrix")
 
     def describe_x(self) -> str:
         """The distribution of x in words, e.g. 'N(2·1, I)' or 'N(0, 9 I)'."""
-        mean = "μ" if isinstance(self.x_mean, tuple) else ("0" if self.x_mean == 0 else f"{self.x_mean:g}·1")
-        cov = "Σ" if self.x_cov is not None else ("I" if self.x_scale == 1 else f"{self.x_scale ** 2:g} I")
+        mean = (
+            "μ"
+            if isinstance(self.x_mean, tuple)
+            else ("0" if self.x_mean == 0 else f"{self.x_mean:g}·1")
+        )
+        cov = (
+            "Σ"
+            if self.x_cov is not None
+            else ("I" if self.x_scale == 1 else f"{self.x_scale ** 2:g} I")
+        )
         return f"N({mean}, {cov})"
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """GPT-2-style decoder over interleaved (x, y) tokens; `n_points` is the longest prompt."""
+    """GPT-2-style decoder over interleaved (x, y) tokens; `n_points` is the longest
+    prompt."""
 
     n_dims: int = 20
     n_points: int = 41
@@ -86,13 +137,18 @@ class ModelConfig:
     def __post_init__(self) -> None:
         for name in ("n_dims", "n_points", "n_layer", "n_head", "n_embd"):
             _positive_int(name, getattr(self, name))
-        check(self.n_embd % self.n_head == 0, "n_embd", self.n_embd,
-              f"a multiple of n_head={self.n_head}")
+        check(
+            self.n_embd % self.n_head == 0,
+            "n_embd",
+            self.n_embd,
+            f"a multiple of n_head={self.n_head}",
+        )
 
 
 @dataclass(frozen=True)
 class CurriculumConfig:
-    """Garg et al.'s schedule: every `interval` steps the active dimensions and points grow."""
+    """Garg et al.'s schedule: every `interval` steps the active dimensions and points
+    grow."""
 
     dims_start: int = 5
     dims_end: int = 20
@@ -103,21 +159,40 @@ class CurriculumConfig:
     interval: int = 2000
 
     def __post_init__(self) -> None:
-        for name in ("dims_start", "dims_end", "points_start", "points_end", "interval"):
+        for name in (
+            "dims_start",
+            "dims_end",
+            "points_start",
+            "points_end",
+            "interval",
+        ):
             _positive_int(name, getattr(self, name))
         for name in ("dims_inc", "points_inc"):
             value = getattr(self, name)
-            check(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name, value,
-                  "an integer >= 0")
-        check(self.dims_start <= self.dims_end, "dims_start", self.dims_start,
-              f"at most dims_end={self.dims_end}")
-        check(self.points_start <= self.points_end, "points_start", self.points_start,
-              f"at most points_end={self.points_end}")
+            check(
+                isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+                name,
+                value,
+                "an integer >= 0",
+            )
+        check(
+            self.dims_start <= self.dims_end,
+            "dims_start",
+            self.dims_start,
+            f"at most dims_end={self.dims_end}",
+        )
+        check(
+            self.points_start <= self.points_end,
+            "points_start",
+            self.points_start,
+            f"at most points_end={self.points_end}",
+        )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation: Adam with a constant learning rate; data is a function of (seed, step)."""
+    """Optimisation: Adam with a constant learning rate; data is a function of (seed,
+    step)."""
 
     steps: int = 500_000
     batch_size: int = 64
@@ -130,12 +205,22 @@ class TrainConfig:
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             _positive_int(name, getattr(self, name))
         check(_finite(self.lr) and self.lr > 0, "lr", self.lr, "a finite number > 0")
-        check(isinstance(self.seed, int) and not isinstance(self.seed, bool) and self.seed >= 0,
-              "seed", self.seed, "an integer >= 0")
+        check(
+            isinstance(self.seed, int)
+            and not isinstance(self.seed, bool)
+            and self.seed >= 0,
+            "seed",
+            self.seed,
+            "an integer >= 0",
+        )
 
 
-_SECTIONS = {"model": ModelConfig, "task": PromptDistribution, "curriculum": CurriculumConfig,
-             "train": TrainConfig}
+_SECTIONS = {
+    "model": ModelConfig,
+    "task": PromptDistribution,
+    "curriculum": CurriculumConfig,
+    "train": TrainConfig,
+}
 
 
 def _tupled(value: Any) -> Any:
@@ -145,7 +230,8 @@ def _tupled(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """One training run: the model, its pretraining distribution, curriculum and optimiser."""
+    """One training run: the model, its pretraining distribution, curriculum and
+    optimiser."""
 
     name: str
     model: ModelConfig
@@ -154,18 +240,42 @@ class ExperimentConfig:
     train: TrainConfig
 
     def __post_init__(self) -> None:
-        check(isinstance(self.name, str) and self.name.replace("-", "").replace("_", "").isalnum(),
-              "name", self.name, "a non-empty string of letters, digits, '-' and '_'")
-        check(self.curriculum.dims_end == self.model.n_dims, "curriculum.dims_end",
-              self.curriculum.dims_end, f"equal to model.n_dims={self.model.n_dims}")
-        check(self.curriculum.points_end <= self.model.n_points, "curriculum.points_end",
-              self.curriculum.points_end, f"at most model.n_points={self.model.n_points}")
-        for field, value in (("task.x_mean", self.task.x_mean), ("task.w_mean", self.task.w_mean)):
-            check(not isinstance(value, tuple) or len(value) == self.model.n_dims, field, value,
-                  f"a scalar or a tuple of length model.n_dims={self.model.n_dims}")
+        check(
+            isinstance(self.name, str)
+            and self.name.replace("-", "").replace("_", "").isalnum(),
+            "name",
+            self.name,
+            "a non-empty string of letters, digits, '-' and '_'",
+        )
+        check(
+            self.curriculum.dims_end == self.model.n_dims,
+            "curriculum.dims_end",
+            self.curriculum.dims_end,
+            f"equal to model.n_dims={self.model.n_dims}",
+        )
+        check(
+            self.curriculum.points_end <= self.model.n_points,
+            "curriculum.points_end",
+            self.curriculum.points_end,
+            f"at most model.n_points={self.model.n_points}",
+        )
+        for field, value in (
+            ("task.x_mean", self.task.x_mean),
+            ("task.w_mean", self.task.w_mean),
+        ):
+            check(
+                not isinstance(value, tuple) or len(value) == self.model.n_dims,
+                field,
+                value,
+                f"a scalar or a tuple of length model.n_dims={self.model.n_dims}",
+            )
         if self.task.x_cov is not None:
-            check(len(self.task.x_cov) == self.model.n_dims, "task.x_cov", "matrix",
-                  f"a {self.model.n_dims}×{self.model.n_dims} matrix")
+            check(
+                len(self.task.x_cov) == self.model.n_dims,
+                "task.x_cov",
+                "matrix",
+                f"a {self.model.n_dims}×{self.model.n_dims} matrix",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -173,26 +283,47 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ExperimentConfig":
         unknown = set(data) - set(_SECTIONS) - {"name"}
-        check(not unknown, "config", sorted(unknown), f"only the sections name, {', '.join(_SECTIONS)}")
-        sections = {key: kind(**{k: _tupled(v) for k, v in data[key].items()})
-                    for key, kind in _SECTIONS.items()}
+        check(
+            not unknown,
+            "config",
+            sorted(unknown),
+            f"only the sections name, {', '.join(_SECTIONS)}",
+        )
+        sections = {
+            key: kind(**{k: _tupled(v) for k, v in data[key].items()})
+            for key, kind in _SECTIONS.items()
+        }
         return cls(name=data["name"], **sections)
 
     def fingerprint(self) -> str:
-        """A hash of everything that determines the trained weights (the name is only a label)."""
+        """A hash of everything that determines the trained weights (the name is only a
+        label)."""
         content = {k: v for k, v in self.to_dict().items() if k != "name"}
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[
+            :12
+        ]
 
     def with_changes(self, **sections: dict[str, Any]) -> "ExperimentConfig":
-        """A copy with some fields of some sections replaced, e.g. `train={"steps": 100}`."""
+        """A copy with some fields of some sections replaced, e.g. `train={"steps":
+        100}`."""
         changed = {}
         for key, updates in sections.items():
             if key == "name":
                 changed["name"] = updates
                 continue
-            check(key in _SECTIONS, "section", key, f"one of {', '.join(_SECTIONS)} or name")
+            check(
+                key in _SECTIONS,
+                "section",
+                key,
+                f"one of {', '.join(_SECTIONS)} or name",
+            )
             known = {f.name for f in dataclasses.fields(_SECTIONS[key])}
             for field in updates:
-                check(field in known, f"{key}.{field}", updates[field], f"a field among {sorted(known)}")
+                check(
+                    field in known,
+                    f"{key}.{field}",
+                    updates[field],
+                    f"a field among {sorted(known)}",
+                )
             changed[key] = dataclasses.replace(getattr(self, key), **updates)
         return dataclasses.replace(self, **changed)

@@ -1,4 +1,6 @@
-"""Errors of the transformer and the baselines on prompts from any distribution, batched."""
+"""Errors of the transformer and the baselines on prompts from any distribution,
+batched."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,36 +15,74 @@ from .samplers import Prompts, generator_for, sample_prompts
 EVAL_SEED_OFFSET = 10_000_019  # evaluation prompts never coincide with training prompts
 
 
-def eval_prompts(dist: PromptDistribution, n_prompts: int, n_points: int, n_dims: int,
-                 seed: int = 0) -> Prompts:
-    """Evaluation prompts, drawn from their own seed stream (on CPU, so they match everywhere)."""
-    check(isinstance(n_prompts, int) and n_prompts > 0, "n_prompts", n_prompts, "a positive integer")
-    check(isinstance(n_points, int) and n_points > 0, "n_points", n_points, "a positive integer")
-    return sample_prompts(dist, n_prompts, n_points, n_dims, generator_for(seed + EVAL_SEED_OFFSET, 0))
+def eval_prompts(
+    dist: PromptDistribution, n_prompts: int, n_points: int, n_dims: int, seed: int = 0
+) -> Prompts:
+    """Evaluation prompts, drawn from their own seed stream (on CPU, so they match
+    everywhere)."""
+    check(
+        isinstance(n_prompts, int) and n_prompts > 0,
+        "n_prompts",
+        n_prompts,
+        "a positive integer",
+    )
+    check(
+        isinstance(n_points, int) and n_points > 0,
+        "n_points",
+        n_points,
+        "a positive integer",
+    )
+    return sample_prompts(
+        dist, n_prompts, n_points, n_dims, generator_for(seed + EVAL_SEED_OFFSET, 0)
+    )
 
 
 @torch.inference_mode()
-def predict(model: InContextRegressor, xs: torch.Tensor, ys: torch.Tensor, batch_size: int = 1024,
-            return_hidden: bool = False):
-    """The model's predictions (and residual streams) in batches, on the model's device."""
+def predict(
+    model: InContextRegressor,
+    xs: torch.Tensor,
+    ys: torch.Tensor,
+    batch_size: int = 1024,
+    return_hidden: bool = False,
+):
+    """The model's predictions (and residual streams) in batches, on the model's
+    device."""
     device = next(model.parameters()).device
-    outputs = [model(xs[i:i + batch_size].to(device), ys[i:i + batch_size].to(device),
-                     return_hidden=return_hidden) for i in range(0, len(xs), batch_size)]
+    outputs = [
+        model(
+            xs[i : i + batch_size].to(device),
+            ys[i : i + batch_size].to(device),
+            return_hidden=return_hidden,
+        )
+        for i in range(0, len(xs), batch_size)
+    ]
     if return_hidden:
-        return torch.cat([p for p, _ in outputs]).cpu(), torch.cat([h for _, h in outputs], dim=1).cpu()
+        return torch.cat([p for p, _ in outputs]).cpu(), torch.cat(
+            [h for _, h in outputs], dim=1
+        ).cpu()
     return torch.cat(outputs).cpu()
 
 
-def errors(model: InContextRegressor | None, prompts: Prompts,
-           methods: tuple[str, ...] = ("transformer", "ols")) -> dict[str, np.ndarray]:
+def errors(
+    model: InContextRegressor | None,
+    prompts: Prompts,
+    methods: tuple[str, ...] = ("transformer", "ols"),
+) -> dict[str, np.ndarray]:
     """Normalised squared error (n_prompts, n_points) of each method at every position."""
     n_dims = prompts.xs.shape[-1]
     out = {}
     for name in methods:
         if name == "transformer":
-            check(model is not None, "model", model, "a model when 'transformer' is among the methods")
+            check(
+                model is not None,
+                "model",
+                model,
+                "a model when 'transformer' is among the methods",
+            )
             preds = predict(model, prompts.xs, prompts.ys)
         else:
             preds = get_baseline(name)(prompts.xs, prompts.ys)
-        out[name] = normalized_squared_error(preds.double(), prompts.ys.double(), n_dims).numpy()
+        out[name] = normalized_squared_error(
+            preds.double(), prompts.ys.double(), n_dims
+        ).numpy()
     return out

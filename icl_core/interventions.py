@@ -1,16 +1,20 @@
-"""Interventions on the residual stream: does restoring the spectral signature restore the loss?
+"""Interventions on the residual stream: does restoring the spectral signature restore
+the loss?
 
-Each intervention edits the residual stream of a batch of prompts at one layer (0: after the embedding,
-l: after block l) through the model's `intervene` hook; the rest of the forward pass runs as usual.
+Each intervention edits the residual stream of a batch of prompts at one layer (0:
+after the embedding, l: after block l) through the model's `intervene` hook; the
+rest of the forward pass runs as usual.
 
-- transplant: a prompt's component in its own top-2 right singular subspace, Σ_j s_j u_j v_jᵀ, is
-  replaced by Σ_j s_j u_j r_jᵀ, the same singular values and left vectors along the in-distribution
-  reference directions r_j (each signed to agree with v_j).
-- mean repair: the mean residual (per token position) that shifted prompts have in excess of
-  in-distribution ones is subtracted.
-- random: a change of the same Frobenius norm as another intervention's, per prompt, along a random
-  direction of the (tokens × width) space: the control for "any edit of this size".
-"""
+- transplant: a prompt's component in its own top-2 right singular subspace, Σ_j s_j
+  u_j v_jᵀ, is replaced by Σ_j s_j u_j r_jᵀ, the same singular values and left
+  vectors along the in-distribution reference directions r_j (each signed to agree
+  with v_j).
+- mean repair: the mean residual (per token position) that shifted prompts have in
+  excess of in-distribution ones is subtracted.
+- random: a change of the same Frobenius norm as another intervention's, per prompt,
+  along a random direction of the (tokens × width) space: the control for "any edit
+  of this size"."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +28,10 @@ from .metrics import normalized_squared_error
 from .presets import PRETRAINING
 from .samplers import shifted
 
+
 def transplant_change(h: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """The change that moves each prompt's top-2 right singular directions onto `reference` (k, C)."""
+    """The change that moves each prompt's top-2 right singular directions onto
+    `reference` (k, C)."""
     k = reference.shape[-2]
     U, S, Vh = torch.linalg.svd(h.double(), full_matrices=False)
     v = Vh[..., :k, :]  # (B, k, C)
@@ -36,16 +42,20 @@ def transplant_change(h: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
 
 
 def random_change(h: torch.Tensor, norms: torch.Tensor, seed: int) -> torch.Tensor:
-    """Per prompt, a Gaussian direction of the (T, C) space scaled to the given Frobenius norm."""
-    g = torch.randn(h.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    """Per prompt, a Gaussian direction of the (T, C) space scaled to the given
+    Frobenius norm."""
+    g = torch.randn(
+        h.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
     g = g / g.flatten(1).norm(dim=1)[:, None, None]
     return (g * norms[:, None, None]).to(h.dtype)
 
 
 @dataclass
 class References:
-    """What the interventions restore towards, at every layer: the in-distribution signature (L, 2, C)
-    and mean residual (L, T, C), and the shifted prompts' mean residual (L, T, C)."""
+    """What the interventions restore towards, at every layer: the in-distribution
+    signature (L, 2, C) and mean residual (L, T, C), and the shifted prompts' mean
+    residual (L, T, C)."""
 
     signature: torch.Tensor
     id_mean: torch.Tensor
@@ -53,47 +63,66 @@ class References:
 
 
 def mean_stream(model, dist, n_prompts: int, seed: int) -> torch.Tensor:
-    """Mean residual stream (L, T, C) of prompts drawn apart from the evaluated ones (seed + 1), as the
-    signature reference is."""
+    """Mean residual stream (L, T, C) of prompts drawn apart from the evaluated ones
+    (seed + 1), as the signature reference is."""
     cfg = model.config
     prompts = eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed + 1)
     return residual_streams(model, prompts)[1].mean(dim=1)
 
 
-def changes(stream: torch.Tensor, layer: int, ref: References, seed: int) -> dict[str, torch.Tensor]:
-    """Every intervention and control, as the change it makes to the stream (P, T, C) at `layer`.
+def changes(
+    stream: torch.Tensor, layer: int, ref: References, seed: int
+) -> dict[str, torch.Tensor]:
+    """Every intervention and control, as the change it makes to the stream (P, T, C) at
+    `layer`.
 
-    An edit at one layer sees the unedited stream of that layer, so the changes are computed once from
-    it and added during the forward pass."""
+    An edit at one layer sees the unedited stream of that layer, so the changes are
+    computed once from it and added during the forward pass."""
     transplant = transplant_change(stream, ref.signature[layer])
     repair = (ref.id_mean[layer] - ref.shifted_mean[layer]).expand_as(stream)
     both = repair + transplant_change(stream + repair, ref.signature[layer])
-    return {"signature transplant": transplant, "mean repair": repair, "mean repair, then transplant": both,
-            "random, transplant's norm": random_change(stream, transplant.flatten(1).norm(dim=1), seed + layer),
-            "random, repair's norm": random_change(stream, repair.flatten(1).norm(dim=1), seed + layer)}
+    return {
+        "signature transplant": transplant,
+        "mean repair": repair,
+        "mean repair, then transplant": both,
+        "random, transplant's norm": random_change(
+            stream, transplant.flatten(1).norm(dim=1), seed + layer
+        ),
+        "random, repair's norm": random_change(
+            stream, repair.flatten(1).norm(dim=1), seed + layer
+        ),
+    }
 
 
 CONTROLS = ("random, transplant's norm", "random, repair's norm")
 
 
 @torch.inference_mode()
-def last_query_error(model, prompts, layer: int = 0, change: torch.Tensor | None = None) -> np.ndarray:
-    """Normalised squared error at each prompt's last query, with `change` added to the stream at `layer`."""
+def last_query_error(
+    model, prompts, layer: int = 0, change: torch.Tensor | None = None
+) -> np.ndarray:
+    """Normalised squared error at each prompt's last query, with `change` added to the
+    stream at `layer`."""
     if change is None:
         preds = predict(model, prompts.xs, prompts.ys)
     else:
         device = next(model.parameters()).device
         change = change.to(device)
-        preds = model(prompts.xs.to(device), prompts.ys.to(device),
-                      intervene=lambda l, h: h + change if l == layer else h).cpu()
-    return normalized_squared_error(preds[:, -1].double(), prompts.ys[:, -1].double(),
-                                    prompts.xs.shape[-1]).numpy()
+        preds = model(
+            prompts.xs.to(device),
+            prompts.ys.to(device),
+            intervene=lambda l, h: h + change if l == layer else h,
+        ).cpu()
+    return normalized_squared_error(
+        preds[:, -1].double(), prompts.ys[:, -1].double(), prompts.xs.shape[-1]
+    ).numpy()
 
 
-def intervention_sweep(model, shifts, n_prompts: int, reference_prompts: int,
-                       seed: int) -> dict[str, np.ndarray]:
-    """Median error at the last query along the mean shift of x: 'baseline' (shifts,) and each
-    intervention and control (layers, shifts)."""
+def intervention_sweep(
+    model, shifts, n_prompts: int, reference_prompts: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Median error at the last query along the mean shift of x: 'baseline' (shifts,)
+    and each intervention and control (layers, shifts)."""
     cfg, base = model.config, PRETRAINING["standard"]
     signature = signature_reference(model, base, reference_prompts, seed)
     id_mean = mean_stream(model, base, reference_prompts, seed)
@@ -102,29 +131,43 @@ def intervention_sweep(model, shifts, n_prompts: int, reference_prompts: int,
         dist = shifted("x_mean", c, base)
         prompts = eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed)
         out["baseline"][j] = np.median(last_query_error(model, prompts))
-        ref = References(signature, id_mean, mean_stream(model, dist, reference_prompts, seed))
+        ref = References(
+            signature, id_mean, mean_stream(model, dist, reference_prompts, seed)
+        )
         streams = residual_streams(model, prompts)[1]
         for layer in range(cfg.n_layer + 1):
             for name, change in changes(streams[layer], layer, ref, seed).items():
                 out.setdefault(name, np.full((cfg.n_layer + 1, len(shifts)), np.nan))
-                out[name][layer, j] = np.median(last_query_error(model, prompts, layer, change))
+                out[name][layer, j] = np.median(
+                    last_query_error(model, prompts, layer, change)
+                )
     return out
 
 
-def share_removed(baseline: np.ndarray, edited: np.ndarray, unshifted: int) -> np.ndarray:
-    """Share of the shift-induced error an edit removes, on a log scale: 1 brings the error back to the
-    in-distribution baseline, 0 leaves it, below 0 makes it worse. NaN where the shift added no error."""
+def share_removed(
+    baseline: np.ndarray, edited: np.ndarray, unshifted: int
+) -> np.ndarray:
+    """Share of the shift-induced error an edit removes, on a log scale: 1 brings the
+    error back to the in-distribution baseline, 0 leaves it, below 0 makes it worse.
+    NaN where the shift added no error."""
     added = np.log(baseline) - np.log(baseline[unshifted])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = (np.log(baseline) - np.log(edited)) / added
     return np.where(added > np.log(1.5), share, np.nan)
 
 
-def conclusion(transplant_share: float, control_share: float, in_distribution_ratio: float,
-               causal: float = 0.5, partial: float = 0.1, margin: float = 0.1) -> str:
-    """'causal', 'partly causal' or 'only correlated', from the transplant's share of the shift-induced
-    error removed (at its best layer), the same for the random control, and how much the transplant
-    changes the in-distribution error (a ratio; a causal reading needs it near 1)."""
+def conclusion(
+    transplant_share: float,
+    control_share: float,
+    in_distribution_ratio: float,
+    causal: float = 0.5,
+    partial: float = 0.1,
+    margin: float = 0.1,
+) -> str:
+    """'causal', 'partly causal' or 'only correlated', from the transplant's share of
+    the shift-induced error removed (at its best layer), the same for the random
+    control, and how much the transplant changes the in-distribution error (a ratio;
+    a causal reading needs it near 1)."""
     beats_control = transplant_share - control_share >= margin
     harmless = 0.5 <= in_distribution_ratio <= 2
     if transplant_share >= causal and beats_control and harmless:
@@ -135,19 +178,28 @@ def conclusion(transplant_share: float, control_share: float, in_distribution_ra
 
 
 def summary(sweep: dict[str, np.ndarray], shifts) -> dict:
-    """One seed's results in the layout of `signature_intervention.json`: median errors, and the share
-    of the shift-induced error each intervention or control removes, (layers, shifts) each; the
-    in-distribution transplant control as the ratio of edited to unedited error by layer."""
+    """One seed's results in the layout of `signature_intervention.json`: median errors,
+    and the share of the shift-induced error each intervention or control removes,
+    (layers, shifts) each; the in-distribution transplant control as the ratio of edited
+    to unedited error by layer."""
     unshifted = list(shifts).index(0)
     base = sweep["baseline"]
 
     def entry(name):
-        return {"median_error": sweep[name], "share_removed": share_removed(base, sweep[name], unshifted)}
+        return {
+            "median_error": sweep[name],
+            "share_removed": share_removed(base, sweep[name], unshifted),
+        }
 
     edited = [name for name in sweep if name != "baseline"]
-    return {"baseline_median_error": base,
-            "interventions": {name: entry(name) for name in edited if name not in CONTROLS},
-            "controls": {**{name: entry(name) for name in CONTROLS},
-                         "transplant in distribution": {
-                             "error_ratio": sweep["signature transplant"][:, unshifted] / base[unshifted]}}}
-
+    return {
+        "baseline_median_error": base,
+        "interventions": {name: entry(name) for name in edited if name not in CONTROLS},
+        "controls": {
+            **{name: entry(name) for name in CONTROLS},
+            "transplant in distribution": {
+                "error_ratio": sweep["signature transplant"][:, unshifted]
+                / base[unshifted]
+            },
+        },
+    }

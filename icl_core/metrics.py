@@ -1,4 +1,6 @@
-"""Error, accuracy, confidence intervals and correlations, all over a leading axis of prompts."""
+"""Error, accuracy, confidence intervals and correlations, all over a leading axis of
+prompts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +12,11 @@ from .config import check
 STATISTICS = {"median": np.median, "mean": np.mean}
 
 
-def normalized_squared_error(preds: torch.Tensor, ys: torch.Tensor, n_dims: int) -> torch.Tensor:
-    """Garg et al.'s metric: squared error divided by d, the error of predicting 0 in distribution."""
+def normalized_squared_error(
+    preds: torch.Tensor, ys: torch.Tensor, n_dims: int
+) -> torch.Tensor:
+    """Garg et al.'s metric: squared error divided by d, the error of predicting 0 in
+    distribution."""
     return (preds - ys).pow(2) / n_dims
 
 
@@ -26,33 +31,65 @@ def accuracy_curve(errors: np.ndarray, tolerances) -> np.ndarray:
     return np.array([accuracy(errors, t) for t in tolerances])
 
 
-def bootstrap_interval(values: np.ndarray, statistic: str = "median", confidence: float = 0.95,
-                       n_resamples: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile-bootstrap interval of `statistic` over prompts (axis 0), for every other index."""
-    check(statistic in STATISTICS, "statistic", statistic, f"one of {', '.join(STATISTICS)}")
+def bootstrap_interval(
+    values: np.ndarray,
+    statistic: str = "median",
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile-bootstrap interval of `statistic` over prompts (axis 0), for every
+    other index."""
+    check(
+        statistic in STATISTICS,
+        "statistic",
+        statistic,
+        f"one of {', '.join(STATISTICS)}",
+    )
     check(0 < confidence < 1, "confidence", confidence, "a number in (0, 1)")
-    result = stats.bootstrap((np.asarray(values, dtype=np.float64),), STATISTICS[statistic], axis=0,
-                             confidence_level=confidence, n_resamples=n_resamples, method="percentile",
-                             vectorized=True, rng=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (np.asarray(values, dtype=np.float64),),
+        STATISTICS[statistic],
+        axis=0,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(seed),
+    )
     return result.confidence_interval.low, result.confidence_interval.high
 
 
-def summarize(values: np.ndarray, statistic: str = "median", seed: int = 0) -> dict[str, np.ndarray]:
+def summarize(
+    values: np.ndarray, statistic: str = "median", seed: int = 0
+) -> dict[str, np.ndarray]:
     """Centre and 95% bootstrap band over prompts: the three lines of a banded plot."""
     low, high = bootstrap_interval(values, statistic, seed=seed)
     return {"center": STATISTICS[statistic](values, axis=0), "low": low, "high": high}
 
 
-def correlations(a: np.ndarray, b: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> dict[str, float]:
+def correlations(
+    a: np.ndarray, b: np.ndarray, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, float]:
     """Pearson and Spearman correlation of paired samples with 95% bootstrap intervals."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    check(a.shape == b.shape and a.ndim == 1 and len(a) > 2, "a, b", (a.shape, b.shape),
-          "two 1-D arrays of the same length > 2")
+    check(
+        a.shape == b.shape and a.ndim == 1 and len(a) > 2,
+        "a, b",
+        (a.shape, b.shape),
+        "two 1-D arrays of the same length > 2",
+    )
     out: dict[str, float] = {}
     for name, func in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr)):
-        boot = stats.bootstrap((a, b), lambda x, y, axis=-1: _rowwise(func, x, y), paired=True,
-                               vectorized=True, n_resamples=n_resamples, method="percentile",
-                               rng=np.random.default_rng(seed))
+        boot = stats.bootstrap(
+            (a, b),
+            lambda x, y, axis=-1: _rowwise(func, x, y),
+            paired=True,
+            vectorized=True,
+            n_resamples=n_resamples,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        )
         out[name] = float(func(a, b).statistic)
         out[f"{name}_low"] = float(boot.confidence_interval.low)
         out[f"{name}_high"] = float(boot.confidence_interval.high)

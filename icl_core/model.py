@@ -1,8 +1,9 @@
-"""A GPT-2-style decoder that reads interleaved (x, y) tokens and predicts each y from its prefix.
+"""A GPT-2-style decoder that reads interleaved (x, y) tokens and predicts each y from
+its prefix.
 
-Weight names follow GPT-2 (`c_attn`, `c_proj`, `ln_f`, `wpe`) so that Garg et al.'s checkpoints map
-onto it key by key (see `convert.py`).
-"""
+Weight names follow GPT-2 (`c_attn`, `c_proj`, `ln_f`, `wpe`) so that Garg et al.'s
+checkpoints map onto it key by key (see `convert.py`)."""
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,8 @@ from torch import nn
 
 from .config import ModelConfig
 
-# (layer, residual stream (B, T, C)) -> the residual stream the rest of the forward pass reads
+# (layer, residual stream (B, T, C)) -> the residual stream the rest of the forward pass
+# reads
 Intervention = Callable[[int, torch.Tensor], torch.Tensor]
 
 
@@ -32,19 +34,24 @@ class CausalSelfAttention(nn.Module):
         return self.c_proj(out.transpose(1, 2).reshape(B, T, C))
 
     def forward_x_queries(self, h: torch.Tensor) -> torch.Tensor:
-        """The output at the x tokens (even positions) only, each still attending to its whole prefix.
+        """The output at the x tokens (even positions) only, each still attending to its
+        whole prefix.
 
-        Keys and values come from every token; queries, the output projection and everything after
-        them need only the positions that are read out, which halves that work in the last block.
-        """
+        Keys and values come from every token; queries, the output projection and
+        everything after them need only the positions that are read out, which halves
+        that work in the last block."""
         B, T, C = h.shape
         w_q, w_kv = self.c_attn.weight.split((C, 2 * C))
         b_q, b_kv = self.c_attn.bias.split((C, 2 * C))
         q = F.linear(h[:, ::2], w_q, b_q)
         k, v = F.linear(h, w_kv, b_kv).split(C, dim=2)
         q, k, v = self.heads((q, k, v))
-        sees = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()[::2]  # query 2i sees keys <= 2i
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=sees)  # (B, nh, T/2, hs)
+        sees = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()[
+            ::2
+        ]  # query 2i sees keys <= 2i
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=sees
+        )  # (B, nh, T/2, hs)
         return self.c_proj(out.transpose(1, 2).reshape(B, -1, C))
 
     def heads(self, qkv: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
@@ -76,7 +83,8 @@ class Block(nn.Module):
         return h + self.mlp(self.ln_2(h))
 
     def forward_x_queries(self, h: torch.Tensor) -> torch.Tensor:
-        """The block's output at the x tokens only (see `CausalSelfAttention.forward_x_queries`)."""
+        """The block's output at the x tokens only (see
+        `CausalSelfAttention.forward_x_queries`)."""
         h = h[:, ::2] + self.attn.forward_x_queries(self.ln_1(h))
         return h + self.mlp(self.ln_2(h))
 
@@ -92,9 +100,12 @@ class InContextRegressor(nn.Module):
         self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.read_out = nn.Linear(cfg.n_embd, 1)
-        # GPT-2's initialisation for the backbone; the read-in and read-out keep PyTorch's default, as in
-        # Garg et al., where they sit outside the HuggingFace model. (At std 0.02 the read-in drowns the
-        # input under the position embeddings and small models stall on the loss plateau.)
+        # GPT-2's initialisation for the backbone; the read-in and read-out keep
+        # PyTorch's default, as in
+        # Garg et al., where they sit outside the HuggingFace model. (At std 0.02 the
+        # read-in drowns the
+        # input under the position embeddings and small models stall on the loss
+        # plateau.)
         for module in (self.wpe, self.h):
             module.apply(self._init_weights)
         for name, param in self.h.named_parameters():
@@ -119,22 +130,30 @@ class InContextRegressor(nn.Module):
         tokens = torch.stack((x_tokens, y_tokens), dim=2).view(B, 2 * n, -1)
         return tokens + self.wpe.weight[: 2 * n]
 
-    def forward(self, xs: torch.Tensor, ys: torch.Tensor, return_hidden: bool = False,
-                intervene: Intervention | None = None):
+    def forward(
+        self,
+        xs: torch.Tensor,
+        ys: torch.Tensor,
+        return_hidden: bool = False,
+        intervene: Intervention | None = None,
+    ):
         """Predictions (B, n) where [:, i] sees (x_1, y_1, …, x_i) only.
 
-        With `return_hidden`, also the residual stream (n_layer + 1, B, 2n, C) after the embedding and
-        after each block. `intervene(layer, h)`, when given, replaces the residual stream after the
-        embedding (layer 0) and after each block (layer l) by what it returns, before the rest of the
-        forward pass reads it.
-        """
+        With `return_hidden`, also the residual stream (n_layer + 1, B, 2n, C) after the
+        embedding and after each block. `intervene(layer, h)`, when given, replaces the
+        residual stream after the embedding (layer 0) and after each block (layer l) by
+        what it returns, before the rest of the forward pass reads it."""
         n = xs.shape[1]
         if n > self.config.n_points:
-            raise ValueError(f"n_points={n} is not allowed; this model reads at most "
-                             f"{self.config.n_points} points")
+            raise ValueError(
+                f"n_points={n} is not allowed; this model reads at most "
+                f"{self.config.n_points} points"
+            )
         h = self.embed(xs, ys)
-        if not return_hidden and intervene is None:  # only x tokens are read out: the last block
-            for block in self.h[:-1]:                  # computes only those
+        if (
+            not return_hidden and intervene is None
+        ):  # only x tokens are read out: the last block
+            for block in self.h[:-1]:  # computes only those
                 h = block(h)
             return self.read_out(self.ln_f(self.h[-1].forward_x_queries(h)))[..., 0]
         hidden = []

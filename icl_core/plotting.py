@@ -1,17 +1,36 @@
-"""One figure style for every chapter: a colour-blind-safe palette, SVG output, banded curves."""
+"""One figure style for every chapter: a colour-blind-safe palette, SVG output, banded
+curves."""
+
 from __future__ import annotations
 
 import matplotlib as mpl
 import numpy as np
 
 # Okabe and Ito's palette, safe for the common forms of colour blindness.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-METHOD_COLORS = {"transformer": "#0072B2", "ols": "#000000", "ridge": "#E69F00", "gd": "#009E73",
-                 "averaging": "#CC79A7", "3nn": "#D55E00"}
+PALETTE = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+]
+METHOD_COLORS = {
+    "transformer": "#0072B2",
+    "ols": "#000000",
+    "ridge": "#E69F00",
+    "gd": "#009E73",
+    "averaging": "#CC79A7",
+    "3nn": "#D55E00",
+}
 
 STYLE = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 110,
+    "figure.facecolor": "white",  # figures stay readable on the theme's dark background
+    "savefig.facecolor": "white",
     "savefig.bbox": "tight",
     "axes.prop_cycle": mpl.cycler(color=PALETTE),
     "axes.spines.top": False,
@@ -23,7 +42,8 @@ STYLE = {
     "legend.fontsize": 9,
     "lines.linewidth": 1.8,
     "svg.fonttype": "none",
-    "svg.hashsalt": "icl_core",  # stable element ids, so rebuilt figures diff only where they change
+    # stable element ids, so rebuilt figures diff only where they change
+    "svg.hashsalt": "icl_core",
 }
 
 
@@ -32,15 +52,30 @@ def use_book_style() -> None:
     mpl.rcParams.update(STYLE)
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
+
         set_matplotlib_formats("svg")
     except ImportError:  # outside Jupyter the format does not matter
         pass
 
 
-def band(ax, x, summary: dict[str, np.ndarray], label: str, color: str | None = None, **kwargs):
+def band(
+    ax,
+    x,
+    summary: dict[str, np.ndarray],
+    label: str,
+    color: str | None = None,
+    **kwargs,
+):
     """A centre line with its shaded confidence band (a `metrics.summarize` result)."""
-    line, = ax.plot(x, summary["center"], label=label, color=color, **kwargs)
-    ax.fill_between(x, summary["low"], summary["high"], color=line.get_color(), alpha=0.2, linewidth=0)
+    (line,) = ax.plot(x, summary["center"], label=label, color=color, **kwargs)
+    ax.fill_between(
+        x,
+        summary["low"],
+        summary["high"],
+        color=line.get_color(),
+        alpha=0.2,
+        linewidth=0,
+    )
     return line
 
 
@@ -49,21 +84,31 @@ def legend_outside(ax, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
 
 
-def loss_curves(ax, losses: list[np.ndarray], curriculum, label: str, color: str | None = None,
-                window: int = 100):
-    """Running means of the training loss of several seeds (thin) and their mean (thick), with the
-    curriculum's stage changes marked."""
+def loss_curves(
+    ax,
+    losses: list[np.ndarray],
+    curriculum,
+    label: str,
+    color: str | None = None,
+    window: int = 100,
+):
+    """Running means of the training loss of several seeds (thin) and their mean
+    (thick), with the curriculum's stage changes marked."""
     from .curriculum import stage_starts
 
     window = max(1, min(window, len(losses[0]) // 10))
-    smooth = [np.convolve(loss, np.ones(window) / window, mode="valid") for loss in losses]
+    smooth = [
+        np.convolve(loss, np.ones(window) / window, mode="valid") for loss in losses
+    ]
     line = seed_lines(ax, np.arange(window - 1, len(losses[0])), smooth, label, color)
     for step in stage_starts(curriculum, len(losses[0])):
         ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
     return line
 
 
-def annotated_heatmap(ax, values: np.ndarray, rows, cols, fmt: str = "{:.2f}", label: str = "", **kwargs):
+def annotated_heatmap(
+    ax, values: np.ndarray, rows, cols, fmt: str = "{:.2f}", label: str = "", **kwargs
+):
     """A matrix as a heatmap with each cell's value written in it."""
     image = ax.imshow(values, **kwargs)
     ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
@@ -72,16 +117,32 @@ def annotated_heatmap(ax, values: np.ndarray, rows, cols, fmt: str = "{:.2f}", l
     for (i, j), v in np.ndenumerate(values):
         r, g, b, _ = image.cmap(image.norm(v))
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+        ax.text(
+            j,
+            i,
+            fmt.format(v),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if dark else "black",
+        )
     ax.figure.colorbar(image, ax=ax, label=label, shrink=0.8)
     return image
 
 
 def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
-    """One thin line per training seed under a thick line for their mean; `per_seed` is (seeds, len(x))."""
+    """One thin line per training seed under a thick line for their mean; `per_seed` is
+    (seeds, len(x))."""
     per_seed = np.atleast_2d(np.asarray(per_seed, dtype=float))
-    line, = ax.plot(x, per_seed.mean(axis=0), label=label, color=color, **kwargs)
+    (line,) = ax.plot(x, per_seed.mean(axis=0), label=label, color=color, **kwargs)
     if len(per_seed) > 1:
         for values in per_seed:
-            ax.plot(x, values, color=line.get_color(), linewidth=0.7, alpha=0.45, zorder=line.get_zorder() - 1)
+            ax.plot(
+                x,
+                values,
+                color=line.get_color(),
+                linewidth=0.7,
+                alpha=0.45,
+                zorder=line.get_zorder() - 1,
+            )
     return line

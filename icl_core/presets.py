@@ -1,10 +1,18 @@
-"""Named presets (the scales at which the book runs) and named pretraining distributions."""
+"""Named presets (the scales at which the book runs) and named pretraining
+distributions."""
+
 from __future__ import annotations
 
 import dataclasses
 
-from .config import (CurriculumConfig, ExperimentConfig, ModelConfig, PromptDistribution, TrainConfig,
-                     check)
+from .config import (
+    CurriculumConfig,
+    ExperimentConfig,
+    ModelConfig,
+    PromptDistribution,
+    TrainConfig,
+    check,
+)
 
 PRESETS: dict[str, ExperimentConfig] = {
     # Seconds on a laptop: exercises every code path, no scientific claim.
@@ -12,27 +20,54 @@ PRESETS: dict[str, ExperimentConfig] = {
         name="smoke",
         model=ModelConfig(n_dims=2, n_points=8, n_layer=2, n_head=2, n_embd=32),
         task=PromptDistribution(),
-        curriculum=CurriculumConfig(dims_start=2, dims_end=2, dims_inc=0, points_start=5, points_end=8,
-                                    points_inc=1, interval=200),
-        train=TrainConfig(steps=800, batch_size=64, lr=1e-3, checkpoint_every=200, log_every=20),
+        curriculum=CurriculumConfig(
+            dims_start=2,
+            dims_end=2,
+            dims_inc=0,
+            points_start=5,
+            points_end=8,
+            points_inc=1,
+            interval=200,
+        ),
+        train=TrainConfig(
+            steps=800, batch_size=64, lr=1e-3, checkpoint_every=200, log_every=20
+        ),
     ),
     # The whole book on two CPU cores in about 20 minutes.
     "cpu": ExperimentConfig(
         name="cpu",
         model=ModelConfig(n_dims=5, n_points=15, n_layer=4, n_head=4, n_embd=64),
         task=PromptDistribution(),
-        curriculum=CurriculumConfig(dims_start=2, dims_end=5, dims_inc=1, points_start=5, points_end=15,
-                                    points_inc=2, interval=1000),
-        train=TrainConfig(steps=8000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50),
+        curriculum=CurriculumConfig(
+            dims_start=2,
+            dims_end=5,
+            dims_inc=1,
+            points_start=5,
+            points_end=15,
+            points_inc=2,
+            interval=1000,
+        ),
+        train=TrainConfig(
+            steps=8000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
+        ),
     ),
     # Garg et al.'s standard linear-regression run; needs a GPU.
     "paper": ExperimentConfig(
         name="paper",
         model=ModelConfig(n_dims=20, n_points=41, n_layer=12, n_head=8, n_embd=256),
         task=PromptDistribution(),
-        curriculum=CurriculumConfig(dims_start=5, dims_end=20, dims_inc=1, points_start=11,
-                                    points_end=41, points_inc=2, interval=2000),
-        train=TrainConfig(steps=500_000, batch_size=64, lr=1e-4, checkpoint_every=2000, log_every=100),
+        curriculum=CurriculumConfig(
+            dims_start=5,
+            dims_end=20,
+            dims_inc=1,
+            points_start=11,
+            points_end=41,
+            points_inc=2,
+            interval=2000,
+        ),
+        train=TrainConfig(
+            steps=500_000, batch_size=64, lr=1e-4, checkpoint_every=2000, log_every=100
+        ),
     ),
 }
 
@@ -51,9 +86,17 @@ def get_preset(name: str) -> ExperimentConfig:
 
 def pretraining_config(preset: str, distribution: str) -> ExperimentConfig:
     """The preset's run with its pretraining distribution replaced by a named one."""
-    check(distribution in PRETRAINING, "distribution", distribution, f"one of {', '.join(PRETRAINING)}")
+    check(
+        distribution in PRETRAINING,
+        "distribution",
+        distribution,
+        f"one of {', '.join(PRETRAINING)}",
+    )
     base = get_preset(preset)
     if distribution == "standard":
         return base
-    return dataclasses.replace(base, name=f"{base.name}-{distribution.replace('_', '-')}",
-                               task=PRETRAINING[distribution])
+    return dataclasses.replace(
+        base,
+        name=f"{base.name}-{distribution.replace('_', '-')}",
+        task=PRETRAINING[distribution],
+    )

@@ -1,11 +1,13 @@
 """Putting numbers and figures into the book: myst-nb glue and small Markdown tables."""
+
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 
 def glue_text(name: str, value: Any, fmt: str = "") -> None:
-    """Glue `value` formatted as a plain string (never a NumPy scalar repr) for `{glue:text}`."""
+    """Glue `value` formatted as a plain string (never a NumPy scalar repr) for
+    `{glue:text}`."""
     from myst_nb import glue
 
     text = format(float(value), fmt) if fmt else str(value)
@@ -22,7 +24,8 @@ def glue_range(name: str, per_seed, fmt: str = ".2f") -> None:
 
 
 def glue_figure(name: str, fig) -> None:
-    """Glue a figure for a `{glue:figure}` block; a live notebook still shows it below its cell."""
+    """Glue a figure for a `{glue:figure}` block; a live notebook still shows it below
+    its cell."""
     from myst_nb import glue
 
     glue(name, fig, display=False)

@@ -1,8 +1,9 @@
-"""Prompt samplers: x, w and y for a batch of prompts, and named families of distribution shifts.
+"""Prompt samplers: x, w and y for a batch of prompts, and named families of
+distribution shifts.
 
-Sampling draws only from the `torch.Generator` it is given, so the same generator state gives the
-same prompts on the same device.
-"""
+Sampling draws only from the `torch.Generator` it is given, so the same generator
+state gives the same prompts on the same device."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,9 +21,16 @@ class Prompts(NamedTuple):
     ws: torch.Tensor  # (B, d)
 
 
-def _as_vector(value: Vector, field: str, n_dims: int, device: torch.device | str) -> torch.Tensor:
+def _as_vector(
+    value: Vector, field: str, n_dims: int, device: torch.device | str
+) -> torch.Tensor:
     if isinstance(value, tuple):
-        check(len(value) == n_dims, field, value, f"a scalar or a tuple of length n_dims={n_dims}")
+        check(
+            len(value) == n_dims,
+            field,
+            value,
+            f"a scalar or a tuple of length n_dims={n_dims}",
+        )
         return torch.tensor(value, dtype=torch.float32, device=device)
     return torch.full((n_dims,), float(value), device=device)
 
@@ -38,12 +46,18 @@ def _x_transform(dist: PromptDistribution, n_dims: int, device) -> torch.Tensor 
     return factor.to(device=device, dtype=torch.float32)
 
 
-def sample_prompts(dist: PromptDistribution, batch_size: int, n_points: int, n_dims: int,
-                   generator: torch.Generator, active_dims: int | None = None) -> Prompts:
+def sample_prompts(
+    dist: PromptDistribution,
+    batch_size: int,
+    n_points: int,
+    n_dims: int,
+    generator: torch.Generator,
+    active_dims: int | None = None,
+) -> Prompts:
     """Draw `batch_size` prompts of `n_points` examples in `n_dims` dimensions.
 
-    With `active_dims` < n_dims the trailing coordinates of x are zeroed, as in Garg et al.'s curriculum.
-    """
+    With `active_dims` < n_dims the trailing coordinates of x are zeroed, as in Garg et
+    al.'s curriculum."""
     device = generator.device
     z = torch.randn(batch_size, n_points, n_dims, generator=generator, device=device)
     factor = _x_transform(dist, n_dims, device)
@@ -51,22 +65,31 @@ def sample_prompts(dist: PromptDistribution, batch_size: int, n_points: int, n_d
     xs = xs + _as_vector(dist.x_mean, "x_mean", n_dims, device)
     if active_dims is not None and active_dims < n_dims:
         xs[:, :, active_dims:] = 0
-    ws = torch.randn(batch_size, n_dims, generator=generator, device=device) * dist.w_scale
+    ws = (
+        torch.randn(batch_size, n_dims, generator=generator, device=device)
+        * dist.w_scale
+    )
     ws = ws + _as_vector(dist.w_mean, "w_mean", n_dims, device)
     ys = torch.einsum("bnd,bd->bn", xs, ws)
     if dist.noise_std > 0:
-        ys = ys + dist.noise_std * torch.randn(ys.shape, generator=generator, device=device)
+        ys = ys + dist.noise_std * torch.randn(
+            ys.shape, generator=generator, device=device
+        )
     return Prompts(xs, ys, ws)
 
 
-def generator_for(seed: int, step: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A generator whose state is a function of (seed, step) alone, so any step can be replayed."""
+def generator_for(
+    seed: int, step: int, device: torch.device | str = "cpu"
+) -> torch.Generator:
+    """A generator whose state is a function of (seed, step) alone, so any step can be
+    replayed."""
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + step)
 
 
 @dataclass(frozen=True)
 class ShiftFamily:
-    """A one-parameter family of prompt distributions; `neutral` is the parameter of no shift."""
+    """A one-parameter family of prompt distributions; `neutral` is the parameter of no
+    shift."""
 
     description: str
     apply: Callable[[PromptDistribution, float], PromptDistribution]
@@ -74,14 +97,29 @@ class ShiftFamily:
 
 
 SHIFT_FAMILIES: dict[str, ShiftFamily] = {
-    "x_mean": ShiftFamily("x ~ N(c·1, I)", lambda d, c: dataclasses.replace(d, x_mean=c), 0.0),
-    "x_scale": ShiftFamily("x ~ N(0, c² I)", lambda d, c: dataclasses.replace(d, x_scale=c), 1.0),
-    "w_mean": ShiftFamily("w ~ N(c·1, I)", lambda d, c: dataclasses.replace(d, w_mean=c), 0.0),
-    "w_scale": ShiftFamily("w ~ N(0, c² I)", lambda d, c: dataclasses.replace(d, w_scale=c), 1.0),
+    "x_mean": ShiftFamily(
+        "x ~ N(c·1, I)", lambda d, c: dataclasses.replace(d, x_mean=c), 0.0
+    ),
+    "x_scale": ShiftFamily(
+        "x ~ N(0, c² I)", lambda d, c: dataclasses.replace(d, x_scale=c), 1.0
+    ),
+    "w_mean": ShiftFamily(
+        "w ~ N(c·1, I)", lambda d, c: dataclasses.replace(d, w_mean=c), 0.0
+    ),
+    "w_scale": ShiftFamily(
+        "w ~ N(0, c² I)", lambda d, c: dataclasses.replace(d, w_scale=c), 1.0
+    ),
 }
 
 
-def shifted(family: str, c: float, base: PromptDistribution = PromptDistribution()) -> PromptDistribution:
+def shifted(
+    family: str, c: float, base: PromptDistribution = PromptDistribution()
+) -> PromptDistribution:
     """`base` with the parameter of shift family `family` set to `c`."""
-    check(family in SHIFT_FAMILIES, "family", family, f"one of {', '.join(SHIFT_FAMILIES)}")
+    check(
+        family in SHIFT_FAMILIES,
+        "family",
+        family,
+        f"one of {', '.join(SHIFT_FAMILIES)}",
+    )
     return SHIFT_FAMILIES[family].apply(base, float(c))

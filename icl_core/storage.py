@@ -1,4 +1,5 @@
 """Atomic writes: a file is either absent or complete, never half-written."""
+
 from __future__ import annotations
 
 import json

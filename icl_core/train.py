@@ -1,4 +1,6 @@
-"""Training with a curriculum, atomic checkpoints, exact resume and a cache keyed by the config hash."""
+"""Training with a curriculum, atomic checkpoints, exact resume and a cache keyed by the
+config hash."""
+
 from __future__ import annotations
 
 import os
@@ -34,17 +36,24 @@ def resolve_device(device: str) -> torch.device:
     check(ok, "device", device, "'auto', 'cpu', 'cuda' or 'cuda:N'")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    check(device == "cpu" or torch.cuda.is_available(), "device", device, "'cpu' (no CUDA device is present)")
+    check(
+        device == "cpu" or torch.cuda.is_available(),
+        "device",
+        device,
+        "'cpu' (no CUDA device is present)",
+    )
     return torch.device(device)
 
 
 def run_dir(config: ExperimentConfig, root: str | Path) -> Path:
-    """Where a run lives: one folder per config fingerprint, so a finished run is found again."""
+    """Where a run lives: one folder per config fingerprint, so a finished run is found
+    again."""
     return Path(root) / f"{config.name}-{config.fingerprint()}"
 
 
 def make_optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam as in Garg et al., with PyTorch's fused kernel (one pass over all parameters per step)."""
+    """Adam as in Garg et al., with PyTorch's fused kernel (one pass over all parameters
+    per step)."""
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
@@ -55,29 +64,47 @@ def _world() -> tuple[int, int]:
 def _finished(path: Path, reused: bool) -> TrainedModel:
     payload = checkpoint.read(path)
     model, config = checkpoint.model_from_payload(payload, path)
-    return TrainedModel(model, config, payload["losses"].numpy(), payload["seconds"], payload["device"],
-                        path, reused)
+    return TrainedModel(
+        model,
+        config,
+        payload["losses"].numpy(),
+        payload["seconds"],
+        payload["device"],
+        path,
+        reused,
+    )
 
 
-def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resume: bool = True,
-          progress: bool = True, compile: bool = False) -> TrainedModel:
+def train(
+    config: ExperimentConfig,
+    root: str | Path,
+    device: str = "auto",
+    resume: bool = True,
+    progress: bool = True,
+    compile: bool = False,
+) -> TrainedModel:
     """Train `config` under `root`, or return the finished run the cache already holds.
 
-    Under torchrun each process takes an equal slice of every global batch; the data, the curriculum
-    and hence the trajectory are those of a single process.
-    """
+    Under torchrun each process takes an equal slice of every global batch; the data,
+    the curriculum and hence the trajectory are those of a single process."""
     folder = run_dir(config, root)
     final, state_path = folder / "model.pt", folder / "state.pt"
     if final.exists():
         return _finished(final, reused=True)
     rank, world = _world()
-    check(config.train.batch_size % world == 0, "train.batch_size", config.train.batch_size,
-          f"a multiple of the number of processes ({world})")
+    check(
+        config.train.batch_size % world == 0,
+        "train.batch_size",
+        config.train.batch_size,
+        f"a multiple of the number of processes ({world})",
+    )
     dev = resolve_device(device)
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.train.seed)  # the initial weights are a function of the config
+        torch.manual_seed(
+            config.train.seed
+        )  # the initial weights are a function of the config
         model = InContextRegressor(config.model).to(dev)
     optimizer = make_optimizer(model, config.train.lr)
     start, seconds, losses = 0, 0.0, torch.zeros(config.train.steps)
@@ -95,15 +122,31 @@ def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resu
     tc = config.train
     local = tc.batch_size // world
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
-    on_device = torch.zeros(tc.steps, device=dev)  # read back every log_every steps, not every step
-    bar = tqdm(range(start, tc.steps), initial=start, total=tc.steps, disable=not progress or rank > 0,
-               desc=config.name, mininterval=1.0)
+    on_device = torch.zeros(
+        tc.steps, device=dev
+    )  # read back every log_every steps, not every step
+    bar = tqdm(
+        range(start, tc.steps),
+        initial=start,
+        total=tc.steps,
+        disable=not progress or rank > 0,
+        desc=config.name,
+        mininterval=1.0,
+    )
     recorded = start  # losses before this step are on the host
     for step in bar:
         dims, points = curriculum_at(config.curriculum, step)
-        prompts = sample_prompts(config.task, tc.batch_size, points, config.model.n_dims,
-                                 generator_for(tc.seed, step, dev), active_dims=dims)
-        xs, ys = (t[rank * local:(rank + 1) * local] for t in (prompts.xs, prompts.ys))
+        prompts = sample_prompts(
+            config.task,
+            tc.batch_size,
+            points,
+            config.model.n_dims,
+            generator_for(tc.seed, step, dev),
+            active_dims=dims,
+        )
+        xs, ys = (
+            t[rank * local : (rank + 1) * local] for t in (prompts.xs, prompts.ys)
+        )
         with autocast:
             loss = (step_fn(xs, ys).float() - ys).pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
@@ -111,29 +154,57 @@ def train(config: ExperimentConfig, root: str | Path, device: str = "auto", resu
         optimizer.step()
         on_device[step] = loss.detach()
         done = step + 1
-        if done % tc.log_every == 0 or done % tc.checkpoint_every == 0 or done == tc.steps:
+        if (
+            done % tc.log_every == 0
+            or done % tc.checkpoint_every == 0
+            or done == tc.steps
+        ):
             _record(losses, on_device, recorded, done, world, tc.lr)
             recorded = done
-            bar.set_postfix(loss=f"{float(losses[done - 1]):.4f}", dims=dims, points=points)
+            bar.set_postfix(
+                loss=f"{float(losses[done - 1]):.4f}", dims=dims, points=points
+            )
         if done % tc.checkpoint_every == 0 and done < tc.steps and rank == 0:
-            checkpoint.save(state_path, {
-                "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "step": done, "losses": losses, "seconds": seconds + time.perf_counter() - started,
-                "rng": {"torch": torch.get_rng_state()}})
+            checkpoint.save(
+                state_path,
+                {
+                    "config": config.to_dict(),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "step": done,
+                    "losses": losses,
+                    "seconds": seconds + time.perf_counter() - started,
+                    "rng": {"torch": torch.get_rng_state()},
+                },
+            )
     bar.close()
     if rank == 0:
-        checkpoint.save(final, {"config": config.to_dict(), "model": model.state_dict(), "losses": losses,
-                                "seconds": seconds + time.perf_counter() - started,
-                                "device": _device_name(dev)})
+        checkpoint.save(
+            final,
+            {
+                "config": config.to_dict(),
+                "model": model.state_dict(),
+                "losses": losses,
+                "seconds": seconds + time.perf_counter() - started,
+                "device": _device_name(dev),
+            },
+        )
         state_path.unlink(missing_ok=True)
     if world > 1:
         dist.barrier()
     return _finished(final, reused=False)
 
 
-def _record(losses: torch.Tensor, on_device: torch.Tensor, first: int, done: int, world: int,
-            lr: float) -> None:
-    """Copy steps [first, done) of the loss to the host (averaged over processes) and check them."""
+def _record(
+    losses: torch.Tensor,
+    on_device: torch.Tensor,
+    first: int,
+    done: int,
+    world: int,
+    lr: float,
+) -> None:
+    """Copy steps [first, done) of the loss to the host (averaged over processes) and
+    check them."""
     block = on_device[first:done].clone()
     if world > 1:
         dist.all_reduce(block)
@@ -141,10 +212,16 @@ def _record(losses: torch.Tensor, on_device: torch.Tensor, first: int, done: int
     losses[first:done] = block.cpu()
     bad = (~torch.isfinite(losses[first:done])).nonzero()
     if len(bad):
-        raise FloatingPointError(f"training loss became non-finite at step {first + int(bad[0])} "
-                                 f"(train.lr={lr}); lower the learning rate or check the pretraining "
-                                 "distribution")
+        raise FloatingPointError(
+            f"training loss became non-finite at step {first + int(bad[0])} "
+            f"(train.lr={lr}); lower the learning rate or check the pretraining "
+            "distribution"
+        )
 
 
 def _device_name(dev: torch.device) -> str:
-    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    return (
+        torch.cuda.get_device_name(dev)
+        if dev.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )

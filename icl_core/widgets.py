@@ -1,4 +1,6 @@
-"""An interactive explorer of prompt-by-prompt alignment, for readers running a chapter live."""
+"""An interactive explorer of prompt-by-prompt alignment, for readers running a chapter
+live."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -10,21 +12,35 @@ from .spectral import pairwise_alignment
 
 
 def alignment_heatmap(ax, top_vectors, layer: int, index: int = 0):
-    """|cos| between the `index`-th right singular vectors of every pair of prompts at one layer."""
-    image = ax.imshow(pairwise_alignment(top_vectors, index)[layer].numpy(), vmin=0, vmax=1, cmap="viridis")
+    """|cos| between the `index`-th right singular vectors of every pair of prompts at
+    one layer."""
+    image = ax.imshow(
+        pairwise_alignment(top_vectors, index)[layer].numpy(),
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+    )
     ax.set(xticks=[], yticks=[])
     return image
 
 
 def alignment_explorer(model, n_prompts: int = 60, seed: int = 0):
-    """Sliders for layer, shift family and shift size; redraws the prompt × prompt heatmaps."""
+    """Sliders for layer, shift family and shift size; redraws the prompt × prompt
+    heatmaps."""
     import ipywidgets as widgets
 
     cfg = model.config
 
     def draw(layer: int, family: str, shift: float) -> None:
-        prompts = sweep_prompts(PRETRAINING["standard"], family, [shift], n_prompts, cfg.n_points,
-                                cfg.n_dims, seed)[0]
+        prompts = sweep_prompts(
+            PRETRAINING["standard"],
+            family,
+            [shift],
+            n_prompts,
+            cfg.n_points,
+            cfg.n_dims,
+            seed,
+        )[0]
         sample = spectral_sample(model, prompts)
         fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
         for index, ax in enumerate(axes):
@@ -34,6 +50,12 @@ def alignment_explorer(model, n_prompts: int = 60, seed: int = 0):
         plt.show()
 
     return widgets.interactive(
-        draw, layer=widgets.IntSlider(value=cfg.n_layer, min=0, max=cfg.n_layer, description="layer"),
+        draw,
+        layer=widgets.IntSlider(
+            value=cfg.n_layer, min=0, max=cfg.n_layer, description="layer"
+        ),
         family=widgets.Dropdown(options=list(SHIFT_FAMILIES), description="family"),
-        shift=widgets.FloatSlider(value=1.0, min=0.0, max=16.0, step=0.5, description="shift c"))
+        shift=widgets.FloatSlider(
+            value=1.0, min=0.0, max=16.0, step=0.5, description="shift c"
+        ),
+    )

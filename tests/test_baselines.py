@@ -1,12 +1,22 @@
 import pytest
 import torch
 
-from icl_core.baselines import BASELINES, averaging, get_baseline, gradient_descent, least_squares, nearest_neighbours, ridge
+from icl_core.baselines import (
+    BASELINES,
+    averaging,
+    get_baseline,
+    gradient_descent,
+    least_squares,
+    nearest_neighbours,
+    ridge,
+)
 from icl_core.samplers import sample_prompts, shifted
 
 
 def prompts(c=0.0, n=12, d=5, batch=200, seed=0):
-    return sample_prompts(shifted("x_mean", c), batch, n, d, torch.Generator().manual_seed(seed))
+    return sample_prompts(
+        shifted("x_mean", c), batch, n, d, torch.Generator().manual_seed(seed)
+    )
 
 
 @pytest.mark.parametrize("c", [0.0, 1.0, 4.0, 16.0])
@@ -40,19 +50,26 @@ def test_ridge_tends_to_least_squares_and_gd_converges_to_it():
     assert torch.allclose(ridge(p.xs, p.ys, alpha=1e-8)[:, 6:], ols[:, 6:], atol=1e-3)
     p = prompts(n=30, d=5)
     ols = least_squares(p.xs, p.ys)
-    assert torch.allclose(gradient_descent(p.xs, p.ys, steps=2000)[:, 20:], ols[:, 20:], atol=1e-3)
+    assert torch.allclose(
+        gradient_descent(p.xs, p.ys, steps=2000)[:, 20:], ols[:, 20:], atol=1e-3
+    )
 
 
 def test_fixed_step_gd_diverges_under_a_mean_shift_where_adaptive_gd_does_not():
     p = prompts(c=8.0)
-    assert gradient_descent(p.xs, p.ys, steps=10, step_size=0.2)[:, -1].abs().median() > 1e6
+    assert (
+        gradient_descent(p.xs, p.ys, steps=10, step_size=0.2)[:, -1].abs().median()
+        > 1e6
+    )
     assert gradient_descent(p.xs, p.ys, steps=10)[:, -1].isfinite().all()
 
 
 def test_averaging_is_mean_of_y_times_x():
     p = prompts()
     w = (p.xs[:, :4] * p.ys[:, :4, None]).mean(dim=1)
-    assert torch.allclose(averaging(p.xs, p.ys)[:, 4], (p.xs[:, 4] * w).sum(-1), atol=1e-5)
+    assert torch.allclose(
+        averaging(p.xs, p.ys)[:, 4], (p.xs[:, 4] * w).sum(-1), atol=1e-5
+    )
 
 
 def test_one_nearest_neighbour_returns_the_nearest_y():

@@ -1,11 +1,15 @@
-"""The book as a whole: every chapter executes at the smoke preset and the book builds cleanly."""
+"""The book as a whole: every chapter executes at the smoke preset and the book builds
+cleanly."""
+
 import json
+import os
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from icl_core.book import build, chapters, execute
+from icl_core.book import ChapterError, build, chapters, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -13,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def book_copy(tmp_path):
     book = tmp_path / "book"
-    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build"))  # links become files
+    shutil.copytree(
+        ROOT / "book", book, ignore=shutil.ignore_patterns("_build")
+    )  # links become files
     return book
 
 
@@ -22,33 +28,136 @@ def test_table_of_contents_lists_every_chapter_notebook():
     assert listed == {p.name for p in (ROOT / "book").glob("*.ipynb")}
 
 
+def _tiny_book(folder, after: dict[str, list[str]], source: str):
+    """A book of one-cell chapters, each running `source` (with `name` set), waiting as
+    `after` says."""
+    folder.mkdir()
+    (folder / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n"
+        + "".join(f"  - file: {name}\n" for name in after)
+    )
+    for name, prerequisites in after.items():
+        nb = nbformat.v4.new_notebook(
+            metadata={
+                "kernelspec": {
+                    "name": "python3",
+                    "language": "python",
+                    "display_name": "Python 3",
+                },
+                "icl_core": {"after": prerequisites},
+            }
+        )
+        nb.cells = [
+            nbformat.v4.new_code_cell("log = ''", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell(f"name = {name!r}\n{source}"),
+        ]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def test_chapters_run_side_by_side_but_never_before_the_chapters_they_read(tmp_path):
+    log = tmp_path / "log.txt"
+    after = {"first": [], "a": ["first"], "b": ["first"], "last": ["a", "b"]}
+    book = _tiny_book(
+        tmp_path / "book",
+        after,
+        "import os, time\n"
+        "open(log, 'a').write(f'start {name} {os.environ[\"OMP_NUM_THREADS\"]}\\n')\n"
+        "time.sleep(1)\nopen(log, 'a').write(f'end {name}\\n')",
+    )
+    seconds = execute(book, {"log": str(log)}, jobs=2)
+    assert list(seconds) == list(after)
+    events = log.read_text().split("\n")[:-1]
+    position = {
+        event.rsplit(" ", 1)[0] if event.startswith("start") else event: i
+        for i, event in enumerate(events)
+    }
+    for name, prerequisites in after.items():
+        for prerequisite in prerequisites:
+            assert position[f"end {prerequisite}"] < position[f"start {name}"], events
+    threads = {
+        event.split()[1]: int(event.split()[2])
+        for event in events
+        if event.startswith("start")
+    }
+    cores = os.cpu_count() or 1
+    assert threads["first"] == cores and threads["a"] == threads["b"] == max(
+        1, cores // 2
+    )
+
+
+def test_a_failing_chapter_is_named_and_a_missing_prerequisite_is_refused(tmp_path):
+    book = _tiny_book(
+        tmp_path / "book", {"broken": []}, "raise RuntimeError('on purpose')"
+    )
+    with pytest.raises(ChapterError, match="broken.ipynb failed"):
+        execute(book, {}, jobs=2)
+    book = _tiny_book(tmp_path / "other", {"lonely": ["nowhere"]}, "pass")
+    with pytest.raises(ValueError, match="nowhere"):
+        execute(book, {})
+
+
 def test_every_chapter_validates_its_parameters(book_copy):
     papermill = pytest.importorskip("papermill")
     for notebook in chapters(book_copy):
         with pytest.raises(papermill.PapermillExecutionError, match="preset='gpu'"):
-            papermill.execute_notebook(notebook, book_copy / "bad.ipynb", parameters={"preset": "gpu"},
-                                       cwd=book_copy, progress_bar=False, kernel_name="python3")
+            papermill.execute_notebook(
+                notebook,
+                book_copy / "bad.ipynb",
+                parameters={"preset": "gpu"},
+                cwd=book_copy,
+                progress_bar=False,
+                kernel_name="python3",
+            )
 
 
 @pytest.mark.book
-def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(book_copy, tmp_path):
+def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
+    book_copy, tmp_path
+):
     results = tmp_path / "results"
     seeds = [0, 1]
-    seconds = execute(book_copy, {"preset": "smoke", "device": "cpu", "results": str(results), "seeds": seeds,
-                                  "pretraining_seeds": seeds})
+    seconds = execute(
+        book_copy,
+        {
+            "preset": "smoke",
+            "device": "cpu",
+            "results": str(results),
+            "seeds": seeds,
+            "pretraining_seeds": seeds,
+        },
+        jobs=2,
+    )
     assert set(seconds) == {p.stem for p in chapters(book_copy)}
     for name in ("in_distribution", "distribution_shift", "spectral", "pretraining"):
         data = json.loads((results / "smoke" / f"{name}.json").read_text())
-        assert [s["seed"] for s in data["seeds"]] == seeds and len(data["checkpoints"]) >= len(seeds), name
+        assert [s["seed"] for s in data["seeds"]] == seeds and len(
+            data["checkpoints"]
+        ) >= len(seeds), name
     shift = json.loads((results / "smoke" / "distribution_shift.json").read_text())
-    assert set(shift["seeds"][0]) >= {"seed", "checkpoint", "transformer_error", "transformer_accuracy"}
+    assert set(shift["seeds"][0]) >= {
+        "seed",
+        "checkpoint",
+        "transformer_error",
+        "transformer_accuracy",
+    }
     per_seed_median = [s["transformer_error"]["median"][-1] for s in shift["seeds"]]
-    assert abs(shift["transformer_error"]["median"][-1] - sum(per_seed_median) / len(seeds)) < 1e-12
+    assert (
+        abs(
+            shift["transformer_error"]["median"][-1] - sum(per_seed_median) / len(seeds)
+        )
+        < 1e-12
+    )
     claims = json.loads((results / "smoke" / "scorecard.json").read_text())["claims"]
     assert len(claims) == 7 and {c["seeds"] for c in claims} == {len(seeds)}
-    for notebook in chapters(book_copy):  # a rebuild leaves unchanged notebooks unchanged
-        injected = [c for c in json.loads(notebook.read_text())["cells"]
-                    if "injected-parameters" in c["metadata"].get("tags", [])]
+    for notebook in chapters(
+        book_copy
+    ):  # a rebuild leaves unchanged notebooks unchanged
+        injected = [
+            c
+            for c in json.loads(notebook.read_text())["cells"]
+            if "injected-parameters" in c["metadata"].get("tags", [])
+        ]
         assert [c["id"] for c in injected] == ["injected-parameters"]
     build(book_copy)  # -W -n --keep-going: any warning fails
     html = book_copy / "_build" / "html"
@@ -69,5 +178,9 @@ def test_the_introductions_preset_table_matches_the_presets():
     assert set(rows) == set(PRESETS)
     for name, cfg in PRESETS.items():
         m = cfg.model
-        assert rows[name] == [str(m.n_dims), str(m.n_points), f"{m.n_layer} × {m.n_head} × {m.n_embd}",
-                              f"{cfg.train.steps:,}"], name
+        assert rows[name] == [
+            str(m.n_dims),
+            str(m.n_points),
+            f"{m.n_layer} × {m.n_head} × {m.n_embd}",
+            f"{cfg.train.steps:,}",
+        ], name

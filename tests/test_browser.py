@@ -1,12 +1,14 @@
-"""The built book as a reader meets it, in headless Chromium: navigation, images, math, search.
+"""The built book as a reader meets it, in headless Chromium: navigation, images, math,
+search.
 
-Runs when /usr/bin/chromium exists (`.ci/run` installs it). MathJax normally comes from a CDN, which a
-machine without internet cannot reach, so its requests are answered from the copy that the
-django-static-mathjax package ships.
-"""
+Runs when /usr/bin/chromium exists (`.ci/run` installs it). MathJax normally comes from
+a CDN, which a machine without internet cannot reach, so its requests are answered from
+the copy that the django-static-mathjax package ships."""
+
 import functools
 import http.server
 import importlib.util
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -17,14 +19,25 @@ import yaml
 from icl_core.book import build
 
 ROOT = Path(__file__).resolve().parents[1]
-# Upstream noise, harmless here: sphinx-thebe injects its config script twice (its `env-before-read-docs`
-# handler runs more than once per build), and pydata-sphinx-theme logs a reset to "auto" on a first visit,
-# when the browser has no stored light/dark choice. Any other console error fails the test.
-KNOWN_THEME_MESSAGES = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+# Upstream noise, harmless here: sphinx-thebe injects its config script twice (its
+# `env-before-read-docs`
+# handler runs more than once per build), and pydata-sphinx-theme logs a reset to "auto"
+# on a first visit,
+# when the browser has no stored light/dark choice. Any other console error fails the
+# test.
+KNOWN_THEME_MESSAGES = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",
+)
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
 
 
 def toc_pages() -> list[str]:
@@ -41,7 +54,9 @@ def site(tmp_path_factory):
     book = tmp_path_factory.mktemp("site") / "book"
     shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build"))
     build(book)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(book / "_build" / "html"))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(book / "_build" / "html")
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -54,14 +69,26 @@ def browser():
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield chromium
         chromium.close()
 
 
 def _local_mathjax(route):
-    mathjax = Path(importlib.util.find_spec("mathjax").submodule_search_locations[0]) / "static" / "mathjax"
+    mathjax = (
+        Path(importlib.util.find_spec("mathjax").submodule_search_locations[0])
+        / "static"
+        / "mathjax"
+    )
     relative = route.request.url.split("/mathjax@3/", 1)[1].split("?")[0]
     route.fulfill(path=str(mathjax / relative))
 
@@ -72,10 +99,17 @@ def page(browser):
     page = context.new_page()
     page.route("**/mathjax@3/**", _local_mathjax)
     page.console_errors = []
-    page.on("console", lambda msg: msg.type == "error" and not msg.text.startswith(KNOWN_THEME_MESSAGES)
-            and page.console_errors.append(msg.text))
-    page.on("pageerror", lambda error: not str(error).startswith(KNOWN_THEME_MESSAGES)
-            and page.console_errors.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: msg.type == "error"
+        and not msg.text.startswith(KNOWN_THEME_MESSAGES)
+        and page.console_errors.append(msg.text),
+    )
+    page.on(
+        "pageerror",
+        lambda error: not str(error).startswith(KNOWN_THEME_MESSAGES)
+        and page.console_errors.append(str(error)),
+    )
     yield page
     context.close()
 
@@ -83,23 +117,145 @@ def page(browser):
 def test_every_page_is_in_the_navigation_and_renders_cleanly(site, page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{site}/intro.html")
-    linked = {href.split("#")[0] for href in page.eval_on_selector_all(
-        "nav.bd-links a.reference.internal, .navbar-brand", "els => els.map(e => e.getAttribute('href'))") if href}
+    linked = {
+        href.split("#")[0]
+        for href in page.eval_on_selector_all(
+            "nav.bd-links a.reference.internal, .navbar-brand",
+            "els => els.map(e => e.getAttribute('href'))",
+        )
+        if href
+    }
     for name in toc_pages():
-        assert name == "intro" or f"{name}.html" in linked, f"{name} is not in the navigation"
+        assert (
+            name == "intro" or f"{name}.html" in linked
+        ), f"{name} is not in the navigation"
         response = page.goto(f"{site}/{name}.html")
         assert response.status == 200, name
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         assert page.console_errors == [], (name, page.console_errors)
-        broken = page.eval_on_selector_all("img", "els => els.filter(e => !(e.complete && e.naturalWidth > 0))"
-                                                  ".map(e => e.src)")
+        broken = page.eval_on_selector_all(
+            "img",
+            "els => els.filter(e => !(e.complete && e.naturalWidth > 0))"
+            ".map(e => e.src)",
+        )
         assert broken == [], (name, broken)
         assert page.locator(".tag_injected-parameters").count() == 0, name
         n_math = page.locator(".math").count()
         if n_math:
-            page.wait_for_function(f"() => document.querySelectorAll('mjx-container').length >= {n_math}",
-                                   timeout=30_000)
+            page.wait_for_function(
+                f"() => document.querySelectorAll('mjx-container').length >= {n_math}",
+                timeout=30_000,
+            )
+
+
+# Pages that are chapters of the argument, each opening with an admonition (the others
+# are front and back
+# matter).
+FRONT_AND_BACK = {"intro", "reproduce", "references"}
+BOOKKEEPING = r"\b(glue_\w+|save_seed_results|write_\w+|record_\w+)\("
+MIN_FIGURE_PX = 600
+MIN_FIGURE_FONT_PX = 9
+
+
+def _sideways(page) -> list[str]:
+    """Elements wider than their box (code, tables, outputs) and the page itself, if it
+    scrolls sideways."""
+    return page.evaluate("""() => {
+        const boxes = 'pre, table, .cell_output, .output, .highlight, figure';
+        const wide = [...document.querySelectorAll(boxes)]
+            .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+            .map(e => `${e.tagName}: ${e.textContent.trim().slice(0, 60)}`);
+        const page = document.documentElement;
+        if (page.scrollWidth > window.innerWidth) wide.push('the page');
+        return wide;
+    }""")
+
+
+def _figure_sizes(page) -> list[dict]:
+    """Each figure's drawn width and its smallest font as drawn (SVG font size ×
+    drawn/natural width)."""
+    return page.evaluate("""async () => {
+        const sizes = [];
+        for (const img of document.querySelectorAll('main img')) {
+            if (img.offsetParent === null) continue;
+            const width = img.getBoundingClientRect().width;
+            const entry = {src: img.src.split('/').pop(), width: width};
+            if (img.src.endsWith('.svg')) {
+                const text = await (await fetch(img.src)).text();
+                const svg = new DOMParser().parseFromString(text, 'image/svg+xml');
+                const box = svg.documentElement.getAttribute('viewBox');
+                const natural = parseFloat(box.split(/[ ,]+/)[2]);
+                const size = t => (t.getAttribute('style') || '')
+                    .match(/font[^;]*?([0-9.]+)px/)?.[1];
+                const fonts = [...svg.querySelectorAll('text')].map(size)
+                    .filter(f => f !== undefined).map(parseFloat);
+                if (fonts.length) entry.font = Math.min(...fonts) * entry.width / natural;
+            }
+            sizes.push(entry);
+        }
+        return sizes;
+    }""")
+
+
+def test_pages_read_like_a_paper(site, page):
+    """Nothing scrolls sideways at 1280 px, figures fill the column with legible fonts,
+    no bookkeeping code is in sight, and every chapter opens with an admonition; in
+    light and dark mode."""
+    problems = []
+    for name in toc_pages():
+        page.goto(f"{site}/{name}.html")
+        page.wait_for_load_state("networkidle")
+        page.evaluate(
+            "() => document.querySelectorAll('details').forEach(d => d.open = true)"
+        )
+        problems += [f"{name}: scrolls sideways: {what}" for what in _sideways(page)]
+        page.evaluate(
+            "() => document.querySelectorAll('details').forEach(d => d.open = false)"
+        )
+        for figure in _figure_sizes(page):
+            if figure["width"] < MIN_FIGURE_PX:
+                problems.append(
+                    f"{name}: figure {figure['src']} drawn {figure['width']:.0f} px wide"
+                )
+            if figure.get("font", MIN_FIGURE_FONT_PX) < MIN_FIGURE_FONT_PX:
+                problems.append(
+                    f"{name}: figure {figure['src']} has text at {figure['font']:.1f} px"
+                )
+        visible_code = page.eval_on_selector_all(
+            ".cell_input",
+            "els => els.filter(e => e.offsetParent !== null && !e.closest('details'))"
+            ".map(e => e.textContent)",
+        )
+        problems += [
+            f"{name}: bookkeeping in sight: {call}"
+            for code in visible_code
+            for call in re.findall(BOOKKEEPING, code)
+        ]
+        if name not in FRONT_AND_BACK:
+            first = page.evaluate(
+                "() => { const h = document.querySelector('main section h1');"
+                " let e = h.nextElementSibling; return e ? e.className : ''; }"
+            )
+            if "admonition" not in first:
+                problems.append(
+                    f"{name}: does not open with an admonition (first: {first!r})"
+                )
+        page.emulate_media(color_scheme="dark")
+        page.evaluate("() => document.documentElement.dataset.theme = 'dark'")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-dark.png"), full_page=False)
+        backgrounds = page.eval_on_selector_all(
+            "main img",
+            "els => els.filter(e => e.offsetParent !== null)"
+            ".map(e => getComputedStyle(e).backgroundColor)",
+        )
+        problems += [
+            f"{name}: a figure on a {colour} background in dark mode"
+            for colour in backgrounds
+            if colour != "rgb(255, 255, 255)"
+        ]
+        page.emulate_media(color_scheme="light")
+    assert problems == [], "\n".join(problems)
 
 
 def test_figures_are_present_as_images(site, page):
@@ -110,5 +266,7 @@ def test_figures_are_present_as_images(site, page):
 def test_search_finds_a_word_from_a_chapter(site, page):
     page.goto(f"{site}/search.html?q=curriculum")
     page.wait_for_selector("#search-results li", timeout=20_000)
-    hits = page.eval_on_selector_all("#search-results li a", "els => els.map(e => e.getAttribute('href'))")
+    hits = page.eval_on_selector_all(
+        "#search-results li a", "els => els.map(e => e.getAttribute('href'))"
+    )
     assert any("training" in hit for hit in hits), hits

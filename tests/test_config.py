@@ -3,16 +3,46 @@ import dataclasses
 import pytest
 
 from icl_core import PRESETS, ExperimentConfig, get_preset, pretraining_config
-from icl_core.config import CurriculumConfig, ModelConfig, PromptDistribution, TrainConfig
+from icl_core.config import (
+    CurriculumConfig,
+    ModelConfig,
+    PromptDistribution,
+    TrainConfig,
+)
 
 BAD_VALUES = {
-    PromptDistribution: {"x_mean": float("nan"), "x_scale": 0.0, "x_cov": ((1.0, 2.0),), "w_mean": "a",
-                         "w_scale": -1.0, "noise_std": -0.1},
-    ModelConfig: {"n_dims": 0, "n_points": -3, "n_layer": 1.5, "n_head": 3, "n_embd": 0},
-    CurriculumConfig: {"dims_start": 0, "dims_end": -1, "dims_inc": -1, "points_start": 0,
-                       "points_end": 0, "points_inc": -2, "interval": 0},
-    TrainConfig: {"steps": 0, "batch_size": -1, "lr": 0.0, "seed": -1, "checkpoint_every": 0,
-                  "log_every": 0},
+    PromptDistribution: {
+        "x_mean": float("nan"),
+        "x_scale": 0.0,
+        "x_cov": ((1.0, 2.0),),
+        "w_mean": "a",
+        "w_scale": -1.0,
+        "noise_std": -0.1,
+    },
+    ModelConfig: {
+        "n_dims": 0,
+        "n_points": -3,
+        "n_layer": 1.5,
+        "n_head": 3,
+        "n_embd": 0,
+    },
+    CurriculumConfig: {
+        "dims_start": 0,
+        "dims_end": -1,
+        "dims_inc": -1,
+        "points_start": 0,
+        "points_end": 0,
+        "points_inc": -2,
+        "interval": 0,
+    },
+    TrainConfig: {
+        "steps": 0,
+        "batch_size": -1,
+        "lr": 0.0,
+        "seed": -1,
+        "checkpoint_every": 0,
+        "log_every": 0,
+    },
 }
 
 
@@ -21,8 +51,10 @@ def test_every_field_has_a_bad_value_listed():
         assert set(bad) == {f.name for f in dataclasses.fields(kind)}
 
 
-@pytest.mark.parametrize("kind,field,value",
-                         [(k, f, v) for k, bad in BAD_VALUES.items() for f, v in bad.items()])
+@pytest.mark.parametrize(
+    "kind,field,value",
+    [(k, f, v) for k, bad in BAD_VALUES.items() for f, v in bad.items()],
+)
 def test_bad_field_raises_naming_it(kind, field, value):
     with pytest.raises(ValueError, match=rf"\b{field}="):
         kind(**{field: value})
@@ -45,12 +77,28 @@ def test_unknown_preset_lists_allowed_names():
 
 def test_paper_preset_is_garg_standard_run():
     paper = get_preset("paper")
-    assert (paper.model.n_dims, paper.model.n_points, paper.model.n_layer, paper.model.n_head,
-            paper.model.n_embd) == (20, 41, 12, 8, 256)
+    assert (
+        paper.model.n_dims,
+        paper.model.n_points,
+        paper.model.n_layer,
+        paper.model.n_head,
+        paper.model.n_embd,
+    ) == (20, 41, 12, 8, 256)
     c = paper.curriculum
-    assert (c.dims_start, c.dims_end, c.dims_inc, c.points_start, c.points_end, c.points_inc,
-            c.interval) == (5, 20, 1, 11, 41, 2, 2000)
-    assert (paper.train.batch_size, paper.train.lr, paper.train.steps) == (64, 1e-4, 500_000)
+    assert (
+        c.dims_start,
+        c.dims_end,
+        c.dims_inc,
+        c.points_start,
+        c.points_end,
+        c.points_inc,
+        c.interval,
+    ) == (5, 20, 1, 11, 41, 2, 2000)
+    assert (paper.train.batch_size, paper.train.lr, paper.train.steps) == (
+        64,
+        1e-4,
+        500_000,
+    )
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

@@ -1,4 +1,6 @@
-"""Several processes train one model with the trajectory of a single process; sweeps run as jobs."""
+"""Several processes train one model with the trajectory of a single process; sweeps
+run as jobs."""
+
 import os
 import subprocess
 import sys
@@ -22,11 +24,38 @@ def _losses(out: Path) -> np.ndarray:
 
 
 def test_two_process_ddp_follows_the_single_process_trajectory(tmp_path):
-    train = ["-m", "icl_core", "train", "--preset", "smoke", "--steps", str(STEPS), "--device", "cpu"]
-    subprocess.run([sys.executable, *train, "--out", str(tmp_path / "one")], env=ENV, check=True,
-                   capture_output=True)
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-                    *train, "--out", str(tmp_path / "two")], env=ENV, check=True, capture_output=True)
+    train = [
+        "-m",
+        "icl_core",
+        "train",
+        "--preset",
+        "smoke",
+        "--steps",
+        str(STEPS),
+        "--device",
+        "cpu",
+    ]
+    subprocess.run(
+        [sys.executable, *train, "--out", str(tmp_path / "one")],
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_port=29517",
+            *train,
+            "--out",
+            str(tmp_path / "two"),
+        ],
+        env=ENV,
+        check=True,
+        capture_output=True,
+    )
     single, ddp = _losses(tmp_path / "one"), _losses(tmp_path / "two")
     assert np.allclose(single, ddp, rtol=1e-3, atol=1e-5), np.abs(single - ddp).max()
 

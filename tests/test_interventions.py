@@ -1,19 +1,39 @@
 """The residual-stream interventions do what their names say."""
+
 import numpy as np
 import torch
 
-from icl_core.interventions import conclusion, random_change, share_removed, transplant_change
+from icl_core.interventions import (
+    conclusion,
+    random_change,
+    share_removed,
+    transplant_change,
+)
 
 
 def _stream(seed=0, prompts=6, tokens=10, width=8):
-    return torch.randn(prompts, tokens, width, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return torch.randn(
+        prompts,
+        tokens,
+        width,
+        generator=torch.Generator().manual_seed(seed),
+        dtype=torch.float64,
+    )
 
 
 def test_the_transplant_moves_the_top_two_directions_onto_the_reference_and_keeps_the_spectrum():
-    g = torch.Generator().manual_seed(1)  # two strong directions over small noise, as in residual streams
-    h = (torch.randn(6, 10, 2, generator=g, dtype=torch.float64) * torch.tensor([40.0, 20.0], dtype=torch.float64)
-         ) @ torch.linalg.qr(torch.randn(8, 2, generator=g, dtype=torch.float64))[0].T + 0.01 * _stream()
-    reference = torch.linalg.qr(torch.randn(8, 2, dtype=torch.float64))[0].T  # orthonormal rows
+    g = torch.Generator().manual_seed(
+        1
+    )  # two strong directions over small noise, as in residual streams
+    h = (
+        torch.randn(6, 10, 2, generator=g, dtype=torch.float64)
+        * torch.tensor([40.0, 20.0], dtype=torch.float64)
+    ) @ torch.linalg.qr(torch.randn(8, 2, generator=g, dtype=torch.float64))[
+        0
+    ].T + 0.01 * _stream()
+    reference = torch.linalg.qr(torch.randn(8, 2, dtype=torch.float64))[
+        0
+    ].T  # orthonormal rows
     moved = h + transplant_change(h, reference)
     _, s_before, _ = torch.linalg.svd(h, full_matrices=False)
     _, s_after, vh = torch.linalg.svd(moved, full_matrices=False)
@@ -41,13 +61,19 @@ def test_share_removed_is_one_at_the_in_distribution_error_and_zero_at_the_basel
     baseline = np.array([0.01, 1.0, 10.0])
     assert np.allclose(share_removed(baseline, np.array([0.01, 0.01, 0.01]), 0)[1:], 1)
     assert np.allclose(share_removed(baseline, baseline, 0)[1:], 0)
-    assert share_removed(baseline, np.array([0.01, 10.0, 100.0]), 0)[2] < 0  # worse than doing nothing
-    assert np.isnan(share_removed(baseline, baseline, 0)[0])  # no shift-induced error to remove
+    assert (
+        share_removed(baseline, np.array([0.01, 10.0, 100.0]), 0)[2] < 0
+    )  # worse than doing nothing
+    assert np.isnan(
+        share_removed(baseline, baseline, 0)[0]
+    )  # no shift-induced error to remove
 
 
 def test_the_conclusion_needs_the_transplant_to_beat_its_random_control():
     assert conclusion(0.8, 0.1, 1.2) == "causal"
     assert conclusion(0.8, 0.75, 1.2) == "only correlated"
     assert conclusion(0.3, 0.0, 1.0) == "partly causal"
-    assert conclusion(0.8, 0.0, 5.0) == "partly causal"  # harmful in distribution: not fully causal
+    assert (
+        conclusion(0.8, 0.0, 5.0) == "partly causal"
+    )  # harmful in distribution: not fully causal
     assert conclusion(-0.3, 0.0, 1.0) == "only correlated"

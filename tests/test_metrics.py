@@ -2,12 +2,21 @@ import numpy as np
 import pytest
 import torch
 
-from icl_core.metrics import accuracy, bootstrap_interval, correlations, normalized_squared_error, summarize
+from icl_core.metrics import (
+    accuracy,
+    bootstrap_interval,
+    correlations,
+    normalized_squared_error,
+    summarize,
+)
 from icl_core.storage import atomic_write, read_json, write_json
 
 
 def test_normalised_error_divides_by_dimension():
-    assert normalized_squared_error(torch.tensor([3.0]), torch.tensor([1.0]), 4).item() == 1.0
+    assert (
+        normalized_squared_error(torch.tensor([3.0]), torch.tensor([1.0]), 4).item()
+        == 1.0
+    )
 
 
 def test_accuracy_counts_prompts_below_tolerance():

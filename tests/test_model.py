@@ -22,7 +22,9 @@ def test_shapes_of_predictions_and_residual_stream():
 
 def test_training_path_computes_the_last_block_at_x_tokens_only_and_agrees_with_the_full_one():
     model = InContextRegressor(CFG).double().eval()
-    for param in model.parameters():  # weights far from their initialisation, so every term matters
+    for param in (
+        model.parameters()
+    ):  # weights far from their initialisation, so every term matters
         torch.nn.init.normal_(param, std=0.3)
     xs, ys = (t.double() for t in prompts(n=7))
     full, _ = model(xs, ys, return_hidden=True)
@@ -36,8 +38,10 @@ def test_prediction_i_ignores_everything_after_x_i():
     before = model(xs, ys)
     for i in range(CFG.n_points):
         xs2, ys2 = xs.clone(), ys.clone()
-        xs2[:, i + 1:] = torch.randn_like(xs2[:, i + 1:]) * 10
-        ys2[:, i:] = torch.randn_like(ys2[:, i:]) * 10  # y_i itself is not visible to prediction i
+        xs2[:, i + 1 :] = torch.randn_like(xs2[:, i + 1 :]) * 10
+        ys2[:, i:] = (
+            torch.randn_like(ys2[:, i:]) * 10
+        )  # y_i itself is not visible to prediction i
         after = model(xs2, ys2)
         assert torch.allclose(after[:, : i + 1], before[:, : i + 1], atol=1e-6)
         if i + 1 < CFG.n_points:
@@ -51,15 +55,27 @@ def test_too_many_points_is_a_clear_error():
 
 
 def _garg_reference(cfg: ModelConfig):
-    """Garg et al.'s TransformerModel, rebuilt from transformers.GPT2Model, with non-trivial weights."""
+    """Garg et al.'s TransformerModel, rebuilt from transformers.GPT2Model, with
+    non-trivial weights."""
     transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(n_positions=2 * cfg.n_points, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
-                                     n_head=cfg.n_head, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                                     use_cache=False)
+    config = transformers.GPT2Config(
+        n_positions=2 * cfg.n_points,
+        n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        use_cache=False,
+    )
     torch.manual_seed(1)
-    modules = torch.nn.ModuleDict({"_read_in": torch.nn.Linear(cfg.n_dims, cfg.n_embd),
-                                   "_backbone": transformers.GPT2Model(config),
-                                   "_read_out": torch.nn.Linear(cfg.n_embd, 1)}).eval()
+    modules = torch.nn.ModuleDict(
+        {
+            "_read_in": torch.nn.Linear(cfg.n_dims, cfg.n_embd),
+            "_backbone": transformers.GPT2Model(config),
+            "_read_out": torch.nn.Linear(cfg.n_embd, 1),
+        }
+    ).eval()
     with torch.no_grad():
         for param in modules.parameters():
             param.add_(torch.randn_like(param) * 0.1)
@@ -68,7 +84,9 @@ def _garg_reference(cfg: ModelConfig):
         b, n, d = xs.shape
         ys_wide = torch.cat((ys.view(b, n, 1), torch.zeros(b, n, d - 1)), dim=2)
         zs = torch.stack((xs, ys_wide), dim=2).view(b, 2 * n, d)
-        out = modules["_backbone"](inputs_embeds=modules["_read_in"](zs), output_hidden_states=True)
+        out = modules["_backbone"](
+            inputs_embeds=modules["_read_in"](zs), output_hidden_states=True
+        )
         return modules["_read_out"](out.last_hidden_state)[:, ::2, 0], out.hidden_states
 
     return modules, forward
@@ -78,14 +96,25 @@ def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
     modules, reference = _garg_reference(CFG)
     state = dict(modules.state_dict())
     for i in range(CFG.n_layer):  # buffers that old transformers releases saved
-        state[f"_backbone.h.{i}.attn.bias"] = torch.tril(torch.ones(18, 18)).view(1, 1, 18, 18)
+        state[f"_backbone.h.{i}.attn.bias"] = torch.tril(torch.ones(18, 18)).view(
+            1, 1, 18, 18
+        )
         state[f"_backbone.h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
     optimizer = torch.optim.Adam(modules.parameters())
-    for param in modules.parameters():  # zero gradients: Adam fills its state and leaves the weights
+    for param in (
+        modules.parameters()
+    ):  # zero gradients: Adam fills its state and leaves the weights
         param.grad = torch.zeros_like(param)
-    optimizer.step()  # Garg et al.'s state.pt also holds the optimiser state: it must load safely too
-    torch.save({"model_state_dict": state, "optimizer_state_dict": optimizer.state_dict(), "train_step": 5},
-               tmp_path / "state.pt")
+    # Garg et al.'s state.pt also holds the optimiser state: it must load safely too
+    optimizer.step()
+    torch.save(
+        {
+            "model_state_dict": state,
+            "optimizer_state_dict": optimizer.state_dict(),
+            "train_step": 5,
+        },
+        tmp_path / "state.pt",
+    )
 
     model, config = load_checkpoint(tmp_path / "state.pt", n_head=CFG.n_head)
     assert config is None and model.config == CFG and not model.training
@@ -95,7 +124,9 @@ def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
         preds, hidden = model(xs, ys, return_hidden=True)
     assert (preds - expected).abs().max() < 1e-5
     assert (model(xs, ys) - expected).abs().max() < 1e-5
-    for layer in range(CFG.n_layer):  # HuggingFace's last hidden state has ln_f applied; ours does not
+    for layer in range(
+        CFG.n_layer
+    ):  # HuggingFace's last hidden state has ln_f applied; ours does not
         assert (hidden[layer] - expected_hidden[layer]).abs().max() < 1e-5
 
 
@@ -107,7 +138,13 @@ def test_conversion_drops_only_buffers_and_unused_token_embedding():
 
 def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path):
     from icl_core import PromptDistribution
-    from icl_core.experiments import at_last_query, mean_signature, shift_sweep, signature_reference, spectral_sweep
+    from icl_core.experiments import (
+        at_last_query,
+        mean_signature,
+        shift_sweep,
+        signature_reference,
+        spectral_sweep,
+    )
 
     modules, _ = _garg_reference(CFG)
     torch.save({"model_state_dict": modules.state_dict()}, tmp_path / "state.pt")
@@ -115,8 +152,13 @@ def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path)
     sweep = shift_sweep(model, "x_mean", [0, 4], n_prompts=20, seed=0)
     assert at_last_query(sweep, [0, 4], "ols").max() < 1e-8
     reference = signature_reference(model, PromptDistribution(), n_prompts=20, seed=0)
-    scores = mean_signature(spectral_sweep(model, "x_mean", [0, 4], 20, seed=0), [0, 4], reference)
-    assert scores.shape == (CFG.n_layer + 1, 2) and ((0 <= scores) & (scores <= 1 + 1e-9)).all()
+    scores = mean_signature(
+        spectral_sweep(model, "x_mean", [0, 4], 20, seed=0), [0, 4], reference
+    )
+    assert (
+        scores.shape == (CFG.n_layer + 1, 2)
+        and ((0 <= scores) & (scores <= 1 + 1e-9)).all()
+    )
 
 
 def test_the_identity_intervention_reproduces_the_predictions_exactly():
@@ -127,18 +169,28 @@ def test_the_identity_intervention_reproduces_the_predictions_exactly():
         seen = []
         hooked = model(xs, ys, intervene=lambda layer, h: seen.append(layer) or h)
     assert torch.equal(hooked, plain) and seen == list(range(CFG.n_layer + 1))
-    assert (model(xs, ys) - hooked).abs().max() < 1e-5  # the x-token-only path agrees up to rounding
+    assert (
+        model(xs, ys) - hooked
+    ).abs().max() < 1e-5  # the x-token-only path agrees up to rounding
 
 
 def test_an_intervention_at_one_layer_changes_only_what_comes_after_it():
     model = InContextRegressor(CFG).eval()
     xs, ys = prompts()
 
-    def zero_last_query_at_layer_2(layer, h):  # the last x token is the second-to-last token
-        return torch.cat((h[:, :-2], torch.zeros_like(h[:, -2:-1]), h[:, -1:]), dim=1) if layer == 2 else h
+    def zero_last_query_at_layer_2(
+        layer, h
+    ):  # the last x token is the second-to-last token
+        return (
+            torch.cat((h[:, :-2], torch.zeros_like(h[:, -2:-1]), h[:, -1:]), dim=1)
+            if layer == 2
+            else h
+        )
 
     with torch.no_grad():
         plain = model(xs, ys, return_hidden=True)[0]
         changed = model(xs, ys, intervene=zero_last_query_at_layer_2)
-    assert torch.equal(changed[:, :-1], plain[:, :-1])  # causal: earlier queries never see the last one
+    assert torch.equal(
+        changed[:, :-1], plain[:, :-1]
+    )  # causal: earlier queries never see the last one
     assert not torch.allclose(changed[:, -1], plain[:, -1])

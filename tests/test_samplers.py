@@ -6,7 +6,9 @@ from icl_core.samplers import SHIFT_FAMILIES, generator_for, sample_prompts, shi
 
 
 def draw(dist, n=4000, points=10, d=4, seed=0, **kwargs):
-    return sample_prompts(dist, n, points, d, torch.Generator().manual_seed(seed), **kwargs)
+    return sample_prompts(
+        dist, n, points, d, torch.Generator().manual_seed(seed), **kwargs
+    )
 
 
 def test_standard_moments(gen):
@@ -45,11 +47,19 @@ def test_noise_has_requested_std():
 
 def test_not_positive_definite_covariance_is_rejected():
     with pytest.raises(ValueError, match="x_cov"):
-        draw(PromptDistribution(x_cov=((1.0, 2.0, 0, 0), (2.0, 1.0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))))
+        draw(
+            PromptDistribution(
+                x_cov=((1.0, 2.0, 0, 0), (2.0, 1.0, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1))
+            )
+        )
 
 
 def test_same_seed_same_prompts_other_seed_other_prompts():
-    a, b, c = draw(PromptDistribution()), draw(PromptDistribution()), draw(PromptDistribution(), seed=1)
+    a, b, c = (
+        draw(PromptDistribution()),
+        draw(PromptDistribution()),
+        draw(PromptDistribution(), seed=1),
+    )
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert not torch.equal(a.xs, c.xs)
     g1, g2 = generator_for(3, 17), generator_for(3, 17)

@@ -8,22 +8,43 @@ from icl_core.scorecard import scorecard
 from icl_core.storage import read_json, write_json
 
 VALUES = {
-    "in_distribution": {"error_median": {"transformer": [1.0, 0.01], "ols": [1.0, 1e-16]}},
+    "in_distribution": {
+        "error_median": {"transformer": [1.0, 0.01], "ols": [1.0, 1e-16]}
+    },
     "distribution_shift": {
-        "shifts": [0, 16], "tolerance": 0.1, "transformer_accuracy": [0.9, 0.05], "ols_accuracy": [1.0, 1.0],
-        "transformer_error": {"median": [0.01, 50.0]}, "ols_error": {"median": [1e-16, 1e-14]},
-        "ridge_error": {"median": [1e-4, 1e-4]}, "gd_error": {"median": [1e-3, 1.0]}},
-    "spectral": {"layer": 4, "shifts": [0, 16], "signature_score": [0.95, 0.3],
-                 "leading_singular_values": {"sigma1": [10.0, 80.0], "sigma2": [5.0, 9.0]},
-                 "spearman_signature_vs_loss": {"value": 0.8, "low": 0.75, "high": 0.85, "pooled_prompts": 100}},
-    "pretraining": {"models": ["a", "b"], "lowest_error_is_own_model": [True, True],
-                    "highest_score_is_own_distribution": [True, True]},
+        "shifts": [0, 16],
+        "tolerance": 0.1,
+        "transformer_accuracy": [0.9, 0.05],
+        "ols_accuracy": [1.0, 1.0],
+        "transformer_error": {"median": [0.01, 50.0]},
+        "ols_error": {"median": [1e-16, 1e-14]},
+        "ridge_error": {"median": [1e-4, 1e-4]},
+        "gd_error": {"median": [1e-3, 1.0]},
+    },
+    "spectral": {
+        "layer": 4,
+        "shifts": [0, 16],
+        "signature_score": [0.95, 0.3],
+        "leading_singular_values": {"sigma1": [10.0, 80.0], "sigma2": [5.0, 9.0]},
+        "spearman_signature_vs_loss": {
+            "value": 0.8,
+            "low": 0.75,
+            "high": 0.85,
+            "pooled_prompts": 100,
+        },
+    },
+    "pretraining": {
+        "models": ["a", "b"],
+        "lowest_error_is_own_model": [True, True],
+        "highest_score_is_own_distribution": [True, True],
+    },
 }
 
 
 def write_results(results, n_seeds=1, seed_changes=None, **changes):
-    """Results files of `n_seeds` seeds, each computed from its own (fake) checkpoint under `results`;
-    `changes` replace values for the mean and every seed, `seed_changes[i]` for seed i alone."""
+    """Results files of `n_seeds` seeds, each computed from its own (fake) checkpoint
+    under `results`; `changes` replace values for the mean and every seed,
+    `seed_changes[i]` for seed i alone."""
     folder = results / "cpu"
     checkpoints = []
     for seed in range(n_seeds):
@@ -33,9 +54,18 @@ def write_results(results, n_seeds=1, seed_changes=None, **changes):
         checkpoints.append(path)
     for name, values in VALUES.items():
         top = {**copy.deepcopy(values), **changes.get(name, {})}
-        seeds = [{**top, "seed": i, **(seed_changes or {}).get(i, {}).get(name, {})} for i in range(n_seeds)]
-        write_json(folder / f"{name}.json", {**top, "seeds": seeds,
-                                             "checkpoints": checkpoint_record(checkpoints, results)})
+        seeds = [
+            {**top, "seed": i, **(seed_changes or {}).get(i, {}).get(name, {})}
+            for i in range(n_seeds)
+        ]
+        write_json(
+            folder / f"{name}.json",
+            {
+                **top,
+                "seeds": seeds,
+                "checkpoints": checkpoint_record(checkpoints, results),
+            },
+        )
     return folder
 
 
@@ -44,16 +74,40 @@ def test_all_claims_hold_on_results_that_show_them(tmp_path):
     assert len(verdicts) == 7 and all(v.holds for v in verdicts)
 
 
-@pytest.mark.parametrize("chapter,update,claim", [
-    ("in_distribution", {"error_median": {"transformer": [1.0, 0.2], "ols": [1.0, 0.0]}}, 1),
-    ("distribution_shift", {"ols_accuracy": [1.0, 0.6]}, 2),
-    ("distribution_shift", {"ridge_error": {"median": [1e-4, 1.0]}}, 3),
-    ("spectral", {"signature_score": [0.6, 0.3]}, 4),
-    ("spectral", {"leading_singular_values": {"sigma1": [10.0, 8.0], "sigma2": [1.0, 1.0]}}, 5),
-    ("spectral", {"spearman_signature_vs_loss": {"value": 0.6, "low": -0.1, "high": 0.9, "pooled_prompts": 9}}, 6),
-    ("pretraining", {"highest_score_is_own_distribution": [True, False]}, 7),
-])
-def test_each_claim_fails_when_its_evidence_is_missing(tmp_path, chapter, update, claim):
+@pytest.mark.parametrize(
+    "chapter,update,claim",
+    [
+        (
+            "in_distribution",
+            {"error_median": {"transformer": [1.0, 0.2], "ols": [1.0, 0.0]}},
+            1,
+        ),
+        ("distribution_shift", {"ols_accuracy": [1.0, 0.6]}, 2),
+        ("distribution_shift", {"ridge_error": {"median": [1e-4, 1.0]}}, 3),
+        ("spectral", {"signature_score": [0.6, 0.3]}, 4),
+        (
+            "spectral",
+            {"leading_singular_values": {"sigma1": [10.0, 8.0], "sigma2": [1.0, 1.0]}},
+            5,
+        ),
+        (
+            "spectral",
+            {
+                "spearman_signature_vs_loss": {
+                    "value": 0.6,
+                    "low": -0.1,
+                    "high": 0.9,
+                    "pooled_prompts": 9,
+                }
+            },
+            6,
+        ),
+        ("pretraining", {"highest_score_is_own_distribution": [True, False]}, 7),
+    ],
+)
+def test_each_claim_fails_when_its_evidence_is_missing(
+    tmp_path, chapter, update, claim
+):
     verdicts = scorecard(write_results(tmp_path, **{chapter: update}))
     assert [v.holds for v in verdicts] == [i != claim for i in range(1, 8)]
 
@@ -61,26 +115,40 @@ def test_each_claim_fails_when_its_evidence_is_missing(tmp_path, chapter, update
 def test_a_claim_holds_overall_only_in_enough_seeds(tmp_path):
     weak = {"spectral": {"signature_score": [0.6, 0.3]}}
     one_fails = scorecard(write_results(tmp_path, n_seeds=5, seed_changes={0: weak}))
-    assert (one_fails[3].seeds_holding, one_fails[3].seeds, one_fails[3].holds) == (4, 5, True)
-    two_fail = scorecard(write_results(tmp_path, n_seeds=5, seed_changes={0: weak, 3: weak}))
+    assert (one_fails[3].seeds_holding, one_fails[3].seeds, one_fails[3].holds) == (
+        4,
+        5,
+        True,
+    )
+    two_fail = scorecard(
+        write_results(tmp_path, n_seeds=5, seed_changes={0: weak, 3: weak})
+    )
     assert (two_fail[3].seeds_holding, two_fail[3].holds) == (3, False)
-    assert scorecard(write_results(tmp_path, n_seeds=5, seed_changes={0: weak, 3: weak}),
-                     seed_share=0.6)[3].holds
+    assert scorecard(
+        write_results(tmp_path, n_seeds=5, seed_changes={0: weak, 3: weak}),
+        seed_share=0.6,
+    )[3].holds
 
 
 def test_results_from_a_changed_checkpoint_are_refused(tmp_path):
     folder = write_results(tmp_path, n_seeds=2)
     (folder / "cpu-1" / "model.pt").write_bytes(b"retrained weights")
-    with pytest.raises(StaleResultsError, match=r"in_distribution\.json is stale.*cpu-1/model\.pt"):
+    with pytest.raises(
+        StaleResultsError, match=r"in_distribution\.json is stale.*cpu-1/model\.pt"
+    ):
         scorecard(folder)
 
 
 def test_results_computed_from_different_checkpoints_are_not_mixed(tmp_path):
     folder = write_results(tmp_path, n_seeds=2)
     spectral = read_json(folder / "spectral.json")
-    spectral["checkpoints"] = dict(list(spectral["checkpoints"].items())[:1])  # rerun with one seed
+    spectral["checkpoints"] = dict(
+        list(spectral["checkpoints"].items())[:1]
+    )  # rerun with one seed
     write_json(folder / "spectral.json", spectral)
-    with pytest.raises(StaleResultsError, match=r"different checkpoints.*spectral\.json"):
+    with pytest.raises(
+        StaleResultsError, match=r"different checkpoints.*spectral\.json"
+    ):
         scorecard(folder)
     shift = read_json(folder / "distribution_shift.json")
     shift["checkpoints"]["cpu/cpu-0/model.pt"] = "sha256:0123"
@@ -99,12 +167,21 @@ def test_chapter_parameters_are_checked_by_name():
         check_parameters(n_promts=10)
 
 
-def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoints(tmp_path):
+def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoints(
+    tmp_path,
+):
     from icl_core.scorecard import write_scorecard
 
     folder = write_results(tmp_path, n_seeds=3)
     write_scorecard(folder / "scorecard.json", scorecard(folder), seed_share=0.8)
     written = read_json(folder / "scorecard.json")
     assert [c["seeds"] for c in written["claims"]] == [3] * 7
-    assert set(written["claims"][0]) == {"claim", "measured", "criterion", "holds", "seeds_holding", "seeds"}
+    assert set(written["claims"][0]) == {
+        "claim",
+        "measured",
+        "criterion",
+        "holds",
+        "seeds_holding",
+        "seeds",
+    }
     assert sorted(written["checkpoints"]) == [f"cpu/cpu-{i}/model.pt" for i in range(3)]

@@ -1,4 +1,6 @@
-"""Results over training seeds: the summary is the seeds' mean, every seed's values stay readable."""
+"""Results over training seeds: the summary is the seeds' mean, every seed's values stay
+readable."""
+
 import numpy as np
 import pytest
 
@@ -7,8 +9,20 @@ from icl_core.seeds import format_range, mean_over_seeds
 
 
 def test_mean_over_seeds_averages_numbers_elementwise_and_keeps_settings():
-    per_seed = [{"error": {"median": [1.0, 3.0]}, "holds": [True, False], "family": "x_mean", "n": 4},
-                {"error": {"median": [3.0, 5.0]}, "holds": [True, True], "family": "x_mean", "n": 6}]
+    per_seed = [
+        {
+            "error": {"median": [1.0, 3.0]},
+            "holds": [True, False],
+            "family": "x_mean",
+            "n": 4,
+        },
+        {
+            "error": {"median": [3.0, 5.0]},
+            "holds": [True, True],
+            "family": "x_mean",
+            "n": 6,
+        },
+    ]
     mean = mean_over_seeds(per_seed)
     assert np.allclose(mean["error"]["median"], [2.0, 4.0])
     assert np.allclose(mean["holds"], [1.0, 0.5])  # booleans: the share of seeds

@@ -5,12 +5,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from icl_core import CheckpointError, get_preset, load_checkpoint, train
-from icl_core.config import PromptDistribution
 from icl_core.curriculum import curriculum_at, stage_starts
 from icl_core.train import run_dir
 
@@ -24,7 +22,10 @@ def test_curriculum_follows_garg_schedule():
     assert curriculum_at(paper, 1999) == (5, 11)
     assert curriculum_at(paper, 2000) == (6, 13)
     assert curriculum_at(paper, 10**6) == (20, 41)
-    assert stage_starts(paper, 40_000)[:2] == [2000, 4000] and len(stage_starts(paper, 10**6)) == 15
+    assert (
+        stage_starts(paper, 40_000)[:2] == [2000, 4000]
+        and len(stage_starts(paper, 10**6)) == 15
+    )
 
 
 def test_smoke_loss_falls(tmp_path):
@@ -37,32 +38,59 @@ def test_finished_run_is_reused_not_retrained(tmp_path):
     second = train(SMOKE, tmp_path, progress=False)
     assert not first.reused and second.reused
     assert first.path == second.path == run_dir(SMOKE, tmp_path) / "model.pt"
-    assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(),
-                                                  second.model.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(
+            first.model.state_dict().values(), second.model.state_dict().values()
+        )
+    )
     model, config = load_checkpoint(first.path)
     assert config == SMOKE and not model.training
 
 
 def _train_command(out: Path, steps: int) -> list[str]:
-    return [sys.executable, "-m", "icl_core", "train", "--preset", "smoke", "--out", str(out),
-            "--steps", str(steps), "--device", "cpu"]
+    return [
+        sys.executable,
+        "-m",
+        "icl_core",
+        "train",
+        "--preset",
+        "smoke",
+        "--out",
+        str(out),
+        "--steps",
+        str(steps),
+        "--device",
+        "cpu",
+    ]
 
 
 def test_killed_run_resumes_to_identical_weights(tmp_path):
     steps = 300
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(_train_command(tmp_path / "straight", steps), env=env, check=True, capture_output=True)
+    subprocess.run(
+        _train_command(tmp_path / "straight", steps),
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
     out = tmp_path / "killed"
     folder = run_dir(SMOKE.with_changes(train={"steps": steps}), out)
-    proc = subprocess.Popen(_train_command(out, steps), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_command(out, steps),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while not (folder / "state.pt").exists() and time.time() < deadline:
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert (folder / "state.pt").exists() and not (folder / "model.pt").exists(), "killed too late"
+    assert (folder / "state.pt").exists() and not (
+        folder / "model.pt"
+    ).exists(), "killed too late"
     assert not list(folder.glob("*.tmp")), "a temporary file survived the kill"
 
     subprocess.run(_train_command(out, steps), env=env, check=True, capture_output=True)
@@ -85,7 +113,9 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
 
 def test_non_finite_loss_stops_training_with_a_message(tmp_path):
     config = SMOKE.with_changes(task={"x_scale": 1e30})
-    with pytest.raises(FloatingPointError, match=r"non-finite at step \d+ \(train\.lr="):
+    with pytest.raises(
+        FloatingPointError, match=r"non-finite at step \d+ \(train\.lr="
+    ):
         train(config, tmp_path, progress=False)
     assert not (run_dir(config, tmp_path) / "model.pt").exists()
 
@@ -97,9 +127,18 @@ def test_bad_device_is_named(tmp_path):
 
 def test_command_line_help_and_errors():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    help_text = subprocess.run([sys.executable, "-m", "icl_core", "--help"], env=env, capture_output=True,
-                               text=True, check=True).stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "icl_core", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "train" in help_text and "presets" in help_text
-    bad = subprocess.run([sys.executable, "-m", "icl_core", "train", "--preset", "big", "--out", "x"],
-                         env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "icl_core", "train", "--preset", "big", "--out", "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "preset='big'" in bad.stderr

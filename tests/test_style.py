@@ -1,0 +1,35 @@
+"""Code formatted to the column: ruff's formatter and linter over the library, tests,
+benchmarks and chapters, with the chapters (what readers see) held to 88 columns."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+def ruff(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(RUFF), *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_the_code_is_formatted():
+    done = ruff("format", "--check", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_code_passes_the_linter():
+    done = ruff("check", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_chapter_line_is_wider_than_the_column():
+    done = ruff(
+        "check",
+        "book",
+        "--select",
+        "E501",
+        "--config",
+        "lint.pycodestyle.max-line-length=88",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
