@@ -38,16 +38,19 @@ def chapters(book_dir: str | Path) -> list[Path]:
     ]
 
 
-def prerequisites(notebook: Path) -> list[str]:
-    """The chapters a chapter reads the results of, from its metadata `icl_core.after`:
-    it starts only once they have finished."""
+def _metadata(notebook: Path) -> dict:
+    """A chapter's instructions to the pipeline, its notebook metadata `icl_core`: `after`
+    (the chapters whose results it reads) and `reports_timings` (run it again once this
+    run's wall times are recorded, so that it reports them)."""
     import nbformat
 
-    return (
-        nbformat.read(notebook, as_version=4)
-        .metadata.get("icl_core", {})
-        .get("after", [])
-    )
+    return nbformat.read(notebook, as_version=4).metadata.get("icl_core", {})
+
+
+def prerequisites(notebook: Path) -> list[str]:
+    """The chapters a chapter reads the results of: it starts only once they have
+    finished."""
+    return _metadata(notebook).get("after", [])
 
 
 def execute(book_dir: str | Path, parameters: dict, jobs: int = 1) -> dict[str, float]:
@@ -164,6 +167,7 @@ def _prepare_for_static_page(notebook: Path) -> None:
         tags = cell.metadata.setdefault("tags", [])
         if "injected-parameters" in tags:
             cell.id = "injected-parameters"
+            cell.source = cell.source.rstrip("\n")  # as the formatter leaves every cell
             if "remove-cell" not in tags:
                 tags.append("remove-cell")
     nbformat.write(nb, notebook)
@@ -221,5 +225,8 @@ def make_book(
         jobs,
         trained,
     )
+    for notebook in chapters(book_dir):  # now that this run's wall times are on record
+        if _metadata(notebook).get("reports_timings"):
+            _run_chapter(notebook, parameters, os.cpu_count() or 1)
     shutil.rmtree(Path(book_dir) / "_build", ignore_errors=True)
     build(book_dir)

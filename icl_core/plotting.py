@@ -37,9 +37,9 @@ STYLE = {
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
-    "font.size": 10,
+    "font.size": 11,
     "legend.frameon": False,
-    "legend.fontsize": 9,
+    "legend.fontsize": 10,
     "lines.linewidth": 1.8,
     "svg.fonttype": "none",
     # stable element ids, so rebuilt figures diff only where they change
@@ -123,7 +123,7 @@ def annotated_heatmap(
             fmt.format(v),
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=9,
             color="white" if dark else "black",
         )
     ax.figure.colorbar(image, ax=ax, label=label, shrink=0.8)

@@ -220,8 +220,7 @@ def _record(
 
 
 def _device_name(dev: torch.device) -> str:
-    return (
-        torch.cuda.get_device_name(dev)
-        if dev.type == "cuda"
-        else f"cpu ({torch.get_num_threads()} threads)"
-    )
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads != 1 else ''})"

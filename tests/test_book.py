@@ -28,7 +28,7 @@ def test_table_of_contents_lists_every_chapter_notebook():
     assert listed == {p.name for p in (ROOT / "book").glob("*.ipynb")}
 
 
-def _tiny_book(folder, after: dict[str, list[str]], source: str):
+def _tiny_book(folder, after: dict[str, list[str]], source: str, parameters="log = ''"):
     """A book of one-cell chapters, each running `source` (with `name` set), waiting as
     `after` says."""
     folder.mkdir()
@@ -48,7 +48,7 @@ def _tiny_book(folder, after: dict[str, list[str]], source: str):
             }
         )
         nb.cells = [
-            nbformat.v4.new_code_cell("log = ''", metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
             nbformat.v4.new_code_cell(f"name = {name!r}\n{source}"),
         ]
         nbformat.write(nb, folder / f"{name}.ipynb")
@@ -84,6 +84,31 @@ def test_chapters_run_side_by_side_but_never_before_the_chapters_they_read(tmp_p
     assert threads["first"] == cores and threads["a"] == threads["b"] == max(
         1, cores // 2
     )
+
+
+def test_a_chapter_that_reports_timings_reports_the_run_that_built_it(
+    tmp_path, monkeypatch
+):
+    import icl_core.book
+
+    seen = tmp_path / "seen.json"
+    book = _tiny_book(
+        tmp_path / "book",
+        {"work": [], "report": []},
+        "import json, pathlib\n"
+        f"path = pathlib.Path(results, preset, 'timings.json')\n"
+        f"timings = json.loads(path.read_text()) if path.exists() else {{}}\n"
+        f"pathlib.Path({str(seen)!r}).write_text(json.dumps(timings))",
+        parameters="preset = device = results = ''",
+    )
+    report = nbformat.read(book / "report.ipynb", as_version=4)
+    report.metadata["icl_core"]["reports_timings"] = True
+    nbformat.write(report, book / "report.ipynb")
+    monkeypatch.setattr(icl_core.book, "build", lambda book_dir: None)
+    icl_core.book.make_book("smoke", "cpu", False, book, tmp_path / "results", jobs=2)
+    recorded = json.loads((tmp_path / "results" / "smoke" / "timings.json").read_text())
+    assert json.loads(seen.read_text()) == recorded
+    assert set(recorded["reuse"]["seconds"]) == {"work", "report"}
 
 
 def test_a_failing_chapter_is_named_and_a_missing_prerequisite_is_refused(tmp_path):

@@ -188,7 +188,11 @@ def _figure_sizes(page) -> list[dict]:
                 const natural = parseFloat(box.split(/[ ,]+/)[2]);
                 const size = t => (t.getAttribute('style') || '')
                     .match(/font[^;]*?([0-9.]+)px/)?.[1];
-                const fonts = [...svg.querySelectorAll('text')].map(size)
+                // text set by matplotlib as text (math glyphs, such as a
+                // power of ten's superscript, are drawn smaller on purpose)
+                const texts = [...svg.querySelectorAll('text')]
+                    .filter(t => (t.getAttribute('style') || '').includes('anchor'));
+                const fonts = texts.map(size)
                     .filter(f => f !== undefined).map(parseFloat);
                 if (fonts.length) entry.font = Math.min(...fonts) * entry.width / natural;
             }
