@@ -39,7 +39,7 @@ STYLE = {
     "grid.alpha": 0.3,
     "font.size": 11,
     "legend.frameon": False,
-    "legend.fontsize": 10,
+    "legend.fontsize": 11,
     "lines.linewidth": 1.8,
     "svg.fonttype": "none",
     # stable element ids, so rebuilt figures diff only where they change
