@@ -308,9 +308,8 @@ def bench(
 ) -> dict:
     config = get_preset(preset)
     m = config.model
-    dims, points = curriculum_at(
-        config.curriculum, 10**9
-    )  # the last stage: full prompts
+    # the last stage: full prompts
+    dims, points = curriculum_at(config.curriculum, 10**9)
     batches = [
         sample_prompts(
             config.task,
@@ -360,9 +359,8 @@ def bench(
         "flops_per_step": flops,
         "achieved_flops": {k: v * flops[k] for k, v in medians.items()},
     }
-    with multiprocessing.get_context("spawn").Pool(
-        1
-    ) as pool:  # a fresh process, so its peak is this step's
+    # a fresh process, so its peak is this step's
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
         row["step_memory_bytes"] = pool.apply(step_memory, (preset, str(device)))
     if with_ablations:
         row["ablations"] = {}
@@ -372,9 +370,8 @@ def bench(
                 {"default": default, "variant": build()}, steps, repeats, device
             )
             medians = {k: statistics.median(r) for k, r in rates.items()}
-            paired = [
-                v / d for v, d in zip(rates["variant"], rates["default"])
-            ]  # the spread shows the noise
+            # the spread shows the noise
+            paired = [v / d for v, d in zip(rates["variant"], rates["default"])]
             row["ablations"][name] = {
                 "median_steps_per_second": medians,
                 "relative_per_repeat": paired,

@@ -15,9 +15,8 @@ import torch
 from .config import check
 
 Baseline = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-Fit = Callable[
-    [torch.Tensor, torch.Tensor], torch.Tensor
-]  # (X (B,i,d), y (B,i)) -> w (B,d)
+# (X (B,i,d), y (B,i)) -> w (B,d)
+Fit = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _every_prefix(fit: Fit, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
@@ -30,9 +29,8 @@ def _every_prefix(fit: Fit, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
 
 
 def _least_squares_fit(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (torch.linalg.pinv(X) @ y.unsqueeze(-1)).squeeze(
-        -1
-    )  # minimum-norm when under-determined
+    # minimum-norm when under-determined
+    return (torch.linalg.pinv(X) @ y.unsqueeze(-1)).squeeze(-1)
 
 
 def _ridge_fit(X: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -47,9 +45,8 @@ def _gradient_descent_fit(
 ) -> torch.Tensor:
     n = X.shape[1]
     gram = X.mT @ X / n
-    if (
-        step_size is None
-    ):  # 1/λ_max of the prompt's own second-moment matrix: always stable
+    # 1/λ_max of the prompt's own second-moment matrix: always stable
+    if step_size is None:
         eta = (1.0 / torch.linalg.eigvalsh(gram)[:, -1].clamp_min(1e-12)).view(-1, 1)
     else:
         eta = step_size

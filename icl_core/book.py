@@ -65,14 +65,15 @@ def execute(book_dir: str | Path, parameters: dict, jobs: int = 1) -> dict[str, 
         raise ValueError(
             f"icl_core.after names chapters that are not in the book: {sorted(unknown)}"
         )
+    jobs = max(1, jobs)
     seconds: dict[str, float] = {}
     pending, running = list(notebooks), {}
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
+    with ThreadPoolExecutor(jobs) as pool:
         while pending or running:
             ready = [nb for nb in pending if set(after[nb.stem]) <= set(seconds)]
-            side_by_side = min(max(1, jobs), len(ready) + len(running))
+            side_by_side = min(jobs, len(ready) + len(running))
             threads = max(1, (os.cpu_count() or 1) // side_by_side)
-            for notebook in ready[: max(1, jobs) - len(running)]:
+            for notebook in ready[: jobs - len(running)]:
                 pending.remove(notebook)
                 running[pool.submit(_run_chapter, notebook, parameters, threads)] = (
                     notebook

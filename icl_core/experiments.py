@@ -48,6 +48,7 @@ def _numbers(v: Any) -> bool:
     )
 
 
+_SEED_LIST = (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]")
 _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "preset": (lambda v: v in PRESETS, f"one of {', '.join(PRESETS)}"),
     "device": (
@@ -59,11 +60,8 @@ _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "an integer >= 0",
     ),
-    "seeds": (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]"),
-    "pretraining_seeds": (
-        _seed_list,
-        "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]",
-    ),
+    "seeds": _SEED_LIST,
+    "pretraining_seeds": _SEED_LIST,
     "seed_share": (
         lambda v: isinstance(v, (int, float))
         and not isinstance(v, bool)
@@ -215,11 +213,15 @@ def on_device(model: torch.nn.Module, device: str) -> torch.nn.Module:
 
 
 def sweep_prompts(
-    base, family: str, values, n_prompts: int, n_points: int, n_dims: int, seed: int
+    cfg, family: str, values, n_prompts: int, seed: int, base=None
 ) -> list[Prompts]:
-    """One batch of evaluation prompts per shift value, each batch from the same seed."""
+    """One batch of evaluation prompts per shift value for a model of config `cfg`,
+    each batch from the same seed, shifting `base` (default: standard pretraining)."""
+    base = base or PRETRAINING["standard"]
     return [
-        eval_prompts(shifted(family, c, base), n_prompts, n_points, n_dims, seed)
+        eval_prompts(
+            shifted(family, c, base), n_prompts, cfg.n_points, cfg.n_dims, seed
+        )
         for c in values
     ]
 
@@ -236,15 +238,7 @@ def shift_sweep(
     """shift -> method -> normalised squared error (prompts, positions), along one shift
     family."""
     cfg = model.config
-    batches = sweep_prompts(
-        base or PRETRAINING["standard"],
-        family,
-        values,
-        n_prompts,
-        cfg.n_points,
-        cfg.n_dims,
-        seed,
-    )
+    batches = sweep_prompts(cfg, family, values, n_prompts, seed, base)
     return {c: errors(model, prompts, methods) for c, prompts in zip(values, batches)}
 
 
@@ -268,12 +262,10 @@ class SpectralSample:
     residual streams."""
 
     singular_values: torch.Tensor  # (layers, prompts, k)
-    top_vectors: (
-        torch.Tensor
-    )  # (layers, prompts, 2, width): top-2 right singular vectors
-    last_error: (
-        np.ndarray
-    )  # (prompts,) the transformer's normalised squared error at the last query
+    # (layers, prompts, 2, width): top-2 right singular vectors
+    top_vectors: torch.Tensor
+    # (prompts,) the transformer's normalised squared error at the last query
+    last_error: np.ndarray
 
 
 def spectral_sample(model, prompts: Prompts, center: bool = False) -> SpectralSample:
@@ -297,15 +289,7 @@ def spectral_sweep(
     """shift -> spectral sample of prompts from that shift (the same seed at every
     shift)."""
     cfg = model.config
-    batches = sweep_prompts(
-        base or PRETRAINING["standard"],
-        family,
-        values,
-        n_prompts,
-        cfg.n_points,
-        cfg.n_dims,
-        seed,
-    )
+    batches = sweep_prompts(cfg, family, values, n_prompts, seed, base)
     return {
         c: spectral_sample(model, prompts, center)
         for c, prompts in zip(values, batches)
@@ -421,15 +405,7 @@ def shift_sweep_by_seed(
     """shift -> method -> error (seeds, prompts, positions): `shift_sweep` for every
     training seed, on the same prompts."""
     cfg = runs[0].config.model
-    batches = sweep_prompts(
-        base or PRETRAINING["standard"],
-        family,
-        values,
-        n_prompts,
-        cfg.n_points,
-        cfg.n_dims,
-        seed,
-    )
+    batches = sweep_prompts(cfg, family, values, n_prompts, seed, base)
     return {
         c: errors_by_seed(runs, device, prompts, methods)
         for c, prompts in zip(values, batches)

@@ -203,3 +203,48 @@ def summary(sweep: dict[str, np.ndarray], shifts) -> dict:
             },
         },
     }
+
+
+def over_seeds(per_seed: list[dict], name: str, field: str) -> np.ndarray:
+    """One intervention's or control's `field` from every seed's `summary`, stacked:
+    (seeds, ...)."""
+    group = "controls" if name in per_seed[0]["controls"] else "interventions"
+    return np.stack([s[group][name][field] for s in per_seed])
+
+
+def mean_share_removed(per_seed: list[dict], name: str) -> np.ndarray:
+    """(seeds, layers) share of the shift-induced error an edit removes, averaged over
+    the shifted c."""
+    return np.nanmean(over_seeds(per_seed, name, "share_removed"), axis=2)
+
+
+@dataclass
+class Finding:
+    """The verdict at the transplant's best layer (by the seed mean), for the seed mean
+    and for each seed alone."""
+
+    layer: int
+    conclusion: str
+    by_seed: list[str]
+    transplant: np.ndarray  # (seeds, layers) share removed by the transplant
+    control: np.ndarray  # (seeds, layers) the same for a random edit of its norm
+    in_distribution: (
+        np.ndarray
+    )  # (seeds, layers) the transplant's in-distribution ratio
+
+
+def finding(per_seed: list[dict]) -> Finding:
+    """Judge the seeds' `summary` results with `conclusion`."""
+    transplant = mean_share_removed(per_seed, "signature transplant")
+    control = mean_share_removed(per_seed, "random, transplant's norm")
+    in_distribution = over_seeds(per_seed, "transplant in distribution", "error_ratio")
+    layer = int(np.argmax(transplant.mean(axis=0)))
+    at_layer = transplant[:, layer], control[:, layer], in_distribution[:, layer]
+    return Finding(
+        layer=layer,
+        conclusion=conclusion(*(values.mean() for values in at_layer)),
+        by_seed=[conclusion(*seed) for seed in zip(*at_layer)],
+        transplant=transplant,
+        control=control,
+        in_distribution=in_distribution,
+    )

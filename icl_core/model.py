@@ -46,12 +46,10 @@ class CausalSelfAttention(nn.Module):
         q = F.linear(h[:, ::2], w_q, b_q)
         k, v = F.linear(h, w_kv, b_kv).split(C, dim=2)
         q, k, v = self.heads((q, k, v))
-        sees = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()[
-            ::2
-        ]  # query 2i sees keys <= 2i
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=sees
-        )  # (B, nh, T/2, hs)
+        # query 2i sees keys <= 2i
+        sees = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()[::2]
+        # (B, nh, T/2, hs)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=sees)
         return self.c_proj(out.transpose(1, 2).reshape(B, -1, C))
 
     def heads(self, qkv: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
@@ -101,11 +99,9 @@ class InContextRegressor(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.read_out = nn.Linear(cfg.n_embd, 1)
         # GPT-2's initialisation for the backbone; the read-in and read-out keep
-        # PyTorch's default, as in
-        # Garg et al., where they sit outside the HuggingFace model. (At std 0.02 the
-        # read-in drowns the
-        # input under the position embeddings and small models stall on the loss
-        # plateau.)
+        # PyTorch's default, as in Garg et al., where they sit outside the HuggingFace
+        # model. (At std 0.02 the read-in drowns the input under the position embeddings
+        # and small models stall on the loss plateau.)
         for module in (self.wpe, self.h):
             module.apply(self._init_weights)
         for name, param in self.h.named_parameters():
@@ -150,10 +146,9 @@ class InContextRegressor(nn.Module):
                 f"{self.config.n_points} points"
             )
         h = self.embed(xs, ys)
-        if (
-            not return_hidden and intervene is None
-        ):  # only x tokens are read out: the last block
-            for block in self.h[:-1]:  # computes only those
+        # only x tokens are read out, so the last block computes only those
+        if not return_hidden and intervene is None:
+            for block in self.h[:-1]:
                 h = block(h)
             return self.read_out(self.ln_f(self.h[-1].forward_x_queries(h)))[..., 0]
         hidden = []

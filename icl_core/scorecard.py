@@ -33,12 +33,10 @@ class Verdict:
 @dataclass(frozen=True)
 class Thresholds:
     match_error: float = 0.05  # claim 1: transformer's median error at the last query
-    collapse_ratio: float = (
-        0.5  # claim 2: accuracy at the largest shift vs in distribution
-    )
-    invariance_factor: float = (
-        10.0  # claim 3: how much OLS/ridge error may grow under the shift
-    )
+    # claim 2: accuracy at the largest shift vs in distribution
+    collapse_ratio: float = 0.5
+    # claim 3: how much OLS/ridge error may grow under the shift
+    invariance_factor: float = 10.0
     shared_alignment: float = 0.9  # claim 4: in-distribution signature score
     alignment_drop: float = 0.2  # claim 5: drop of the score at the largest shift
     correlation: float = 0.5  # claim 6: Spearman coefficient of score with low loss

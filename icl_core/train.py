@@ -102,9 +102,8 @@ def train(
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(
-            config.train.seed
-        )  # the initial weights are a function of the config
+        # the initial weights are a function of the config
+        torch.manual_seed(config.train.seed)
         model = InContextRegressor(config.model).to(dev)
     optimizer = make_optimizer(model, config.train.lr)
     start, seconds, losses = 0, 0.0, torch.zeros(config.train.steps)
@@ -122,9 +121,8 @@ def train(
     tc = config.train
     local = tc.batch_size // world
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
-    on_device = torch.zeros(
-        tc.steps, device=dev
-    )  # read back every log_every steps, not every step
+    # read back every log_every steps, not every step
+    on_device = torch.zeros(tc.steps, device=dev)
     bar = tqdm(
         range(start, tc.steps),
         initial=start,

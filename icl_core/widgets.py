@@ -6,7 +6,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from .experiments import spectral_sample, sweep_prompts
-from .presets import PRETRAINING
 from .samplers import SHIFT_FAMILIES
 from .spectral import pairwise_alignment
 
@@ -32,15 +31,7 @@ def alignment_explorer(model, n_prompts: int = 60, seed: int = 0):
     cfg = model.config
 
     def draw(layer: int, family: str, shift: float) -> None:
-        prompts = sweep_prompts(
-            PRETRAINING["standard"],
-            family,
-            [shift],
-            n_prompts,
-            cfg.n_points,
-            cfg.n_dims,
-            seed,
-        )[0]
+        prompts = sweep_prompts(cfg, family, [shift], n_prompts, seed)[0]
         sample = spectral_sample(model, prompts)
         fig, axes = plt.subplots(1, 2, figsize=(7, 3.4))
         for index, ax in enumerate(axes):

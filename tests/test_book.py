@@ -17,9 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def book_copy(tmp_path):
     book = tmp_path / "book"
-    shutil.copytree(
-        ROOT / "book", book, ignore=shutil.ignore_patterns("_build")
-    )  # links become files
+    # links become files
+    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build"))
     return book
 
 
@@ -175,9 +174,8 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
     )
     claims = json.loads((results / "smoke" / "scorecard.json").read_text())["claims"]
     assert len(claims) == 7 and {c["seeds"] for c in claims} == {len(seeds)}
-    for notebook in chapters(
-        book_copy
-    ):  # a rebuild leaves unchanged notebooks unchanged
+    # a rebuild leaves unchanged notebooks unchanged
+    for notebook in chapters(book_copy):
         injected = [
             c
             for c in json.loads(notebook.read_text())["cells"]

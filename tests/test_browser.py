@@ -20,11 +20,9 @@ from icl_core.book import build
 
 ROOT = Path(__file__).resolve().parents[1]
 # Upstream noise, harmless here: sphinx-thebe injects its config script twice (its
-# `env-before-read-docs`
-# handler runs more than once per build), and pydata-sphinx-theme logs a reset to "auto"
-# on a first visit,
-# when the browser has no stored light/dark choice. Any other console error fails the
-# test.
+# `env-before-read-docs` handler runs more than once per build), and pydata-sphinx-theme
+# logs a reset to "auto" on a first visit, when the browser has no stored light/dark
+# choice. Any other console error fails the test.
 KNOWN_THEME_MESSAGES = (
     "Identifier 'THEBE_JS_URL' has already been declared",
     "Got invalid theme mode",
@@ -150,8 +148,7 @@ def test_every_page_is_in_the_navigation_and_renders_cleanly(site, page):
 
 
 # Pages that are chapters of the argument, each opening with an admonition (the others
-# are front and back
-# matter).
+# are front and back matter).
 FRONT_AND_BACK = {"intro", "reproduce", "references"}
 BOOKKEEPING = r"\b(glue_\w+|save_seed_results|write_\w+|record_\w+)\("
 MIN_FIGURE_PX = 600

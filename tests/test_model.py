@@ -22,9 +22,8 @@ def test_shapes_of_predictions_and_residual_stream():
 
 def test_training_path_computes_the_last_block_at_x_tokens_only_and_agrees_with_the_full_one():
     model = InContextRegressor(CFG).double().eval()
-    for param in (
-        model.parameters()
-    ):  # weights far from their initialisation, so every term matters
+    # weights far from their initialisation, so every term matters
+    for param in model.parameters():
         torch.nn.init.normal_(param, std=0.3)
     xs, ys = (t.double() for t in prompts(n=7))
     full, _ = model(xs, ys, return_hidden=True)
@@ -39,9 +38,8 @@ def test_prediction_i_ignores_everything_after_x_i():
     for i in range(CFG.n_points):
         xs2, ys2 = xs.clone(), ys.clone()
         xs2[:, i + 1 :] = torch.randn_like(xs2[:, i + 1 :]) * 10
-        ys2[:, i:] = (
-            torch.randn_like(ys2[:, i:]) * 10
-        )  # y_i itself is not visible to prediction i
+        # y_i itself is not visible to prediction i
+        ys2[:, i:] = torch.randn_like(ys2[:, i:]) * 10
         after = model(xs2, ys2)
         assert torch.allclose(after[:, : i + 1], before[:, : i + 1], atol=1e-6)
         if i + 1 < CFG.n_points:
@@ -101,9 +99,8 @@ def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
         )
         state[f"_backbone.h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
     optimizer = torch.optim.Adam(modules.parameters())
-    for param in (
-        modules.parameters()
-    ):  # zero gradients: Adam fills its state and leaves the weights
+    # zero gradients: Adam fills its state and leaves the weights
+    for param in modules.parameters():
         param.grad = torch.zeros_like(param)
     # Garg et al.'s state.pt also holds the optimiser state: it must load safely too
     optimizer.step()
@@ -124,9 +121,8 @@ def test_matches_garg_architecture_built_from_huggingface_gpt2(tmp_path):
         preds, hidden = model(xs, ys, return_hidden=True)
     assert (preds - expected).abs().max() < 1e-5
     assert (model(xs, ys) - expected).abs().max() < 1e-5
-    for layer in range(
-        CFG.n_layer
-    ):  # HuggingFace's last hidden state has ln_f applied; ours does not
+    # HuggingFace's last hidden state has ln_f applied; ours does not
+    for layer in range(CFG.n_layer):
         assert (hidden[layer] - expected_hidden[layer]).abs().max() < 1e-5
 
 
@@ -169,18 +165,16 @@ def test_the_identity_intervention_reproduces_the_predictions_exactly():
         seen = []
         hooked = model(xs, ys, intervene=lambda layer, h: seen.append(layer) or h)
     assert torch.equal(hooked, plain) and seen == list(range(CFG.n_layer + 1))
-    assert (
-        model(xs, ys) - hooked
-    ).abs().max() < 1e-5  # the x-token-only path agrees up to rounding
+    # the x-token-only path agrees up to rounding
+    assert (model(xs, ys) - hooked).abs().max() < 1e-5
 
 
 def test_an_intervention_at_one_layer_changes_only_what_comes_after_it():
     model = InContextRegressor(CFG).eval()
     xs, ys = prompts()
 
-    def zero_last_query_at_layer_2(
-        layer, h
-    ):  # the last x token is the second-to-last token
+    # the last x token is the second-to-last token
+    def zero_last_query_at_layer_2(layer, h):
         return (
             torch.cat((h[:, :-2], torch.zeros_like(h[:, -2:-1]), h[:, -1:]), dim=1)
             if layer == 2
@@ -190,7 +184,6 @@ def test_an_intervention_at_one_layer_changes_only_what_comes_after_it():
     with torch.no_grad():
         plain = model(xs, ys, return_hidden=True)[0]
         changed = model(xs, ys, intervene=zero_last_query_at_layer_2)
-    assert torch.equal(
-        changed[:, :-1], plain[:, :-1]
-    )  # causal: earlier queries never see the last one
+    # causal: earlier queries never see the last one
+    assert torch.equal(changed[:, :-1], plain[:, :-1])
     assert not torch.allclose(changed[:, -1], plain[:, -1])

@@ -142,9 +142,8 @@ def test_results_from_a_changed_checkpoint_are_refused(tmp_path):
 def test_results_computed_from_different_checkpoints_are_not_mixed(tmp_path):
     folder = write_results(tmp_path, n_seeds=2)
     spectral = read_json(folder / "spectral.json")
-    spectral["checkpoints"] = dict(
-        list(spectral["checkpoints"].items())[:1]
-    )  # rerun with one seed
+    # rerun with one seed
+    spectral["checkpoints"] = dict(list(spectral["checkpoints"].items())[:1])
     write_json(folder / "spectral.json", spectral)
     with pytest.raises(
         StaleResultsError, match=r"different checkpoints.*spectral\.json"

@@ -31,9 +31,10 @@ def constructed(values, V, seed):
 
 def test_recovers_known_singular_values_and_vectors():
     V = orthonormal(3, 8, seed=0)
+    # (1, 4, 10, 8)
     hidden = torch.stack([constructed([5.0, 2.0, 1.0], V, seed=s) for s in range(4)])[
         None
-    ]  # (1, 4, 10, 8)
+    ]
     S, Vh = prompt_svd(hidden)
     assert torch.allclose(
         S[..., :3], torch.tensor([5.0, 2.0, 1.0], dtype=torch.float64), atol=1e-10
@@ -51,9 +52,8 @@ def test_recovers_known_singular_values_and_vectors():
 def test_signature_score_is_one_inside_and_zero_orthogonal_to_the_reference():
     basis = orthonormal(4, 8, seed=1)
     inside = constructed([3.0, 1.0], basis[:2], seed=2)
-    rotated = constructed(
-        [3.0, 1.0], torch.stack([basis[1], basis[0]]), seed=3
-    )  # same plane, swapped
+    # same plane, swapped
+    rotated = constructed([3.0, 1.0], torch.stack([basis[1], basis[0]]), seed=3)
     outside = constructed([3.0, 1.0], basis[2:], seed=4)
     hidden = torch.stack([inside, rotated, outside])[None]
     _, Vh = prompt_svd(hidden)

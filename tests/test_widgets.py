@@ -20,11 +20,8 @@ def test_the_explorer_offers_layer_family_and_shift_and_redraws_for_a_new_layer(
         set(controls) == {"layer", "family", "shift c"} and controls["layer"].max == 2
     )
     drawn = len(plt.get_fignums())
-    controls[
-        "layer"
-    ].value = (
-        0  # ipywidgets swallows a callback's error outside IPython: check the figure
-    )
+    # ipywidgets swallows a callback's error outside IPython: check the figure instead
+    controls["layer"].value = 0
     assert len(plt.get_fignums()) == drawn + 1
     titles = [
         ax.get_title()
