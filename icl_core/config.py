@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 Vector = float | tuple[float, ...]
+MEAN_DIRECTIONS = ("ones", "random")
+ACTIVATIONS = ("gelu_new", "gelu")
 
 
 def check(ok: bool, field: str, value: Any, allowed: str) -> None:
@@ -66,9 +68,25 @@ class PromptDistribution:
     w_mean: Vector = 0.0
     w_scale: float = 1.0
     noise_std: float = 0.0
+    # each prompt's x mean moves by c·v, c ~ U[-spread, spread] drawn per prompt, v the
+    # all-ones vector ("ones") or √d times a random unit vector per prompt ("random")
+    x_mean_spread: float = 0.0
+    x_mean_direction: str = "ones"
 
     def __post_init__(self) -> None:
         _vector("x_mean", self.x_mean)
+        check(
+            _finite(self.x_mean_spread) and self.x_mean_spread >= 0,
+            "x_mean_spread",
+            self.x_mean_spread,
+            "a finite number >= 0",
+        )
+        check(
+            self.x_mean_direction in MEAN_DIRECTIONS,
+            "x_mean_direction",
+            self.x_mean_direction,
+            f"one of {', '.join(MEAN_DIRECTIONS)}",
+        )
         _vector("w_mean", self.w_mean)
         check(
             _finite(self.x_scale) and self.x_scale > 0,
@@ -115,6 +133,9 @@ class PromptDistribution:
             if isinstance(self.x_mean, tuple)
             else ("0" if self.x_mean == 0 else f"{self.x_mean:g}·1")
         )
+        if self.x_mean_spread:
+            v = "1" if self.x_mean_direction == "ones" else "√d u"
+            mean = f"{'' if mean == '0' else mean + ' + '}c·{v}"
         cov = (
             "Σ"
             if self.x_cov is not None
@@ -133,10 +154,18 @@ class ModelConfig:
     n_layer: int = 12
     n_head: int = 8
     n_embd: int = 256
+    # GPT-2's tanh approximation ("gelu_new"), or the exact GELU ("gelu")
+    activation: str = "gelu_new"
 
     def __post_init__(self) -> None:
         for name in ("n_dims", "n_points", "n_layer", "n_head", "n_embd"):
             _positive_int(name, getattr(self, name))
+        check(
+            self.activation in ACTIVATIONS,
+            "activation",
+            self.activation,
+            f"one of {', '.join(ACTIVATIONS)}",
+        )
         check(
             self.n_embd % self.n_head == 0,
             "n_embd",

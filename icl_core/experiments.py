@@ -72,6 +72,19 @@ _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "n_prompts": (_positive_int, "a positive integer"),
     "n_bootstrap": (_positive_int, "a positive integer"),
     "tolerance": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"),
+    "invariance_factor": (
+        lambda v: isinstance(v, (int, float)) and v > 1,
+        "a number > 1",
+    ),
+    "correlation": (
+        lambda v: isinstance(v, (int, float)) and -1 <= v <= 1,
+        "a number in [-1, 1]",
+    ),
+    "alignment_drop": (
+        lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
+        "a number in (0, 1]",
+    ),
+    "training_range": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"),
     "tolerances": (
         lambda v: _numbers(v) and min(v) > 0,
         "a non-empty list of numbers > 0",

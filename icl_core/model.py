@@ -61,7 +61,10 @@ class MLP(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd)
-        self.act = nn.GELU(approximate="tanh")  # GPT-2's "gelu_new"
+        # GPT-2's "gelu_new" is the tanh approximation
+        self.act = nn.GELU(
+            approximate="tanh" if cfg.activation == "gelu_new" else "none"
+        )
         self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,13 @@ def checkpoint_record(
     }
 
 
+def checkpoint_hashes(data: dict[str, Any]) -> dict[str, str] | None:
+    """A results file's record of its checkpoints, {path: hash}: under `checkpoints`,
+    or under `checkpoint_hashes` where `checkpoints` lists paths (coverage.json)."""
+    record = data.get("checkpoints")
+    return record if isinstance(record, dict) else data.get("checkpoint_hashes")
+
+
 def read_consistent(
     folder: str | Path,
     names: Iterable[str],
@@ -59,11 +66,12 @@ def read_consistent(
     for name in names:
         path = folder / f"{name}.json"
         data = read_json(path)
-        if "checkpoints" not in data:
+        record = checkpoint_hashes(data)
+        if record is None:
             raise StaleResultsError(
                 f"{path} records no checkpoints it was computed from; rerun its chapter"
             )
-        for checkpoint, recorded in data["checkpoints"].items():
+        for checkpoint, recorded in record.items():
             on_disk = results / checkpoint
             if not on_disk.is_file() or content_hash(on_disk) != recorded:
                 state = (
@@ -74,7 +82,7 @@ def read_consistent(
                     "rerun its chapter"
                 )
         loaded[name] = data
-    groups = {name: set(loaded[name]["checkpoints"]) for name in same_models}
+    groups = {name: set(checkpoint_hashes(loaded[name])) for name in same_models}
     if len(set(map(frozenset, groups.values()))) > 1:
         listing = "; ".join(
             f"{folder / name}.json: {sorted(models)}" for name, models in groups.items()

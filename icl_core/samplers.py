@@ -46,6 +46,21 @@ def _x_transform(dist: PromptDistribution, n_dims: int, device) -> torch.Tensor 
     return factor.to(device=device, dtype=torch.float32)
 
 
+def _mean_offsets(
+    dist: PromptDistribution, batch_size: int, n_dims: int, generator: torch.Generator
+) -> torch.Tensor:
+    """Each prompt's own move of the mean of x, (B, d): c·v with c ~ U[-spread,
+    spread] and v = 1, or √d times a uniformly random unit vector."""
+    device = generator.device
+    c = (2 * torch.rand(batch_size, 1, generator=generator, device=device) - 1) * (
+        dist.x_mean_spread
+    )
+    if dist.x_mean_direction == "ones":
+        return c.expand(batch_size, n_dims)
+    u = torch.randn(batch_size, n_dims, generator=generator, device=device)
+    return c * u / u.norm(dim=1, keepdim=True) * n_dims**0.5
+
+
 def sample_prompts(
     dist: PromptDistribution,
     batch_size: int,
@@ -63,6 +78,8 @@ def sample_prompts(
     factor = _x_transform(dist, n_dims, device)
     xs = z @ factor.T if factor is not None else z * dist.x_scale
     xs = xs + _as_vector(dist.x_mean, "x_mean", n_dims, device)
+    if dist.x_mean_spread > 0:
+        xs = xs + _mean_offsets(dist, batch_size, n_dims, generator).unsqueeze(1)
     if active_dims is not None and active_dims < n_dims:
         xs[:, :, active_dims:] = 0
     ws = (

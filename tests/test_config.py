@@ -18,6 +18,8 @@ BAD_VALUES = {
         "w_mean": "a",
         "w_scale": -1.0,
         "noise_std": -0.1,
+        "x_mean_spread": -4.0,
+        "x_mean_direction": "diagonal",
     },
     ModelConfig: {
         "n_dims": 0,
@@ -25,6 +27,7 @@ BAD_VALUES = {
         "n_layer": 1.5,
         "n_head": 3,
         "n_embd": 0,
+        "activation": "relu",
     },
     CurriculumConfig: {
         "dims_start": 0,

@@ -82,3 +82,32 @@ def test_distributions_describe_x_in_words():
     assert PromptDistribution().describe_x() == "N(0, I)"
     assert shifted("x_mean", 2).describe_x() == "N(2·1, I)"
     assert shifted("x_scale", 3).describe_x() == "N(0, 9 I)"
+
+
+def test_a_spread_mean_moves_each_prompt_along_ones_by_its_own_uniform_c():
+    p = draw(PromptDistribution(x_mean_spread=4.0), points=400)
+    means = p.xs.mean(dim=1)  # (prompts, d): c·1 up to sampling noise
+    c = means.mean(dim=1)
+    assert (means - c[:, None]).abs().max() < 0.3
+    assert c.abs().max() < 4.2 and abs(c.var() - 16 / 3) < 0.4
+
+
+def test_a_random_mean_direction_keeps_the_norm_and_leaves_the_ones_direction():
+    d = 4
+    p = draw(
+        PromptDistribution(x_mean_spread=4.0, x_mean_direction="random"),
+        points=400,
+        d=d,
+    )
+    means = p.xs.mean(dim=1)
+    along_ones = (means @ torch.ones(d) / d**0.5).abs() / means.norm(dim=1)
+    assert abs(means.norm(dim=1).pow(2).mean() - d * 16 / 3) < 2
+    assert along_ones.mean() < 0.8  # along 1 every prompt would give 1
+
+
+def test_spread_means_are_described_and_bad_values_named():
+    assert PromptDistribution(x_mean_spread=4.0).describe_x() == "N(c·1, I)"
+    random = PromptDistribution(x_mean_spread=4.0, x_mean_direction="random")
+    assert random.describe_x() == "N(c·√d u, I)"
+    with pytest.raises(ValueError, match="x_mean_direction='up'.*ones, random"):
+        PromptDistribution(x_mean_spread=1.0, x_mean_direction="up")

@@ -1,0 +1,274 @@
+"""Garg et al.'s robustness battery, defined as in their released evaluation code
+(dtsip/in-context-learning, `src/eval.py`: `build_evals` and the `gen_*` functions).
+
+A setting gives, for every position i, the in-context examples x_1 … x_i and a query
+that may come from elsewhere: in `random_quadrants` the examples lie in one random
+orthant and the query does not, in `orthogonal_train_test` the query is orthogonal to
+the examples before it, in `overlapping_train_test` it repeats one of them. The other
+settings change the distribution of the whole prompt: x through a fixed linear map
+(`half_subspace`, `skewed`, `scale-x=s`), y by a factor (`scale-y=s`), or y by unit
+noise followed by Garg et al.'s renormalisation (`noisyLR`). Beside them, `mean-x=c`
+is this paper's mean shift, x ~ N(c·1, I), drawn the same way. Each batch of
+`batch_size` prompts is drawn as in their `eval_model`, from one seeded generator."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .baselines import get_baseline
+from .config import check
+from .evaluation import EVAL_SEED_OFFSET, predict
+from .experiments import spectral_sample
+from .metrics import normalized_squared_error
+from .samplers import Prompts
+from .spectral import signature_score
+
+SCALES = (0.333, 0.5, 2, 3)
+SETTINGS = (
+    "standard",
+    "random_quadrants",
+    "orthogonal_train_test",
+    "overlapping_train_test",
+    "half_subspace",
+    "skewed",
+    *(f"scale-x={s}" for s in SCALES),
+    *(f"scale-y={s}" for s in SCALES),
+    "noisyLR",
+)
+PAPER_SHIFTS = tuple(f"mean-x={c}" for c in (1, 2, 4))
+# Garg et al.'s evaluation batch: renormalisation in noisyLR is per batch of this size
+GARG_BATCH = 64
+
+
+@dataclass
+class BatteryPrompts:
+    """Position i's prompt is (xs[:, :i], ys[:, :i]) followed by the query
+    (query_xs[:, i], query_ys[:, i]); in most settings the queries are the examples."""
+
+    xs: torch.Tensor  # (B, n, d)
+    ys: torch.Tensor  # (B, n)
+    query_xs: torch.Tensor  # (B, n, d)
+    query_ys: torch.Tensor  # (B, n)
+    defined: int  # positions at which the setting is defined (the rest as Garg's code)
+
+    @property
+    def queries_are_examples(self) -> bool:
+        return self.query_xs is self.xs
+
+    def at(self, i: int) -> Prompts:
+        """The prompt whose last query is position i."""
+        xs = torch.cat((self.xs[:, :i], self.query_xs[:, i : i + 1]), dim=1)
+        ys = torch.cat((self.ys[:, :i], self.query_ys[:, i : i + 1]), dim=1)
+        return Prompts(xs, ys, torch.empty(0))
+
+
+def sample_transformation(
+    eigenvalues: torch.Tensor, generator: torch.Generator, normalize: bool = False
+) -> torch.Tensor:
+    """Garg et al.'s `sample_transformation`: U diag(λ) Uᵀ for a random orthogonal U,
+    scaled so that x = z t keeps E|x|² = d when `normalize`."""
+    d = len(eigenvalues)
+    U, _, _ = torch.linalg.svd(torch.randn(d, d, generator=generator))
+    t = U @ torch.diag(eigenvalues) @ U.T
+    if normalize:
+        t = t * math.sqrt(d / float(torch.sum(eigenvalues**2)))
+    return t
+
+
+def _transformation(setting: str, d: int, g: torch.Generator) -> torch.Tensor | None:
+    if setting == "half_subspace":
+        eigenvalues = torch.zeros(d)
+        eigenvalues[: d // 2] = 1
+        return sample_transformation(eigenvalues, g, normalize=True)
+    if setting == "skewed":
+        return sample_transformation(1 / (torch.arange(d) + 1.0), g, normalize=True)
+    if setting.startswith("scale-x="):
+        return sample_transformation(float(setting[8:]) * torch.ones(d), g)
+    return None
+
+
+def _queries(setting: str, xs: torch.Tensor, g: torch.Generator):
+    """(examples, queries) of Garg et al.'s `gen_*` for `setting`."""
+    B, n, d = xs.shape
+    if setting == "random_quadrants":
+        pattern = torch.randn(B, 1, d, generator=g).sign()
+        return xs.abs() * pattern, xs
+    if setting == "orthogonal_train_test":
+        queries = torch.zeros_like(xs)  # beyond d points Garg's code leaves 0
+        for i in range(min(n, d)):
+            query = xs[:, i : i + 1]
+            _, _, Vt = torch.linalg.svd(xs[:, :i], full_matrices=False)
+            orthogonal = query - query @ Vt.transpose(1, 2) @ Vt
+            queries[:, i : i + 1] = (
+                orthogonal
+                * query.norm(dim=2, keepdim=True)
+                / orthogonal.norm(dim=2, keepdim=True)
+            )
+        return xs, queries
+    if setting == "overlapping_train_test":
+        queries = xs.clone()
+        for i in range(1, n):
+            pick = torch.randint(0, i, (B,), generator=g)
+            queries[:, i] = xs[torch.arange(B), pick]
+        return xs, queries
+    return xs, xs
+
+
+def _labels(setting: str, xs: torch.Tensor, ws: torch.Tensor, g: torch.Generator):
+    ys = torch.einsum("bnd,bd->bn", xs, ws)
+    if setting.startswith("scale-y="):
+        return float(setting[8:]) * ys
+    if setting == "noisyLR":
+        ys = ys + torch.randn(ys.shape, generator=g)
+        return ys * math.sqrt(xs.shape[-1]) / ys.std()
+    return ys
+
+
+def battery_prompts(
+    setting: str, n_prompts: int, n_points: int, n_dims: int, seed: int = 0
+) -> BatteryPrompts:
+    """`n_prompts` prompts of `setting`, in batches of Garg et al.'s 64; the same seed
+    gives the same prompts."""
+    check(
+        setting in SETTINGS + PAPER_SHIFTS,
+        "setting",
+        setting,
+        f"one of {', '.join(SETTINGS + PAPER_SHIFTS)}",
+    )
+    check(
+        isinstance(n_prompts, int) and n_prompts > 0 and n_prompts % GARG_BATCH == 0,
+        "n_prompts",
+        n_prompts,
+        f"a positive multiple of {GARG_BATCH}",
+    )
+    g = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
+    t = _transformation(setting, n_dims, g)  # one map for every batch, as Garg's
+    parts = []
+    for _ in range(n_prompts // GARG_BATCH):
+        xs = torch.randn(GARG_BATCH, n_points, n_dims, generator=g)
+        xs = xs @ t if t is not None else xs
+        if setting.startswith("mean-x="):
+            xs = xs + float(setting[7:])
+        examples, queries = _queries(setting, xs, g)
+        ws = torch.randn(GARG_BATCH, n_dims, generator=g)
+        if queries is examples:
+            ys = _labels(setting, examples, ws, g)
+            parts.append((examples, ys, examples, ys))
+        else:
+            parts.append(
+                (examples, _labels(setting, examples, ws, g), queries)
+                + (_labels(setting, queries, ws, g),)
+            )
+    xs, ys, qx, qy = (torch.cat(p) for p in zip(*parts))
+    same = all(p[0] is p[2] for p in parts)
+    defined = min(n_points, n_dims) if setting == "orthogonal_train_test" else n_points
+    return BatteryPrompts(xs, ys, xs if same else qx, ys if same else qy, defined)
+
+
+def battery_errors(
+    model, prompts: BatteryPrompts, methods: tuple[str, ...] = ("transformer", "ols")
+) -> dict[str, np.ndarray]:
+    """Normalised squared error (prompts, positions) of each method; where queries are
+    not the examples, each position is its own prompt, as in Garg et al.'s
+    `eval_batch`."""
+    n_dims = prompts.xs.shape[-1]
+
+    def predictions(method: str, xs: torch.Tensor, ys: torch.Tensor):
+        if method == "transformer":
+            return predict(model, xs, ys)
+        return get_baseline(method)(xs, ys)
+
+    out = {}
+    for method in methods:
+        if prompts.queries_are_examples:
+            preds = predictions(method, prompts.xs, prompts.ys)
+        else:
+            n = prompts.xs.shape[1]
+            preds = torch.stack(
+                [predictions(method, *prompts.at(i)[:2])[:, -1] for i in range(n)],
+                dim=1,
+            )
+        out[method] = normalized_squared_error(
+            preds.double(), prompts.query_ys.double(), n_dims
+        ).numpy()
+    return out
+
+
+def last_defined_prompt(prompts: BatteryPrompts) -> Prompts:
+    """The whole prompt whose query is the last position at which the setting is
+    defined: what the spectral signature of a setting is computed from."""
+    return prompts.at(prompts.defined - 1)
+
+
+def example_statistics(prompts: BatteryPrompts) -> dict[str, float]:
+    """What a setting does to x, measured on its prompts: the norm of the in-context
+    examples' mean over √d (0 in distribution), their root-mean-square entry (1 in
+    distribution), and the rank of their covariance (d in distribution)."""
+    xs = prompts.xs[:, : prompts.defined].double()
+    d = xs.shape[-1]
+    flat = xs.reshape(-1, d)
+    eigenvalues = torch.linalg.eigvalsh(torch.cov(flat.T))
+    return {
+        "mean_shift": float(xs.mean(dim=1).norm(dim=1).mean() / math.sqrt(d)),
+        "rms": float(flat.pow(2).mean().sqrt()),
+        "rank": int((eigenvalues > 1e-6 * eigenvalues.max()).sum()),
+    }
+
+
+def battery_run(
+    model,
+    settings,
+    n_prompts: int,
+    seed: int,
+    reference: torch.Tensor,
+    ols: dict[str, np.ndarray] | None = None,
+) -> dict[str, dict]:
+    """setting -> the transformer's errors (prompts, positions), OLS's (computed once
+    and passed back in as `ols` for the next training seed), and the mean signature
+    score at the last layer against `reference`, on the prompt of the last defined
+    position."""
+    cfg = model.config
+    out = {}
+    for setting in settings:
+        prompts = battery_prompts(setting, n_prompts, cfg.n_points, cfg.n_dims, seed)
+        errors = battery_errors(model, prompts, ("transformer",))
+        sample = spectral_sample(model, last_defined_prompt(prompts))
+        out[setting] = {
+            "transformer": errors["transformer"],
+            "ols": (
+                ols[setting]
+                if ols is not None
+                else battery_errors(None, prompts, ("ols",))["ols"]
+            ),
+            "signature_score": float(
+                signature_score(sample.top_vectors, reference)[-1].mean()
+            ),
+            "defined": prompts.defined,
+            **example_statistics(prompts),
+        }
+    return out
+
+
+def summarise(outcome: dict[str, dict]) -> dict[str, dict]:
+    """The JSON form of a `battery_run`: per setting, each method's mean and median
+    error at every position, with the setting's measured properties."""
+    return {
+        name: {
+            **{
+                method: {
+                    "mean": o[method].mean(axis=0).tolist(),
+                    "median": np.median(o[method], axis=0).tolist(),
+                }
+                for method in ("transformer", "ols")
+            },
+            **{
+                key: o[key]
+                for key in ("defined", "signature_score", "mean_shift", "rms", "rank")
+            },
+        }
+        for name, o in outcome.items()
+    }

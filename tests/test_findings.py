@@ -1,0 +1,136 @@
+"""The verdicts of "Beyond the paper", judged from results files as the chapters write
+them."""
+
+import copy
+
+import pytest
+
+from icl_core.battery import PAPER_SHIFTS, SETTINGS
+from icl_core.coverage import invariant_range
+from icl_core.findings import findings, write_findings
+from icl_core.provenance import StaleResultsError, checkpoint_record
+from icl_core.storage import read_json, write_json
+
+SHIFTS = [-16, -4, 0, 4, 16]
+
+
+def test_the_invariant_range_is_where_every_smaller_shift_stays_near_c_zero():
+    assert invariant_range(SHIFTS, [50, 1, 1, 2, 50], factor=10) == 4
+    assert invariant_range(SHIFTS, [50, 30, 1, 2, 50], factor=10) == 0
+    assert invariant_range(SHIFTS, [5, 1, 1, 2, 5], factor=10) == 16
+
+
+def _setting(error, ols=1e-15, score=0.9, defined=3):
+    return {
+        "transformer": {"median": [1.0, error, error], "mean": [1.0, error, error]},
+        "ols": {"median": [1.0, ols, ols], "mean": [1.0, ols, ols]},
+        "defined": defined,
+        "signature_score": score,
+    }
+
+
+def _battery_seed(worst_ratio=2.0):
+    """Settings whose error grows with the shift and whose score falls with it."""
+    settings = {
+        name: _setting(0.01 * (1 + k / 100), score=0.9 - k / 100)
+        for k, name in enumerate(SETTINGS)
+    }
+    settings["scale-x=3"] = _setting(0.01 * worst_ratio, score=0.7)
+    paper = {
+        name: _setting(0.01 * 10 ** (k + 2), score=0.5 - k / 10)
+        for k, name in enumerate(PAPER_SHIFTS)
+    }
+    return {"settings": settings, "paper_shifts": paper}
+
+
+def _coverage_seed(error, score):
+    return {"median_error": error, "signature_score": score}
+
+
+GOOD = {
+    "standard": _coverage_seed([90, 40, 1, 30, 90], [0.2, 0.5, 0.9, 0.5, 0.2]),
+    "x_mean_spread": _coverage_seed([90, 2, 1, 2, 90], [0.3, 0.85, 0.9, 0.85, 0.3]),
+    "x_mean_spread_random": _coverage_seed(
+        [90, 3, 1, 3, 90], [0.3, 0.8, 0.9, 0.8, 0.3]
+    ),
+}
+
+
+def write_results(
+    results, n_seeds=3, coverage=None, battery=None, conclusion="only correlated"
+):
+    folder = results / "cpu"
+    paths = []
+    for seed in range(n_seeds):
+        path = folder / f"cpu-{seed}" / "model.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"weights {seed}".encode())
+        paths.append(path)
+    record = checkpoint_record(paths, results)
+    write_json(
+        folder / "signature_intervention.json",
+        {
+            "conclusion": conclusion,
+            "conclusion_by_seed": [conclusion] * n_seeds,
+            "best_layer": 4,
+            "checkpoints": record,
+        },
+    )
+    seeds = [battery or _battery_seed() for _ in range(n_seeds)]
+    write_json(
+        folder / "garg_battery.json",
+        {**seeds[0], "seeds": seeds, "checkpoints": record},
+    )
+    per_model = coverage or GOOD
+    write_json(
+        folder / "coverage.json",
+        {
+            "models": list(per_model),
+            "checkpoints": ["cpu/cpu-0/model.pt"] * len(per_model),
+            "shifts": SHIFTS,
+            "seeds": {m: [copy.deepcopy(v)] * n_seeds for m, v in per_model.items()},
+            "checkpoint_hashes": record,
+        },
+    )
+    return folder
+
+
+def test_every_finding_holds_on_results_that_show_it(tmp_path):
+    folder = write_results(tmp_path)
+    verdicts = findings(folder)
+    assert len(verdicts) == 7
+    assert [v.holds for v in verdicts] == [True] * 7, verdicts
+    assert {(v.seeds_holding, v.seeds) for v in verdicts} == {(3, 3)}
+    write_findings(folder / "findings.json", verdicts, 0.8)
+    saved = read_json(folder / "findings.json")
+    assert [f["holds"] for f in saved["findings"]] == [True] * 7
+    assert set(saved["checkpoints"]) == {f"cpu/cpu-{s}/model.pt" for s in range(3)}
+
+
+def test_each_finding_fails_when_its_evidence_does(tmp_path):
+    narrow = copy.deepcopy(GOOD)
+    narrow["x_mean_spread"] = _coverage_seed(
+        [90, 40, 1, 40, 5], [0.3, 0.5, 0.9, 0.5, 0.3]
+    )
+    verdicts = findings(
+        write_results(
+            tmp_path, coverage=narrow, battery=_battery_seed(50.0), conclusion="causal"
+        )
+    )
+    holds = {v.claim[0]: v.holds for v in verdicts}
+    assert holds == {
+        "A": False,
+        "B": False,
+        "C": True,
+        "D": False,
+        "E": False,
+        "F": False,
+        "G": True,
+    }
+
+
+def test_findings_from_a_changed_checkpoint_are_refused(tmp_path):
+    folder = write_results(tmp_path)
+    (folder / "cpu-1" / "model.pt").write_bytes(b"retrained")
+    with pytest.raises(StaleResultsError, match="cpu-1"):
+        findings(folder)
