@@ -18,6 +18,7 @@ other, the choice the book's concurrent training sweep makes."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -161,9 +162,9 @@ def ablations(m, batches, device, autocast: bool) -> dict:
     """Builders of icl_core's training step with one of its choices undone or one idea
     added."""
 
-    def step(forward=None, optimizer=None, use_autocast=autocast):
+    def step(forward=None, optimizer=None, use_autocast=autocast, config=m):
         torch.manual_seed(0)
-        model = InContextRegressor(m).to(device)
+        model = InContextRegressor(config).to(device)
         opt = optimizer(model) if optimizer else make_optimizer(model, 1e-4)
         return make_step(
             model,
@@ -183,6 +184,10 @@ def ablations(m, batches, device, autocast: bool) -> dict:
             forward=lambda model: torch.compile(model, dynamic=False)
         ),
     }
+    if m.activation == "gelu":
+        variants["GPT-2's tanh GELU"] = lambda: step(
+            config=dataclasses.replace(m, activation="gelu_new")
+        )
     if device.type == "cpu":  # on CUDA, bf16 autocast is already the default
         variants["bf16 autocast"] = lambda: step(use_autocast=True)
         variants["one thread"] = lambda: with_threads(step(), 1)

@@ -35,7 +35,7 @@ PRESETS: dict[str, ExperimentConfig] = {
     ),
     # Every model of the book on two CPU cores in under 50 minutes. Prompts of 2d + 1
     # points as in Garg et al.; the exact GELU, which differs from GPT-2's tanh
-    # approximation by at most 0.0005 and trains in 0.85 of its time on a CPU (`make bench`).
+    # approximation by at most 0.0005 and trains faster on a CPU (`make bench`).
     "cpu": ExperimentConfig(
         name="cpu",
         model=ModelConfig(
