@@ -51,8 +51,10 @@ PRESETS: dict[str, ExperimentConfig] = {
             points_inc=2,
             interval=1000,
         ),
+        # dimensions and points reach d and 2d + 1 together at step 3000, as in Garg et
+        # al.'s curriculum shape, then 3000 steps at full size
         train=TrainConfig(
-            steps=8000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
+            steps=6000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
         ),
     ),
     # Garg et al.'s standard linear-regression run; needs a GPU.
