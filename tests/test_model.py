@@ -187,3 +187,19 @@ def test_an_intervention_at_one_layer_changes_only_what_comes_after_it():
     # causal: earlier queries never see the last one
     assert torch.equal(changed[:, :-1], plain[:, :-1])
     assert not torch.allclose(changed[:, -1], plain[:, -1])
+
+
+def test_the_activation_is_gpt2s_tanh_gelu_unless_the_exact_one_is_asked_for():
+    import dataclasses
+
+    torch.manual_seed(0)
+    tanh = InContextRegressor(CFG).eval()
+    exact = InContextRegressor(dataclasses.replace(CFG, activation="gelu")).eval()
+    exact.load_state_dict(tanh.state_dict())  # same weights, other activation
+    h = torch.linspace(-6, 6, 1001)
+    gelu_new = 0.5 * h * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (h + 0.044715 * h**3)))
+    torch.testing.assert_close(tanh.h[0].mlp.act(h), gelu_new)
+    torch.testing.assert_close(exact.h[0].mlp.act(h), torch.nn.functional.gelu(h))
+    xs, ys = prompts()
+    difference = (tanh(xs, ys) - exact(xs, ys)).abs().max()
+    assert 0 < difference < 1e-2
