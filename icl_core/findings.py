@@ -161,15 +161,15 @@ def findings(
     add(
         f"D. Pretraining on means c ~ U[-{r:g}, {r:g}] along 1 makes the transformer "
         "shift-invariant inside that range",
-        f"error within ×{factor:g} of c = 0 for every |c| ≤ {r:g} (measured: the "
-        "largest such |c|)",
+        f"error within ×{factor:g} of c = 0 for every c in [-{r:g}, {r:g}] (measured: "
+        "the largest such bound)",
         [c["reach"] for c in cov],
         lambda v: v >= r,
         fmt=".3g",
     )
     add(
         "E. ... but not beyond it",
-        f"error at |c| = {edge:g} > ×{factor:g} that at c = 0",
+        f"error at c = ±{edge:g} > ×{factor:g} that at c = 0",
         [c["edge"] for c in cov],
         lambda v: v > factor,
         fmt=".3g",
@@ -177,7 +177,7 @@ def findings(
     )
     add(
         "F. Its signature widens with it",
-        f"signature score drops by < {t.alignment_drop} from c = 0 to |c| = {r:g}, "
+        f"signature score drops by < {t.alignment_drop} from c = 0 to c = ±{r:g}, "
         f"the standard model's (same seed) by ≥ {t.alignment_drop}",
         [c["drop"] for c in cov],
         lambda v: v < t.alignment_drop,
@@ -185,8 +185,8 @@ def findings(
     )
     add(
         "G. Means along random directions cover the all-ones direction too",
-        f"error within ×{factor:g} of c = 0 for every |c| ≤ {r:g} along 1 (measured: "
-        "the largest such |c|)",
+        f"error within ×{factor:g} of c = 0 for every c in [-{r:g}, {r:g}] along 1 "
+        "(measured: the largest such bound)",
         [c["random_reach"] for c in cov],
         lambda v: v >= r,
         fmt=".3g",

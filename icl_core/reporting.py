@@ -32,9 +32,13 @@ def glue_figure(name: str, fig) -> None:
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]):
-    """An IPython Markdown table (rendered as a real table in the book)."""
+    """An IPython Markdown table (rendered as a real table in the book); a `|` inside a
+    cell is escaped so that it cannot split the cell."""
     from IPython.display import Markdown
 
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    lines = [line(headers), "|" + "---|" * len(headers)]
+    lines += [line(row) for row in rows]
     return Markdown("\n".join(lines))
