@@ -16,7 +16,7 @@ from scipy import stats
 from .battery import SETTINGS
 from .coverage import invariant_range
 from .provenance import checkpoint_hashes, read_consistent
-from .scorecard import Verdict
+from .scorecard import Verdict, verdict_record
 from .seeds import format_range
 from .storage import write_json
 
@@ -197,26 +197,7 @@ def findings(
 def write_findings(path: str | Path, verdicts: list[Verdict], seed_share: float):
     """`findings.json` beside the results it judged, in the scorecard's form."""
     data = read_consistent(Path(path).parent, RESULTS)
-    write_json(
-        path,
-        {
-            "rule": f"holds for the across-seed mean and in at least {seed_share:.0%} "
-            "of seeds",
-            "findings": [
-                {
-                    "finding": v.claim,
-                    "measured": v.measured,
-                    "criterion": v.criterion,
-                    "holds": v.holds,
-                    "seeds_holding": v.seeds_holding,
-                    "seeds": v.seeds,
-                }
-                for v in verdicts
-            ],
-            "checkpoints": {
-                k: v
-                for name in RESULTS
-                for k, v in checkpoint_hashes(data[name]).items()
-            },
-        },
-    )
+    checkpoints = {
+        k: v for name in RESULTS for k, v in checkpoint_hashes(data[name]).items()
+    }
+    write_json(path, verdict_record(verdicts, seed_share, "findings", checkpoints))

@@ -104,26 +104,30 @@ def write_scorecard(
     sources = [
         read_json(Path(path).parent / f"{name}.json")["checkpoints"] for name in RESULTS
     ]
-    write_json(
-        path,
-        {
-            "rule": f"holds for the across-seed mean and in at least {seed_share:.0%} of seeds",
-            "claims": [
-                {
-                    "claim": v.claim,
-                    "measured": v.measured,
-                    "criterion": v.criterion,
-                    "holds": v.holds,
-                    "seeds_holding": v.seeds_holding,
-                    "seeds": v.seeds,
-                }
-                for v in verdicts
-            ],
-            "checkpoints": {
-                k: v for checkpoints in sources for k, v in checkpoints.items()
-            },
-        },
-    )
+    checkpoints = {k: v for record in sources for k, v in record.items()}
+    write_json(path, verdict_record(verdicts, seed_share, "claims", checkpoints))
+
+
+def verdict_record(
+    verdicts: list[Verdict], seed_share: float, key: str, checkpoints: dict
+) -> dict:
+    """The JSON form of judged verdicts: the rule, one entry per verdict under `key`
+    (its text under the singular of `key`), and the checkpoints they rest on."""
+    return {
+        "rule": f"holds for the across-seed mean and in at least {seed_share:.0%} of seeds",
+        key: [
+            {
+                key[:-1]: v.claim,
+                "measured": v.measured,
+                "criterion": v.criterion,
+                "holds": v.holds,
+                "seeds_holding": v.seeds_holding,
+                "seeds": v.seeds,
+            }
+            for v in verdicts
+        ],
+        "checkpoints": checkpoints,
+    }
 
 
 def _judge(
