@@ -57,6 +57,29 @@ PRESETS: dict[str, ExperimentConfig] = {
             steps=6000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
         ),
     ),
+    # Garg et al.'s "small" architecture (6 layers, 4 heads, width 128) at d = 10, on two
+    # CPU cores in under two hours. Their curriculum shape scaled to d: dimensions from
+    # about d/4 and points from 2·dims + 1, both full at step 7000, then 17000 steps at
+    # full size; the cpu preset's learning rate, as 500,000 steps at 1e-4 do not fit.
+    "small": ExperimentConfig(
+        name="small",
+        model=ModelConfig(
+            n_dims=10, n_points=21, n_layer=6, n_head=4, n_embd=128, activation="gelu"
+        ),
+        task=PromptDistribution(),
+        curriculum=CurriculumConfig(
+            dims_start=3,
+            dims_end=10,
+            dims_inc=1,
+            points_start=7,
+            points_end=21,
+            points_inc=2,
+            interval=1000,
+        ),
+        train=TrainConfig(
+            steps=24_000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=100
+        ),
+    ),
     # Garg et al.'s standard linear-regression run; needs a GPU.
     "paper": ExperimentConfig(
         name="paper",
