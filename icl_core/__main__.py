@@ -87,6 +87,23 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="chapters side by side (default: one per core on a CPU, 1 on a GPU)",
     )
+    book.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        help="training seeds of every model (default: each chapter's own)",
+    )
+    book.add_argument(
+        "--pretraining",
+        nargs="+",
+        help="pretraining distributions to train and compare (default: each "
+        f"chapter's own, drawn from {', '.join(PRETRAINING)})",
+    )
+    book.add_argument(
+        "--out",
+        help="write the executed chapters to this folder and build no book "
+        "(default: execute them in place and build the book)",
+    )
     commands.add_parser("presets", help="list the presets and their configurations")
     return parser
 
@@ -126,6 +143,16 @@ def _train(args: argparse.Namespace) -> None:
         dist.destroy_process_group()
 
 
+def _chapter_parameters(args: argparse.Namespace) -> dict:
+    """The `book` options that reach every chapter as papermill parameters."""
+    parameters = {}
+    if args.seeds is not None:
+        parameters["seeds"] = parameters["pretraining_seeds"] = args.seeds
+    if args.pretraining is not None:
+        parameters["pretraining"] = args.pretraining
+    return parameters
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -152,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.book_dir,
                 args.results,
                 args.jobs,
+                _chapter_parameters(args),
+                args.out,
             )
         else:
             _train(args)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from .experiments import check_parameters
 from .presets import get_preset
 from .storage import read_json, write_json
 from .train import resolve_device
@@ -53,11 +54,13 @@ def prerequisites(notebook: Path) -> list[str]:
     return _metadata(notebook).get("after", [])
 
 
-def execute(book_dir: str | Path, parameters: dict, jobs: int = 1) -> dict[str, float]:
-    """Run each chapter in place with `parameters`, up to `jobs` side by side (each
-    waits for its `prerequisites`); return the seconds each took. Chapters running
-    side by side share the cores between them, one kernel's threads each, which on
-    CPU beats one chapter at a time on every core."""
+def execute(
+    book_dir: str | Path, parameters: dict, jobs: int = 1, out: Path | None = None
+) -> dict[str, float]:
+    """Run each chapter with `parameters`, in place or into the folder `out`, up to
+    `jobs` side by side (each waits for its `prerequisites`); return the seconds each
+    took. Chapters running side by side share the cores between them, one kernel's
+    threads each, which on CPU beats one chapter at a time on every core."""
     notebooks = chapters(book_dir)
     after = {nb.stem: prerequisites(nb) for nb in notebooks}
     unknown = {name for names in after.values() for name in names} - set(after)
@@ -75,9 +78,8 @@ def execute(book_dir: str | Path, parameters: dict, jobs: int = 1) -> dict[str, 
             threads = max(1, (os.cpu_count() or 1) // side_by_side)
             for notebook in ready[: jobs - len(running)]:
                 pending.remove(notebook)
-                running[pool.submit(_run_chapter, notebook, parameters, threads)] = (
-                    notebook
-                )
+                job = pool.submit(_run_chapter, notebook, parameters, threads, out)
+                running[job] = notebook
             if not running:
                 raise ValueError(
                     f"chapters wait on each other: {[nb.stem for nb in pending]}"
@@ -93,10 +95,13 @@ def execute(book_dir: str | Path, parameters: dict, jobs: int = 1) -> dict[str, 
     return {nb.stem: seconds[nb.stem] for nb in notebooks}
 
 
-def _run_chapter(notebook: Path, parameters: dict, threads: int) -> float:
-    """Execute one chapter in place in a papermill process whose kernel uses `threads`
-    threads."""
+def _run_chapter(
+    notebook: Path, parameters: dict, threads: int, out: Path | None = None
+) -> float:
+    """Execute one chapter, in place or into the folder `out`, in a papermill process
+    whose kernel uses `threads` threads (it runs in the book's folder either way)."""
     start = time.perf_counter()
+    output = notebook if out is None else Path(out).resolve() / notebook.name
     env = {
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
@@ -107,7 +112,7 @@ def _run_chapter(notebook: Path, parameters: dict, threads: int) -> float:
         "-m",
         "papermill",
         str(notebook),
-        str(notebook),
+        str(output),
         "--cwd",
         str(notebook.parent),
         "--kernel",
@@ -121,7 +126,7 @@ def _run_chapter(notebook: Path, parameters: dict, threads: int) -> float:
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
         raise ChapterError(f"{notebook.name} failed:\n{done.stderr[-4000:]}")
-    _prepare_for_static_page(notebook)
+    _prepare_for_static_page(output)
     return round(time.perf_counter() - start, 1)
 
 
@@ -194,10 +199,17 @@ def make_book(
     book_dir: str | Path = "book",
     results: str | Path = "results",
     jobs: int | None = None,
+    chapter_parameters: dict | None = None,
+    out: str | Path | None = None,
 ) -> None:
     """Execute every chapter (by default side by side on a CPU, one at a time on a GPU),
-    record the wall times, build the book."""
+    record the wall times, build the book.
+
+    `chapter_parameters` reach every chapter beside the preset (e.g. fewer training
+    seeds at a preset too large for five). With `out`, the executed chapters go to
+    that folder and no book is built: the published chapters stay as they are."""
     get_preset(preset)
+    check_parameters(**(chapter_parameters or {}))
     if jobs is None:
         jobs = (os.cpu_count() or 1) if resolve_device(device).type == "cpu" else 1
     if jobs < 1:
@@ -212,9 +224,16 @@ def make_book(
     # Chapters run inside book_dir; a relative path keeps the committed notebooks free
     # of local paths.
     relative = os.path.relpath(Path(results).resolve(), Path(book_dir).resolve())
-    parameters = {"preset": preset, "device": device, "results": relative}
+    parameters = {
+        "preset": preset,
+        "device": device,
+        "results": relative,
+        **(chapter_parameters or {}),
+    }
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    seconds = execute(book_dir, parameters, jobs)
+    seconds = execute(book_dir, parameters, jobs, out)
     total = time.perf_counter() - start
     trained = len(set(Path(results, preset).glob("*/model.pt")) - before)
     record_timings(
@@ -228,6 +247,8 @@ def make_book(
     )
     for notebook in chapters(book_dir):  # now that this run's wall times are on record
         if _metadata(notebook).get("reports_timings"):
-            _run_chapter(notebook, parameters, os.cpu_count() or 1)
+            _run_chapter(notebook, parameters, os.cpu_count() or 1, out)
+    if out is not None:
+        return
     shutil.rmtree(Path(book_dir) / "_build", ignore_errors=True)
     build(book_dir)

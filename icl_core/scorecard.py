@@ -25,9 +25,23 @@ class Verdict:
     claim: str
     measured: str  # for the across-seed mean
     criterion: str
-    holds: bool  # overall: for the mean and in at least `seed_share` of the seeds
+    # overall: for the mean and in at least `seed_share` of the seeds; None where the
+    # preset lacks the models the claim needs (not tested)
+    holds: bool | None
     seeds_holding: int
     seeds: int
+
+    @property
+    def outcome(self) -> str:
+        """'yes', 'no' or 'not tested', as the tables print it."""
+        return {True: "yes", False: "no", None: "not tested"}[self.holds]
+
+
+def held(verdicts: list[Verdict]) -> str:
+    """'4 of 7', or '4 of 6 tested' when some verdicts could not be tested."""
+    tested = [v for v in verdicts if v.holds is not None]
+    total = f"{len(tested)} tested" if len(tested) < len(verdicts) else len(verdicts)
+    return f"{sum(v.holds for v in tested)} of {total}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,9 @@ def scorecard(
         [p[-1] for p in pretrained]
     ]
     return [
-        Verdict(
+        Verdict(claim, measured, criterion, None, 0, 0)
+        if holds is None
+        else Verdict(
             claim,
             measured,
             criterion,
@@ -132,7 +148,7 @@ def verdict_record(
 
 def _judge(
     ind: dict, shift: dict, spec: dict, pre: dict, t: Thresholds
-) -> list[tuple[str, str, str, bool]]:
+) -> list[tuple[str, str, str, bool | None]]:
     """(claim, measured, criterion, holds) for each claim, from one set of results."""
     tf_last = ind["error_median"]["transformer"][-1]
     ends = _unshifted_and_largest(shift["shifts"], "distribution_shift.json")
@@ -203,16 +219,31 @@ def _judge(
             f"Spearman of score with low loss ≥ {t.correlation}, 95% interval above 0",
             bool(rho["value"] >= t.correlation and rho["low"] > 0),
         ),
-        (
-            "7. Pretraining shapes the signature and where the model generalises",
-            f"own model lowest error on {sum(pre['lowest_error_is_own_model'])} of "
-            f"{len(pre['models'])} distributions; own distribution highest score for "
-            f"{sum(pre['highest_score_is_own_distribution'])} of {len(pre['models'])} "
-            "models",
-            "both, for every pretraining distribution",
-            bool(
-                all(pre["lowest_error_is_own_model"])
-                and all(pre["highest_score_is_own_distribution"])
-            ),
-        ),
+        _claim_7(pre),
     ]
+
+
+def _claim_7(pre: dict) -> tuple[str, str, str, bool | None]:
+    """Claim 7 compares models pretrained on different distributions: not tested where
+    the pretraining chapter ran with fewer than two."""
+    claim = "7. Pretraining shapes the signature and where the model generalises"
+    criterion = "both, for every pretraining distribution"
+    n = len(pre["models"])
+    if n < 2:
+        return (
+            claim,
+            f"only {', '.join(pre['models'])} pretrained at this preset",
+            criterion,
+            None,
+        )
+    return (
+        claim,
+        f"own model lowest error on {sum(pre['lowest_error_is_own_model'])} of {n} "
+        f"distributions; own distribution highest score for "
+        f"{sum(pre['highest_score_is_own_distribution'])} of {n} models",
+        criterion,
+        bool(
+            all(pre["lowest_error_is_own_model"])
+            and all(pre["highest_score_is_own_distribution"])
+        ),
+    )

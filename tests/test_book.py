@@ -110,6 +110,43 @@ def test_a_chapter_that_reports_timings_reports_the_run_that_built_it(
     assert set(recorded["reuse"]["seconds"]) == {"work", "report"}
 
 
+def test_a_run_into_another_folder_leaves_the_book_alone_and_passes_seeds_on(
+    tmp_path, monkeypatch
+):
+    import icl_core.book
+
+    book = _tiny_book(
+        tmp_path / "book",
+        {"work": []},
+        "import json\nprint(json.dumps({'preset': preset, 'seeds': seeds}))",
+        parameters="preset = device = results = ''\nseeds = [0, 1, 2]",
+    )
+    published = (book / "work.ipynb").read_bytes()
+    monkeypatch.setattr(
+        icl_core.book, "build", lambda book_dir: pytest.fail("built the book")
+    )
+    out = tmp_path / "executed"
+    icl_core.book.make_book(
+        "smoke",
+        "cpu",
+        False,
+        book,
+        tmp_path / "results",
+        jobs=1,
+        chapter_parameters={"seeds": [4]},
+        out=out,
+    )
+    assert (book / "work.ipynb").read_bytes() == published
+    executed = nbformat.read(out / "work.ipynb", as_version=4)
+    printed = json.loads(executed.cells[-1].outputs[0]["text"])
+    assert printed == {"preset": "smoke", "seeds": [4]}
+    assert (tmp_path / "results" / "smoke" / "timings.json").exists()
+    with pytest.raises(ValueError, match=r"seeds=\[-1\]"):
+        icl_core.book.make_book(
+            "smoke", "cpu", False, book, chapter_parameters={"seeds": [-1]}, out=out
+        )
+
+
 def test_a_failing_chapter_is_named_and_a_missing_prerequisite_is_refused(tmp_path):
     book = _tiny_book(
         tmp_path / "book", {"broken": []}, "raise RuntimeError('on purpose')"

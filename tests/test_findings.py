@@ -9,6 +9,7 @@ from icl_core.battery import PAPER_SHIFTS, SETTINGS
 from icl_core.coverage import invariant_range
 from icl_core.findings import findings, write_findings
 from icl_core.provenance import StaleResultsError, checkpoint_record
+from icl_core.scorecard import held
 from icl_core.storage import read_json, write_json
 
 SHIFTS = [-16, -4, 0, 4, 16]
@@ -134,3 +135,12 @@ def test_findings_from_a_changed_checkpoint_are_refused(tmp_path):
     (folder / "cpu-1" / "model.pt").write_bytes(b"retrained")
     with pytest.raises(StaleResultsError, match="cpu-1"):
         findings(folder)
+
+
+def test_findings_without_the_coverage_models_are_not_tested(tmp_path):
+    standard_only = {"standard": GOOD["standard"]}
+    verdicts = findings(write_results(tmp_path, coverage=standard_only))
+    holds = {v.claim[0]: v.holds for v in verdicts}
+    assert holds == dict(A=True, B=True, C=True, D=None, E=None, F=None, G=None)
+    assert {v.outcome for v in verdicts[3:]} == {"not tested"}
+    assert held(verdicts) == "3 of 3 tested"

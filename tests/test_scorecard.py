@@ -4,7 +4,7 @@ import pytest
 
 from icl_core.experiments import check_parameters
 from icl_core.provenance import StaleResultsError, checkpoint_record
-from icl_core.scorecard import scorecard
+from icl_core.scorecard import held, scorecard
 from icl_core.storage import read_json, write_json
 
 VALUES = {
@@ -184,3 +184,15 @@ def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoint
         "seeds",
     }
     assert sorted(written["checkpoints"]) == [f"cpu/cpu-{i}/model.pt" for i in range(3)]
+
+
+def test_claim_7_is_not_tested_with_a_single_pretraining_distribution(tmp_path):
+    only = {
+        "models": ["standard"],
+        "lowest_error_is_own_model": [True],
+        "highest_score_is_own_distribution": [True],
+    }
+    verdicts = scorecard(write_results(tmp_path, n_seeds=2, pretraining=only))
+    assert [v.holds for v in verdicts] == [True] * 6 + [None]
+    assert (verdicts[6].outcome, verdicts[6].seeds) == ("not tested", 0)
+    assert held(verdicts) == "6 of 6 tested" and held(verdicts[:6]) == "6 of 6"
