@@ -107,6 +107,12 @@ _PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         and set(v) <= set(SHIFT_FAMILIES),
         f"a non-empty list drawn from {', '.join(SHIFT_FAMILIES)}",
     ),
+    "presets": (
+        lambda v: isinstance(v, (list, tuple))
+        and len(v) > 0
+        and set(v) <= set(PRESETS),
+        f"a non-empty list drawn from {', '.join(PRESETS)}",
+    ),
     "pretraining": (
         lambda v: isinstance(v, (list, tuple))
         and len(v) > 0

@@ -1,0 +1,120 @@
+"""The presets side by side, read from results files as the chapters write them."""
+
+import pytest
+import torch
+
+from icl_core import checkpoint
+from icl_core.presets import get_preset
+from icl_core.provenance import StaleResultsError, checkpoint_record
+from icl_core.scale import (
+    key_metrics,
+    presets_with_results,
+    quantity_rows,
+    summarise,
+    trend,
+    verdict_cell,
+)
+from icl_core.storage import write_json
+
+CLAIMS = [f"{k}. claim" for k in range(1, 8)]
+
+
+def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
+    """A preset's results: `errors` the transformer's median error at c = 0, 4, 16 and
+    `score0` its signature score at c = 0 (the same for every seed but the last,
+    which is 10% worse); `holds` the scorecard's verdict per claim."""
+    folder = results / preset
+    paths = []
+    for seed in range(n_seeds):
+        path = folder / f"{preset}-{seed}" / "model.pt"
+        config = get_preset(preset).with_changes(train={"seed": seed})
+        weights = {"w": torch.zeros(10), "b": torch.full((5,), float(seed))}
+        checkpoint.save(path, {"config": config.to_dict(), "model": weights})
+        paths.append(path)
+    record = checkpoint_record(paths, results)
+
+    def seed_values(i):
+        worse = 1.1 if i == n_seeds - 1 else 1.0
+        return {
+            "in_distribution": {
+                "error_median": {"transformer": [1.0, errors[0] * worse]}
+            },
+            "distribution_shift": {
+                "shifts": [0, 4, 16],
+                "transformer_error": {"median": [e * worse for e in errors]},
+                "transformer_accuracy": [0.9, 0.5, 0.1],
+            },
+            "spectral": {
+                "shifts": [0, 16],
+                "signature_score": [score0 / worse, 0.3],
+                "leading_singular_values": {"sigma1": [10.0, 30.0]},
+                "spearman_signature_vs_loss": {"value": 0.6},
+            },
+            "pretraining": {
+                "models": ["standard", "x_shifted", "x_wide"][:n_models],
+                "lowest_error_is_own_model": [True, False, True][:n_models],
+                "highest_score_is_own_distribution": [True] * n_models,
+            },
+        }
+
+    seeds = [seed_values(i) for i in range(n_seeds)]
+    for name in seeds[0]:
+        top = {**seeds[0][name], "checkpoint": f"{preset}/{preset}-0/model.pt"}
+        write_json(
+            folder / f"{name}.json",
+            {
+                **top,
+                "seeds": [{"seed": i, **s[name]} for i, s in enumerate(seeds)],
+                "checkpoints": record,
+            },
+        )
+    claims = [
+        {
+            "claim": claim,
+            "measured": "",
+            "criterion": "",
+            "holds": h,
+            "seeds_holding": 0 if h is None else n_seeds * bool(h),
+            "seeds": 0 if h is None else n_seeds,
+        }
+        for claim, h in zip(CLAIMS, holds)
+    ]
+    write_json(folder / "scorecard.json", {"claims": claims, "checkpoints": record})
+    return folder
+
+
+def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path):
+    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1, 1)
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
+    assert presets_with_results(tmp_path, ["small", "cpu", "paper"]) == ["cpu", "small"]
+    cpu, small = (summarise(tmp_path, p) for p in ("cpu", "small"))
+    assert (cpu.n_parameters, cpu.n_dims, cpu.steps) == (15, 5, 6000)
+    assert (small.n_dims, small.n_points, small.seeds) == (10, 21, [0])
+    assert cpu.quantities["error_growth_4"] == pytest.approx([100, 100])
+    assert cpu.quantities["in_distribution_error"] == pytest.approx([0.02, 0.022])
+    assert cpu.quantities["own_distribution_wins"] == pytest.approx([5 / 6] * 2)
+    assert small.quantities["own_distribution_wins"] == [None]
+    rows = {row[0]: row[1:] for row in quantity_rows([cpu, small])}
+    assert rows["error growth, c = 4 vs c = 0"] == ["100 [100, 100]×", "50×"]
+    assert rows["in-distribution error, last query"] == ["0.021 [0.02, 0.022]", "0.011"]
+    assert verdict_cell(small.verdicts[6]) == "not tested"
+    assert verdict_cell(cpu.verdicts[0]) == "yes (2 of 2 seeds)"
+
+
+def test_the_trend_says_whether_a_claim_flips_strengthens_or_weakens(tmp_path):
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
+    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1, 1)
+    summaries = [summarise(tmp_path, p) for p in ("cpu", "small")]
+    trends = [trend(summaries, m) for m in key_metrics()]
+    assert trends[0] == "strengthens (yes at both)"  # error 0.021 → 0.01
+    assert trends[2] == "weakens (yes at both)"  # growth 1000× → 500×
+    assert trends[3] == "flips (no → yes)"  # score 0.67 → 0.95
+    assert trends[6] == "tested at one scale"
+    assert trend(summaries[:1], key_metrics()[0]) == "tested at one scale"
+
+
+def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
+    folder = write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 7)
+    (folder / "cpu-1" / "model.pt").write_bytes(b"retrained")
+    with pytest.raises(StaleResultsError, match="cpu-1"):
+        summarise(tmp_path, "cpu")
