@@ -1,4 +1,6 @@
-# make book: execute every chapter (papermill) and build the book; make test: the test suite.
+# make book: execute every chapter (papermill) and build the book; make test: the test suite;
+# make small: every chapter at the small preset (one seed, the standard model) into
+# results/small/chapters, for the Scale chapter, leaving the published chapters as they are.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,7 +9,7 @@ DEVICE ?= auto
 RETRAIN ?= 0
 JOBS ?=
 
-.PHONY: venv book test bench serve clean
+.PHONY: venv book small test bench serve clean
 
 $(VENV)/installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +21,10 @@ venv: $(VENV)/installed
 
 book: venv
 	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain) $(if $(JOBS),--jobs $(JOBS))
+
+small: venv
+	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 --pretraining standard \
+		--out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
 
 test: venv
 	$(PY) -m pytest -q
