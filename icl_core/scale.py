@@ -65,6 +65,8 @@ class PresetSummary:
     n_points: int
     architecture: str  # layers × heads × width
     steps: int
+    train_seconds: float  # the standard model's first seed
+    train_device: str
     seeds: list[int]
     pretraining: list[str]
     quantities: dict[str, list[float]]
@@ -109,6 +111,8 @@ def summarise(results: str | Path, preset: str) -> PresetSummary:
         n_points=model["n_points"],
         architecture=f"{model['n_layer']} × {model['n_head']} × {model['n_embd']}",
         steps=train["steps"],
+        train_seconds=float(payload["seconds"]),
+        train_device=payload.get("device", "unknown"),
         seeds=[s["seed"] for s in ind["seeds"]],
         pretraining=list(pre["models"]),
         quantities=quantities,
@@ -215,6 +219,7 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
         row("d, points", lambda s: f"{s.n_dims}, {s.n_points}"),
         row("layers × heads × width", lambda s: s.architecture),
         row("training steps", lambda s: f"{s.steps:,}"),
+        row("training wall time, one model", training_time),
         row("training seeds (standard model)", lambda s: str(len(s.seeds))),
         row("pretraining distributions (claim 7)", lambda s: str(len(s.pretraining))),
         row("in-distribution error, last query", measured("in_distribution_error")),
@@ -227,6 +232,11 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
         row("Spearman, signature vs low loss", measured("spearman", ".2f")),
         row("σ1 growth, largest c vs c = 0", measured("sigma1_growth", unit="×")),
     ]  # fmt: skip
+
+
+def training_time(summary: PresetSummary) -> str:
+    """'86 min on cpu (2 threads)': the standard model's first seed."""
+    return f"{summary.train_seconds / 60:.0f} min on {summary.train_device}"
 
 
 def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
@@ -243,6 +253,8 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
                     "n_points": s.n_points,
                     "architecture": s.architecture,
                     "steps": s.steps,
+                    "train_seconds": s.train_seconds,
+                    "train_device": s.train_device,
                     "seeds": s.seeds,
                     "pretraining": s.pretraining,
                     "quantities": s.quantities,

@@ -11,6 +11,7 @@ from icl_core.scale import (
     presets_with_results,
     quantity_rows,
     summarise,
+    training_time,
     trend,
     verdict_cell,
 )
@@ -29,7 +30,10 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
         path = folder / f"{preset}-{seed}" / "model.pt"
         config = get_preset(preset).with_changes(train={"seed": seed})
         weights = {"w": torch.zeros(10), "b": torch.full((5,), float(seed))}
-        checkpoint.save(path, {"config": config.to_dict(), "model": weights})
+        checkpoint.save(
+            path,
+            {"config": config.to_dict(), "model": weights, "seconds": 60.0 * seed},
+        )
         paths.append(path)
     record = checkpoint_record(paths, results)
 
@@ -90,6 +94,7 @@ def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path)
     cpu, small = (summarise(tmp_path, p) for p in ("cpu", "small"))
     assert (cpu.n_parameters, cpu.n_dims, cpu.steps) == (15, 5, 6000)
     assert (small.n_dims, small.n_points, small.seeds) == (10, 21, [0])
+    assert training_time(small) == "0 min on unknown"
     assert cpu.quantities["error_growth_4"] == pytest.approx([100, 100])
     assert cpu.quantities["in_distribution_error"] == pytest.approx([0.02, 0.022])
     assert cpu.quantities["own_distribution_wins"] == pytest.approx([5 / 6] * 2)
