@@ -165,8 +165,9 @@ def _own_wins(pre: dict) -> float | None:
 
 def trend(summaries: list[PresetSummary], metric: KeyMetric) -> str:
     """How a claim moves from the smallest to the largest preset that tested it:
-    'flips (no → yes)' when its verdict changes, else whether its key quantity moves
-    to the side where the claim holds ('strengthens') or away from it ('weakens')."""
+    'flips (no → yes)' when its verdict changes; else 'no clear change' when the two
+    presets' seed ranges of its key quantity overlap, or whether it moves to the side
+    where the claim holds ('strengthens') or away from it ('weakens')."""
     tested = [s for s in summaries if s.verdicts[metric.claim - 1]["holds"] is not None]
     if len(tested) < 2:
         return "tested at one scale" if tested else "not tested"
@@ -174,11 +175,10 @@ def trend(summaries: list[PresetSummary], metric: KeyMetric) -> str:
     outcomes = [_outcome(s.verdicts[metric.claim - 1]["holds"]) for s in (small, large)]
     if outcomes[0] != outcomes[1]:
         return f"flips ({outcomes[0]} → {outcomes[1]})"
-    before, after = (
-        np.mean(measured_values(s, metric.quantity)) for s in (small, large)
-    )
-    if before == after:
-        return f"unchanged ({outcomes[1]})"
+    first, last = (measured_values(s, metric.quantity) for s in (small, large))
+    if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
+        return f"no clear change ({outcomes[1]} at both)"
+    before, after = np.mean(first), np.mean(last)
     toward = (after > before) == metric.holds_above
     return f"{'strengthens' if toward else 'weakens'} ({outcomes[1]} at both)"
 
@@ -295,7 +295,6 @@ def plot_key_metrics(axes, summaries: list[PresetSummary], metrics: list[KeyMetr
                 (s.n_parameters, mean),
                 textcoords="offset points",
                 xytext=(7, 5),
-                fontsize=9,
             )
             points.append((s.n_parameters, mean))
         if len(points) > 1:
@@ -306,5 +305,5 @@ def plot_key_metrics(axes, summaries: list[PresetSummary], metrics: list[KeyMetr
             ax.set_yscale("log")
         sizes = [s.n_parameters for s in summaries]
         ax.set_xlim(min(sizes) / 3, max(sizes) * 3)
-        ax.set_title(f"{metric.claim}. {metric.title}", fontsize=10)
-        ax.set_ylabel(metric.label, fontsize=9)
+        ax.set_title(f"{metric.claim}. {metric.title}")
+        ax.set_ylabel(metric.label)

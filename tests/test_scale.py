@@ -113,6 +113,7 @@ def test_the_trend_says_whether_a_claim_flips_strengthens_or_weakens(tmp_path):
     trends = [trend(summaries, m) for m in key_metrics()]
     assert trends[0] == "strengthens (yes at both)"  # error 0.021 → 0.01
     assert trends[2] == "weakens (yes at both)"  # growth 1000× → 500×
+    assert trends[1] == "no clear change (yes at both)"  # 0.11 in both
     assert trends[3] == "flips (no → yes)"  # score 0.67 → 0.95
     assert trends[6] == "tested at one scale"
     assert trend(summaries[:1], key_metrics()[0]) == "tested at one scale"
