@@ -74,7 +74,7 @@ def test_cross_section_checks_name_the_field():
 
 
 def test_unknown_preset_lists_allowed_names():
-    with pytest.raises(ValueError, match=r"preset='gpu'.*smoke, cpu, paper"):
+    with pytest.raises(ValueError, match=r"preset='gpu'.*smoke, cpu, small, paper"):
         get_preset("gpu")
 
 
