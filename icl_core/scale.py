@@ -4,6 +4,7 @@ model grows."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from . import checkpoint
 from .plotting import PALETTE
 from .presets import PRESETS
 from .provenance import checkpoint_hashes, read_consistent
-from .scorecard import STANDARD_MODEL_RESULTS, Thresholds
+from .scorecard import STANDARD_MODEL_RESULTS, Thresholds, Verdict, one_seed
 from .seeds import format_range
 from .storage import write_json
 
@@ -56,8 +57,8 @@ def key_metrics(t: Thresholds = Thresholds()) -> list[KeyMetric]:
 
 @dataclass(frozen=True)
 class PresetSummary:
-    """One preset's scale, its quantities per training seed, and its verdicts (as
-    `scorecard.json` holds them)."""
+    """One preset's scale, its quantities per training seed, and the verdicts its
+    `scorecard.json` holds."""
 
     preset: str
     n_parameters: int
@@ -70,7 +71,7 @@ class PresetSummary:
     seeds: list[int]
     pretraining: list[str]
     quantities: dict[str, list[float]]
-    verdicts: list[dict]
+    verdicts: list[Verdict]
     checkpoints: dict[str, str]
 
 
@@ -94,12 +95,12 @@ def summarise(results: str | Path, preset: str) -> PresetSummary:
     payload = checkpoint.read(Path(results, ind["checkpoint"]))
     model, train = payload["config"]["model"], payload["config"]["train"]
     per_seed = [
-        _seed_quantities(*(_seed(data[n], i) for n in STANDARD_MODEL_RESULTS))
+        _seed_quantities(*(one_seed(data[n], i) for n in STANDARD_MODEL_RESULTS))
         for i in range(len(ind["seeds"]))
     ]
     quantities = {k: [q[k] for q in per_seed] for k in per_seed[0]}
     quantities["own_distribution_wins"] = [
-        _own_wins(_seed(pre, j)) for j in range(len(pre["seeds"]))
+        _own_wins(one_seed(pre, j)) for j in range(len(pre["seeds"]))
     ]
     checkpoints = {}
     for name in RESULTS:
@@ -116,13 +117,9 @@ def summarise(results: str | Path, preset: str) -> PresetSummary:
         seeds=[s["seed"] for s in ind["seeds"]],
         pretraining=list(pre["models"]),
         quantities=quantities,
-        verdicts=data["scorecard"]["claims"],
+        verdicts=[Verdict(**claim) for claim in data["scorecard"]["claims"]],
         checkpoints=checkpoints,
     )
-
-
-def _seed(results: dict, index: int) -> dict:
-    return {**results, **results["seeds"][index]}
 
 
 def _seed_quantities(ind: dict, shift: dict, spec: dict) -> dict[str, float]:
@@ -168,11 +165,11 @@ def trend(summaries: list[PresetSummary], metric: KeyMetric) -> str:
     'flips (no → yes)' when its verdict changes; else 'no clear change' when the two
     presets' seed ranges of its key quantity overlap, or whether it moves to the side
     where the claim holds ('strengthens') or away from it ('weakens')."""
-    tested = [s for s in summaries if s.verdicts[metric.claim - 1]["holds"] is not None]
+    tested = [s for s in summaries if s.verdicts[metric.claim - 1].holds is not None]
     if len(tested) < 2:
         return "tested at one scale" if tested else "not tested"
     small, large = tested[0], tested[-1]
-    outcomes = [_outcome(s.verdicts[metric.claim - 1]["holds"]) for s in (small, large)]
+    outcomes = [s.verdicts[metric.claim - 1].outcome for s in (small, large)]
     if outcomes[0] != outcomes[1]:
         return f"flips ({outcomes[0]} → {outcomes[1]})"
     first, last = (measured_values(s, metric.quantity) for s in (small, large))
@@ -188,16 +185,14 @@ def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
     return [float(v) for v in summary.quantities[quantity] if v is not None]
 
 
-def _outcome(holds: bool | None) -> str:
-    return {True: "yes", False: "no", None: "not tested"}[holds]
-
-
-def verdict_cell(verdict: dict) -> str:
+def verdict_cell(verdict: Verdict) -> str:
     """'yes (5 of 5 seeds)', 'no (1 of 5 seeds)' or 'not tested'."""
-    if verdict["holds"] is None:
-        return "not tested"
-    seeds = f"{verdict['seeds_holding']} of {verdict['seeds']}"
-    return f"{_outcome(verdict['holds'])} ({seeds} seed{'s' if verdict['seeds'] > 1 else ''})"
+    if verdict.holds is None:
+        return verdict.outcome
+    plural = "s" if verdict.seeds > 1 else ""
+    return (
+        f"{verdict.outcome} ({verdict.seeds_holding} of {verdict.seeds} seed{plural})"
+    )
 
 
 def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
@@ -239,6 +234,29 @@ def training_time(summary: PresetSummary) -> str:
     return f"{summary.train_seconds / 60:.0f} min on {summary.train_device}"
 
 
+def seeds_text(summary: PresetSummary) -> str:
+    """'5 training seeds' or '1 training seed'."""
+    n = len(summary.seeds)
+    return f"{n} training seed{'s' if n > 1 else ''}"
+
+
+def describe(summary: PresetSummary) -> str:
+    """'cpu (201,921 parameters, d = 5, 5 training seeds)'."""
+    return (
+        f"{summary.preset} ({summary.n_parameters:,} parameters, d = "
+        f"{summary.n_dims}, {seeds_text(summary)})"
+    )
+
+
+def claims_by_trend(summaries: list[PresetSummary], metrics: list[KeyMetric]):
+    """{'flips' | 'strengthens' | 'weakens': the numbers of the claims that do so}."""
+    trends = {m.claim: trend(summaries, m) for m in metrics}
+    return {
+        kind: [str(claim) for claim, t in trends.items() if t.startswith(kind)]
+        for kind in ("flips", "strengthens", "weakens")
+    }
+
+
 def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
     """`scale.json`: every compared preset's scale, quantities per seed, verdicts and
     the checkpoints they rest on."""
@@ -258,7 +276,7 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
                     "seeds": s.seeds,
                     "pretraining": s.pretraining,
                     "quantities": s.quantities,
-                    "verdicts": s.verdicts,
+                    "verdicts": [dataclasses.asdict(v) for v in s.verdicts],
                 }
                 for s in summaries
             },
@@ -278,7 +296,7 @@ def plot_key_metrics(axes, summaries: list[PresetSummary], metrics: list[KeyMetr
             if not values:
                 continue
             mean, low, high = np.mean(values), min(values), max(values)
-            holds = s.verdicts[metric.claim - 1]["holds"]
+            holds = s.verdicts[metric.claim - 1].holds
             ax.errorbar(
                 s.n_parameters,
                 mean,

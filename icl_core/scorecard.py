@@ -34,7 +34,10 @@ class Verdict:
     @property
     def outcome(self) -> str:
         """'yes', 'no' or 'not tested', as the tables print it."""
-        return {True: "yes", False: "no", None: "not tested"}[self.holds]
+        return OUTCOMES[self.holds]
+
+
+OUTCOMES = {True: "yes", False: "no", None: "not tested"}
 
 
 def held(verdicts: list[Verdict]) -> str:
@@ -80,13 +83,13 @@ def scorecard(
     mean = _judge(ind, shift, spec, pre, t)
     n_standard = len(ind["seeds"])
     standard = [
-        _judge(*(_one_seed(data[name], i) for name in STANDARD_MODEL_RESULTS), pre, t)[
+        _judge(*(one_seed(data[name], i) for name in STANDARD_MODEL_RESULTS), pre, t)[
             :6
         ]
         for i in range(n_standard)
     ]
     pretrained = [
-        _judge(ind, shift, spec, _one_seed(pre, j), t)[6]
+        _judge(ind, shift, spec, one_seed(pre, j), t)[6]
         for j in range(len(pre["seeds"]))
     ]
     per_claim = [[seed[k][-1] for seed in standard] for k in range(6)] + [
@@ -107,7 +110,7 @@ def scorecard(
     ]
 
 
-def _one_seed(results: dict, index: int) -> dict:
+def one_seed(results: dict, index: int) -> dict:
     """A results file as if computed from its `index`-th seed alone."""
     return {**results, **results["seeds"][index]}
 
