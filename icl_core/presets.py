@@ -57,6 +57,48 @@ PRESETS: dict[str, ExperimentConfig] = {
             steps=6000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
         ),
     ),
+    # Scale, one factor at a time: the cpu model at small's d = 10 (and 2d + 1 = 21
+    # points), its curriculum stretched to d (dims 2 → 10, points 5 → 21) and full, as at
+    # cpu, at step 3000 of 6000.
+    "cpu-d10": ExperimentConfig(
+        name="cpu-d10",
+        model=ModelConfig(
+            n_dims=10, n_points=21, n_layer=4, n_head=4, n_embd=64, activation="gelu"
+        ),
+        task=PromptDistribution(),
+        curriculum=CurriculumConfig(
+            dims_start=2,
+            dims_end=10,
+            dims_inc=1,
+            points_start=5,
+            points_end=21,
+            points_inc=2,
+            interval=375,
+        ),
+        train=TrainConfig(
+            steps=6000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
+        ),
+    ),
+    # ... and the cpu model trained for small's 16,000 steps, everything else as at cpu.
+    "cpu-16k": ExperimentConfig(
+        name="cpu-16k",
+        model=ModelConfig(
+            n_dims=5, n_points=11, n_layer=4, n_head=4, n_embd=64, activation="gelu"
+        ),
+        task=PromptDistribution(),
+        curriculum=CurriculumConfig(
+            dims_start=2,
+            dims_end=5,
+            dims_inc=1,
+            points_start=5,
+            points_end=11,
+            points_inc=2,
+            interval=1000,
+        ),
+        train=TrainConfig(
+            steps=16_000, batch_size=64, lr=1e-3, checkpoint_every=1000, log_every=50
+        ),
+    ),
     # Garg et al.'s "small" architecture (6 layers, 4 heads, width 128) at d = 10, on two
     # CPU cores in about 70 minutes. Their curriculum shape scaled to d: dimensions from
     # about d/4 and points from 2·dims + 1, both full at step 7000, then 9000 steps at
