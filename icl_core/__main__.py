@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .presets import PRESETS, PRETRAINING, get_preset, pretraining_config
+from .core.presets import PRESETS, PRETRAINING, get_preset, pretraining_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,7 +124,7 @@ def _train(args: argparse.Namespace) -> None:
         dist.init_process_group(
             "nccl" if args.device != "cpu" and torch.cuda.is_available() else "gloo"
         )
-    from .train import train
+    from .core.train import train
 
     result = train(
         config,
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, config in PRESETS.items():
                 print(f"{name}: {config.to_dict()}")
         elif args.command == "sweep":
-            from .sweep import run_sweep, sweep_jobs
+            from .core.sweep import run_sweep, sweep_jobs
 
             codes = run_sweep(
                 sweep_jobs(args.preset, args.pretraining, args.seeds, args.out),
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{codes.count(0)} of {len(codes)} jobs finished")
             return 0 if not any(codes) else 1
         elif args.command == "book":
-            from .book import make_book
+            from .book.pipeline import make_book
 
             make_book(
                 args.preset,

@@ -47,7 +47,10 @@ def snapshot(root: Path) -> dict:
     for path in sorted((root / "results").rglob("*.json")):
         if path.name not in SKIPPED:
             files[path.relative_to(root).as_posix()] = json.loads(path.read_text())
-    notebooks = [*(root / "book").glob("*.ipynb"), *(root / "results").glob("*/chapters/*.ipynb")]
+    notebooks = [
+        *(root / "book").glob("*.ipynb"),
+        *(root / "results").glob("*/chapters/*.ipynb"),
+    ]
     for path in sorted(notebooks):
         if path.name not in SKIPPED:
             files[path.relative_to(root).as_posix()] = _chapter_values(path)
@@ -58,7 +61,11 @@ def _close(a, b) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+        return (
+            a == b
+            or (math.isnan(a) and math.isnan(b))
+            or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
+        )
     return a == b
 
 
@@ -70,7 +77,11 @@ def differences(a, b, where: str = "") -> list[str]:
             out += differences(a[k], b[k], f"{where}/{k}")
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{where}[{i}]")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b))
+            for d in differences(x, y, f"{where}[{i}]")
+        ]
     return [] if _close(a, b) else [f"{where}: {str(a)[:200]!r} -> {str(b)[:200]!r}"]
 
 

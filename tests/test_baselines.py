@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from icl_core.baselines import (
+from icl_core.core.baselines import (
     BASELINES,
     averaging,
     get_baseline,
@@ -10,7 +10,7 @@ from icl_core.baselines import (
     nearest_neighbours,
     ridge,
 )
-from icl_core.samplers import sample_prompts, shifted
+from icl_core.core.samplers import sample_prompts, shifted
 
 
 def prompts(c=0.0, n=12, d=5, batch=200, seed=0):

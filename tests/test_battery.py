@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from icl_core.battery import (
+from icl_core.analysis.battery import (
     PAPER_SHIFTS,
     SETTINGS,
     BatteryPrompts,
@@ -14,8 +14,8 @@ from icl_core.battery import (
     battery_prompts,
     example_statistics,
 )
-from icl_core.config import ModelConfig
-from icl_core.model import InContextRegressor
+from icl_core.core.config import ModelConfig
+from icl_core.core.model import InContextRegressor
 
 N, D = 11, 5
 

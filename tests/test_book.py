@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from icl_core.book import ChapterError, build, chapters, execute
+from icl_core.book.pipeline import ChapterError, build, chapters, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,7 @@ def test_chapters_run_side_by_side_but_never_before_the_chapters_they_read(tmp_p
 def test_a_chapter_that_reports_timings_reports_the_run_that_built_it(
     tmp_path, monkeypatch
 ):
-    import icl_core.book
+    import icl_core.book.pipeline
 
     seen = tmp_path / "seen.json"
     book = _tiny_book(
@@ -103,8 +103,10 @@ def test_a_chapter_that_reports_timings_reports_the_run_that_built_it(
     report = nbformat.read(book / "report.ipynb", as_version=4)
     report.metadata["icl_core"]["reports_timings"] = True
     nbformat.write(report, book / "report.ipynb")
-    monkeypatch.setattr(icl_core.book, "build", lambda book_dir: None)
-    icl_core.book.make_book("smoke", "cpu", False, book, tmp_path / "results", jobs=2)
+    monkeypatch.setattr(icl_core.book.pipeline, "build", lambda book_dir: None)
+    icl_core.book.pipeline.make_book(
+        "smoke", "cpu", False, book, tmp_path / "results", jobs=2
+    )
     recorded = json.loads((tmp_path / "results" / "smoke" / "timings.json").read_text())
     assert json.loads(seen.read_text()) == recorded
     assert set(recorded["reuse"]["seconds"]) == {"work", "report"}
@@ -113,7 +115,7 @@ def test_a_chapter_that_reports_timings_reports_the_run_that_built_it(
 def test_a_run_into_another_folder_leaves_the_book_alone_and_passes_seeds_on(
     tmp_path, monkeypatch
 ):
-    import icl_core.book
+    import icl_core.book.pipeline
 
     book = _tiny_book(
         tmp_path / "book",
@@ -123,10 +125,10 @@ def test_a_run_into_another_folder_leaves_the_book_alone_and_passes_seeds_on(
     )
     published = (book / "work.ipynb").read_bytes()
     monkeypatch.setattr(
-        icl_core.book, "build", lambda book_dir: pytest.fail("built the book")
+        icl_core.book.pipeline, "build", lambda book_dir: pytest.fail("built the book")
     )
     out = tmp_path / "executed"
-    icl_core.book.make_book(
+    icl_core.book.pipeline.make_book(
         "smoke",
         "cpu",
         False,
@@ -142,7 +144,7 @@ def test_a_run_into_another_folder_leaves_the_book_alone_and_passes_seeds_on(
     assert printed == {"preset": "smoke", "seeds": [4]}
     assert (tmp_path / "results" / "smoke" / "timings.json").exists()
     with pytest.raises(ValueError, match=r"seeds=\[-1\]"):
-        icl_core.book.make_book(
+        icl_core.book.pipeline.make_book(
             "smoke", "cpu", False, book, chapter_parameters={"seeds": [-1]}, out=out
         )
 
@@ -228,7 +230,7 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
 
 
 def test_the_introductions_preset_table_matches_the_presets():
-    from icl_core.presets import PRESETS
+    from icl_core.core.presets import PRESETS
 
     rows = {}
     for line in (ROOT / "book" / "intro.md").read_text().splitlines():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from icl_core.book import build
+from icl_core.book.pipeline import build
 
 ROOT = Path(__file__).resolve().parents[1]
 # Upstream noise, harmless here: sphinx-thebe injects its config script twice (its

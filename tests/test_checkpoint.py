@@ -14,8 +14,8 @@ from icl_core import (
     load_checkpoint,
     train,
 )
-from icl_core.checkpoint import FORMAT
-from icl_core.train import run_dir
+from icl_core.core.checkpoint import FORMAT
+from icl_core.core.train import run_dir
 
 SMOKE = get_preset("smoke").with_changes(train={"steps": 20, "checkpoint_every": 10})
 

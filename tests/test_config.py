@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 from icl_core import PRESETS, ExperimentConfig, get_preset, pretraining_config
-from icl_core.config import (
+from icl_core.core.config import (
     CurriculumConfig,
     ModelConfig,
     PromptDistribution,
@@ -74,7 +74,7 @@ def test_cross_section_checks_name_the_field():
 
 
 def test_unknown_preset_lists_allowed_names():
-    with pytest.raises(ValueError, match=r"preset='gpu'.*smoke, cpu, small, paper"):
+    with pytest.raises(ValueError, match=r"preset='gpu'.*smoke, cpu, cpu-d10, cpu-16k, small, paper"):
         get_preset("gpu")
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 
 from icl_core import get_preset
-from icl_core.sweep import run_sweep, sweep_jobs
-from icl_core.train import run_dir
+from icl_core.core.sweep import run_sweep, sweep_jobs
+from icl_core.core.train import run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}

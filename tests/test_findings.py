@@ -5,12 +5,12 @@ import copy
 
 import pytest
 
-from icl_core.battery import PAPER_SHIFTS, SETTINGS
-from icl_core.coverage import invariant_range
-from icl_core.findings import findings, write_findings
-from icl_core.provenance import StaleResultsError, checkpoint_record
-from icl_core.scorecard import held
-from icl_core.storage import read_json, write_json
+from icl_core.analysis.battery import PAPER_SHIFTS, SETTINGS
+from icl_core.analysis.coverage import invariant_range
+from icl_core.core.storage import read_json, write_json
+from icl_core.results import StaleResultsError, checkpoint_record
+from icl_core.verdicts.claims import count_holding
+from icl_core.verdicts.findings import findings, write_findings
 
 SHIFTS = [-16, -4, 0, 4, 16]
 
@@ -72,8 +72,8 @@ def write_results(
         folder / "signature_intervention.json",
         {
             "conclusion": conclusion,
-            "conclusion_by_seed": [conclusion] * n_seeds,
             "best_layer": 4,
+            "seeds": [{"conclusion": conclusion}] * n_seeds,
             "checkpoints": record,
         },
     )
@@ -83,14 +83,18 @@ def write_results(
         {**seeds[0], "seeds": seeds, "checkpoints": record},
     )
     per_model = coverage or GOOD
+    by_key = {
+        key: {m: v[key] for m, v in per_model.items()}
+        for key in ("median_error", "signature_score")
+    }
     write_json(
         folder / "coverage.json",
         {
             "models": list(per_model),
-            "checkpoints": ["cpu/cpu-0/model.pt"] * len(per_model),
             "shifts": SHIFTS,
-            "seeds": {m: [copy.deepcopy(v)] * n_seeds for m, v in per_model.items()},
-            "checkpoint_hashes": record,
+            **by_key,
+            "seeds": [{"seed": s, **copy.deepcopy(by_key)} for s in range(n_seeds)],
+            "checkpoints": record,
         },
     )
     return folder
@@ -143,4 +147,4 @@ def test_findings_without_the_coverage_models_are_not_tested(tmp_path):
     holds = {v.claim[0]: v.holds for v in verdicts}
     assert holds == dict(A=True, B=True, C=True, D=None, E=None, F=None, G=None)
     assert {v.outcome for v in verdicts[3:]} == {"not tested"}
-    assert held(verdicts) == "3 of 3 tested"
+    assert count_holding(verdicts) == "3 of 3 tested"

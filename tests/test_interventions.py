@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from icl_core.interventions import (
+from icl_core.analysis.interventions import (
     conclusion,
     finding,
     random_change,

@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from icl_core.metrics import (
+from icl_core.analysis.metrics import (
     accuracy,
     bootstrap_interval,
     correlations,
     normalized_squared_error,
     summarize,
 )
-from icl_core.storage import atomic_write, read_json, write_json
+from icl_core.core.storage import atomic_write, read_json, write_json
 
 
 def test_normalised_error_divides_by_dimension():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from icl_core import InContextRegressor, ModelConfig, load_checkpoint
-from icl_core.convert import convert_garg_state_dict
+from icl_core.core.convert import convert_garg_state_dict
 
 CFG = ModelConfig(n_dims=4, n_points=9, n_layer=3, n_head=4, n_embd=32)
 
@@ -134,13 +134,8 @@ def test_conversion_drops_only_buffers_and_unused_token_embedding():
 
 def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path):
     from icl_core import PromptDistribution
-    from icl_core.experiments import (
-        at_last_query,
-        mean_signature,
-        shift_sweep,
-        signature_reference,
-        spectral_sweep,
-    )
+    from icl_core.analysis.spectral import mean_signature, signature_reference
+    from icl_core.analysis.sweeps import at_last_query, shift_sweep, spectral_sweep
 
     modules, _ = _garg_reference(CFG)
     torch.save({"model_state_dict": modules.state_dict()}, tmp_path / "state.pt")

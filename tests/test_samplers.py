@@ -1,8 +1,13 @@
 import pytest
 import torch
 
-from icl_core.config import PromptDistribution
-from icl_core.samplers import SHIFT_FAMILIES, generator_for, sample_prompts, shifted
+from icl_core.core.config import PromptDistribution
+from icl_core.core.samplers import (
+    SHIFT_FAMILIES,
+    generator_for,
+    sample_prompts,
+    shifted,
+)
 
 
 def draw(dist, n=4000, points=10, d=4, seed=0, **kwargs):

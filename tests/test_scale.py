@@ -3,19 +3,19 @@
 import pytest
 import torch
 
-from icl_core import checkpoint
-from icl_core.presets import get_preset
-from icl_core.provenance import StaleResultsError, checkpoint_record
-from icl_core.scale import (
-    key_metrics,
+from icl_core.core import checkpoint
+from icl_core.core.presets import get_preset
+from icl_core.core.storage import write_json
+from icl_core.results import StaleResultsError, checkpoint_record
+from icl_core.verdicts.claims import CLAIMS as DEFINED
+from icl_core.verdicts.scale import (
+    preset_summary,
     presets_with_results,
     quantity_rows,
-    summarise,
     training_time,
     trend,
     verdict_cell,
 )
-from icl_core.storage import write_json
 
 CLAIMS = [f"{k}. claim" for k in range(1, 8)]
 
@@ -41,18 +41,32 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
         worse = 1.1 if i == n_seeds - 1 else 1.0
         return {
             "in_distribution": {
-                "error_median": {"transformer": [1.0, errors[0] * worse]}
+                "error_median": {
+                    "transformer": [1.0, errors[0] * worse],
+                    "ols": [1.0, 1e-15],
+                }
             },
             "distribution_shift": {
                 "shifts": [0, 4, 16],
+                "tolerance": 0.1,
                 "transformer_error": {"median": [e * worse for e in errors]},
+                **{
+                    f"{m}_error": {"median": [1e-3] * 3} for m in ("ols", "ridge", "gd")
+                },
                 "transformer_accuracy": [0.9, 0.5, 0.1],
+                "ols_accuracy": [1.0] * 3,
             },
             "spectral": {
                 "shifts": [0, 16],
+                "layer": 4,
                 "signature_score": [score0 / worse, 0.3],
                 "leading_singular_values": {"sigma1": [10.0, 30.0]},
-                "spearman_signature_vs_loss": {"value": 0.6},
+                "spearman_signature_vs_loss": {
+                    "value": 0.6,
+                    "low": 0.5,
+                    "high": 0.7,
+                    "pooled_prompts": 100,
+                },
             },
             "pretraining": {
                 "models": ["standard", "x_shifted", "x_wide"][:n_models],
@@ -91,7 +105,7 @@ def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path)
     write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1, 1)
     write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
     assert presets_with_results(tmp_path, ["small", "cpu", "paper"]) == ["cpu", "small"]
-    cpu, small = (summarise(tmp_path, p) for p in ("cpu", "small"))
+    cpu, small = (preset_summary(tmp_path, p) for p in ("cpu", "small"))
     assert (cpu.n_parameters, cpu.n_dims, cpu.steps) == (15, 5, 6000)
     assert (small.n_dims, small.n_points, small.seeds) == (10, 21, [0])
     assert training_time(small) == "0 min on unknown"
@@ -109,18 +123,18 @@ def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path)
 def test_the_trend_says_whether_a_claim_flips_strengthens_or_weakens(tmp_path):
     write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
     write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1, 1)
-    summaries = [summarise(tmp_path, p) for p in ("cpu", "small")]
-    trends = [trend(summaries, m) for m in key_metrics()]
+    summaries = [preset_summary(tmp_path, p) for p in ("cpu", "small")]
+    trends = [trend(summaries, c) for c in DEFINED]
     assert trends[0] == "strengthens (yes at both)"  # error 0.021 → 0.01
     assert trends[2] == "weakens (yes at both)"  # growth 1000× → 500×
     assert trends[1] == "no clear change (yes at both)"  # 0.11 in both
     assert trends[3] == "flips (no → yes)"  # score 0.67 → 0.95
     assert trends[6] == "tested at one scale"
-    assert trend(summaries[:1], key_metrics()[0]) == "tested at one scale"
+    assert trend(summaries[:1], DEFINED[0]) == "tested at one scale"
 
 
 def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
     folder = write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 7)
     (folder / "cpu-1" / "model.pt").write_bytes(b"retrained")
     with pytest.raises(StaleResultsError, match="cpu-1"):
-        summarise(tmp_path, "cpu")
+        preset_summary(tmp_path, "cpu")

@@ -2,10 +2,11 @@ import copy
 
 import pytest
 
-from icl_core.experiments import check_parameters
-from icl_core.provenance import StaleResultsError, checkpoint_record
-from icl_core.scorecard import held, scorecard
-from icl_core.storage import read_json, write_json
+from icl_core.book.parameters import check_parameters
+from icl_core.core.storage import read_json, write_json
+from icl_core.results import StaleResultsError, checkpoint_record
+from icl_core.verdicts.claims import count_holding
+from icl_core.verdicts.scorecard import scorecard
 
 VALUES = {
     "in_distribution": {
@@ -169,7 +170,7 @@ def test_chapter_parameters_are_checked_by_name():
 def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoints(
     tmp_path,
 ):
-    from icl_core.scorecard import write_scorecard
+    from icl_core.verdicts.scorecard import write_scorecard
 
     folder = write_results(tmp_path, n_seeds=3)
     write_scorecard(folder / "scorecard.json", scorecard(folder), seed_share=0.8)
@@ -195,4 +196,7 @@ def test_claim_7_is_not_tested_with_a_single_pretraining_distribution(tmp_path):
     verdicts = scorecard(write_results(tmp_path, n_seeds=2, pretraining=only))
     assert [v.holds for v in verdicts] == [True] * 6 + [None]
     assert (verdicts[6].outcome, verdicts[6].seeds) == ("not tested", 0)
-    assert held(verdicts) == "6 of 6 tested" and held(verdicts[:6]) == "6 of 6"
+    assert (
+        count_holding(verdicts) == "6 of 6 tested"
+        and count_holding(verdicts[:6]) == "6 of 6"
+    )

@@ -4,8 +4,8 @@ readable."""
 import numpy as np
 import pytest
 
-from icl_core.experiments import check_parameters, listed
-from icl_core.seeds import format_range, mean_over_seeds
+from icl_core.book.parameters import check_parameters, parsed
+from icl_core.results import format_range, mean_over_seeds
 
 
 def test_mean_over_seeds_averages_numbers_elementwise_and_keeps_settings():
@@ -40,7 +40,7 @@ def test_a_range_reads_mean_then_seed_extremes():
 
 
 def test_a_seed_list_from_papermills_command_line_is_accepted_and_bad_lists_are_named():
-    check_parameters(seeds=listed("[0, 1]"), pretraining_seeds=[0, 1, 2])
+    check_parameters(seeds=parsed("[0, 1]"), pretraining_seeds=[0, 1, 2])
     for bad in ([], [0, 0], [-1], "[0, 1", [0.5]):
         with pytest.raises(ValueError, match=r"seeds=.*distinct integers >= 0"):
-            check_parameters(seeds=listed(bad))
+            check_parameters(seeds=parsed(bad))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from icl_core.spectral import (
+from icl_core.analysis.spectral import (
     alignment_with_reference,
     pairwise_alignment,
     prompt_svd,

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from icl_core import CheckpointError, get_preset, load_checkpoint, train
-from icl_core.curriculum import curriculum_at, stage_starts
-from icl_core.train import run_dir
+from icl_core.core.curriculum import curriculum_at, stage_starts
+from icl_core.core.train import run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = get_preset("smoke")

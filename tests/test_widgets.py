@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from icl_core import InContextRegressor, ModelConfig  # noqa: E402
-from icl_core.widgets import alignment_explorer  # noqa: E402
+from icl_core.book.widgets import alignment_explorer  # noqa: E402
 
 
 def test_the_explorer_offers_layer_family_and_shift_and_redraws_for_a_new_layer():

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from .experiments import check_parameters
-from .presets import get_preset
-from .storage import read_json, write_json
-from .train import resolve_device
+from ..core.presets import get_preset
+from ..core.storage import read_json, write_json
+from ..core.train import resolve_device
+from .parameters import check_parameters
 
 
 def chapters(book_dir: str | Path) -> list[Path]:

@@ -94,7 +94,7 @@ def loss_curves(
 ):
     """Running means of the training loss of several seeds (thin) and their mean
     (thick), with the curriculum's stage changes marked."""
-    from .curriculum import stage_starts
+    from ..core.curriculum import stage_starts
 
     window = max(1, min(window, len(losses[0]) // 10))
     smooth = [

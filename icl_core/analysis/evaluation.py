@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .baselines import get_baseline
-from .config import PromptDistribution, check
+from ..core.baselines import get_baseline
+from ..core.config import PromptDistribution, check
+from ..core.model import InContextRegressor
+from ..core.samplers import Prompts, generator_for, sample_prompts
 from .metrics import normalized_squared_error
-from .model import InContextRegressor
-from .samplers import Prompts, generator_for, sample_prompts
 
 EVAL_SEED_OFFSET = 10_000_019  # evaluation prompts never coincide with training prompts
 
@@ -86,3 +86,9 @@ def errors(
             preds.double(), prompts.ys.double(), n_dims
         ).numpy()
     return out
+
+
+def residual_streams(model, prompts: Prompts) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions (P, n) and residual streams (layers, P, tokens, width) of a batch of
+    prompts."""
+    return predict(model, prompts.xs, prompts.ys, return_hidden=True)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .evaluation import eval_prompts, predict
-from .experiments import residual_streams, signature_reference
+from ..core.presets import PRETRAINING
+from ..core.samplers import shifted
+from .evaluation import eval_prompts, predict, residual_streams
 from .metrics import normalized_squared_error
-from .presets import PRETRAINING
-from .samplers import shifted
+from .spectral import signature_reference
 
 
 def transplant_change(h: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -10,49 +10,36 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint
-from .plotting import PALETTE
-from .presets import PRESETS
-from .provenance import checkpoint_hashes, read_consistent
-from .scorecard import STANDARD_MODEL_RESULTS, Thresholds, Verdict, one_seed
-from .seeds import format_range
-from .storage import write_json
+from ..book.plotting import PALETTE
+from ..core import checkpoint
+from ..core.presets import PRESETS
+from ..core.storage import write_json
+from ..result_files import MODERATE_SHIFT
+from ..results import checkpoints_of, format_range, one_seed, read_results
+from .claims import CLAIMS, Claim, Thresholds, Verdict, quantities
+from .scorecard import STANDARD_MODEL_RESULTS
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
+# the quantities of the standard model kept per seed: each claim's key quantity and the
+# table's other rows
+STANDARD_QUANTITIES = (
+    "in_distribution_error",
+    f"error_growth_{MODERATE_SHIFT}",
+    "error_growth_largest",
+    "accuracy_0",
+    "accuracy_largest",
+    "accuracy_kept",
+    "signature_in_distribution",
+    "signature_largest",
+    "signature_drop",
+    "spearman",
+    "sigma1_growth",
+)
 
 
-@dataclass(frozen=True)
-class KeyMetric:
-    """The quantity a claim is judged on, and on which side of its threshold it
-    holds."""
-
-    claim: int
-    title: str
-    quantity: str
-    label: str
-    threshold: float
-    holds_above: bool
-    log: bool = False
-
-
-def key_metrics(t: Thresholds = Thresholds()) -> list[KeyMetric]:
-    """Each claim's key quantity with the scorecard's threshold for it."""
-    return [
-        KeyMetric(1, "matches OLS", "in_distribution_error",
-                  "median error, last query", t.match_error, False, log=True),
-        KeyMetric(2, "accuracy collapses", "accuracy_kept",
-                  "accuracy at largest c ÷ at c = 0", t.collapse_ratio, False),
-        KeyMetric(3, "not shift-invariant", "error_growth_largest",
-                  "error growth, largest c", t.invariance_factor, True, log=True),
-        KeyMetric(4, "shared signature", "signature_in_distribution",
-                  "signature score, c = 0", t.shared_alignment, True),
-        KeyMetric(5, "shifted prompts lose it", "signature_drop",
-                  "score drop, c = 0 → largest c", t.alignment_drop, True),
-        KeyMetric(6, "signature predicts loss", "spearman",
-                  "Spearman with low loss", t.correlation, True),
-        KeyMetric(7, "pretraining shapes it", "own_distribution_wins",
-                  "share of own-distribution wins", 1.0, True),
-    ]  # fmt: skip
+def verdict_of(summary: "PresetSummary", claim: Claim) -> Verdict:
+    """The preset's verdict on `claim`, found by its number."""
+    return next(v for v in summary.verdicts if v.claim.startswith(f"{claim.key}. "))
 
 
 @dataclass(frozen=True)
@@ -85,26 +72,24 @@ def presets_with_results(results: str | Path, wanted: list[str]) -> list[str]:
     ]
 
 
-def summarise(results: str | Path, preset: str) -> PresetSummary:
+def preset_summary(results: str | Path, preset: str) -> PresetSummary:
     """Read a preset's results (refusing stale ones) and the standard model's
     checkpoint for its size."""
-    data = read_consistent(
+    data = read_results(
         Path(results, preset), RESULTS, same_models=STANDARD_MODEL_RESULTS
     )
-    ind, shift, spec, pre = (data[n] for n in RESULTS[:4])
+    ind, pre = data["in_distribution"], data["pretraining"]
     payload = checkpoint.read(Path(results, ind["checkpoint"]))
     model, train = payload["config"]["model"], payload["config"]["train"]
     per_seed = [
-        _seed_quantities(*(one_seed(data[n], i) for n in STANDARD_MODEL_RESULTS))
+        quantities({n: one_seed(data[n], i) for n in STANDARD_MODEL_RESULTS})
         for i in range(len(ind["seeds"]))
     ]
-    quantities = {k: [q[k] for q in per_seed] for k in per_seed[0]}
-    quantities["own_distribution_wins"] = [
-        _own_wins(one_seed(pre, j)) for j in range(len(pre["seeds"]))
+    quantities_by_seed = {k: [q[k] for q in per_seed] for k in STANDARD_QUANTITIES}
+    quantities_by_seed["own_distribution_wins"] = [
+        quantities({"pretraining": one_seed(pre, j)})["own_distribution_wins"]
+        for j in range(len(pre["seeds"]))
     ]
-    checkpoints = {}
-    for name in RESULTS:
-        checkpoints.update(checkpoint_hashes(data[name]))
     return PresetSummary(
         preset=preset,
         n_parameters=sum(t.numel() for t in payload["model"].values()),
@@ -116,67 +101,29 @@ def summarise(results: str | Path, preset: str) -> PresetSummary:
         train_device=payload.get("device", "unknown"),
         seeds=[s["seed"] for s in ind["seeds"]],
         pretraining=list(pre["models"]),
-        quantities=quantities,
+        quantities=quantities_by_seed,
         verdicts=[Verdict(**claim) for claim in data["scorecard"]["claims"]],
-        checkpoints=checkpoints,
+        checkpoints=checkpoints_of(data),
     )
 
 
-def _seed_quantities(ind: dict, shift: dict, spec: dict) -> dict[str, float]:
-    shifts = list(shift["shifts"])
-    zero, largest = shifts.index(0), shifts.index(max(shifts))
-    error = np.asarray(shift["transformer_error"]["median"])
-    accuracy = np.asarray(shift["transformer_accuracy"])
-    spectral = list(spec["shifts"])
-    s_zero, s_largest = spectral.index(0), spectral.index(max(spectral))
-    score = np.asarray(spec["signature_score"])
-    sigma1 = np.asarray(spec["leading_singular_values"]["sigma1"])
-    at_4 = shifts.index(4) if 4 in shifts else None
-    return {
-        "in_distribution_error": ind["error_median"]["transformer"][-1],
-        "error_growth_4": None if at_4 is None else error[at_4] / error[zero],
-        "error_growth_largest": error[largest] / error[zero],
-        "accuracy_0": accuracy[zero],
-        "accuracy_largest": accuracy[largest],
-        "accuracy_kept": accuracy[largest] / accuracy[zero],
-        "signature_in_distribution": score[s_zero],
-        "signature_largest": score[s_largest],
-        "signature_drop": score[s_zero] - score[s_largest],
-        "spearman": spec["spearman_signature_vs_loss"]["value"],
-        "sigma1_growth": sigma1[s_largest] / sigma1[s_zero],
-    }
-
-
-def _own_wins(pre: dict) -> float | None:
-    """The share of distributions on which the own model has the lowest error and of
-    models whose own distribution has the highest score; None with one model (claim 7
-    is not tested then)."""
-    if len(pre["models"]) < 2:
-        return None
-    wins = [
-        *pre["lowest_error_is_own_model"],
-        *pre["highest_score_is_own_distribution"],
-    ]
-    return float(np.mean(wins))
-
-
-def trend(summaries: list[PresetSummary], metric: KeyMetric) -> str:
+def trend(summaries: list[PresetSummary], claim: Claim) -> str:
     """How a claim moves from the smallest to the largest preset that tested it:
     'flips (no → yes)' when its verdict changes; else 'no clear change' when the two
     presets' seed ranges of its key quantity overlap, or whether it moves to the side
     where the claim holds ('strengthens') or away from it ('weakens')."""
-    tested = [s for s in summaries if s.verdicts[metric.claim - 1].holds is not None]
+    tested = [s for s in summaries if verdict_of(s, claim).holds is not None]
     if len(tested) < 2:
         return "tested at one scale" if tested else "not tested"
     small, large = tested[0], tested[-1]
-    outcomes = [s.verdicts[metric.claim - 1].outcome for s in (small, large)]
+    outcomes = [verdict_of(s, claim).outcome for s in (small, large)]
     if outcomes[0] != outcomes[1]:
         return f"flips ({outcomes[0]} → {outcomes[1]})"
-    first, last = (measured_values(s, metric.quantity) for s in (small, large))
+    first, last = (measured_values(s, claim.quantity) for s in (small, large))
     if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
         return f"no clear change ({outcomes[1]} at both)"
     before, after = np.mean(first), np.mean(last)
-    toward = (after > before) == metric.holds_above
+    toward = (after > before) == (claim.key_condition.op in (">", ">="))
     return f"{'strengthens' if toward else 'weakens'} ({outcomes[1]} at both)"
 
 
@@ -218,7 +165,8 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
         row("training seeds (standard model)", lambda s: str(len(s.seeds))),
         row("pretraining distributions (claim 7)", lambda s: str(len(s.pretraining))),
         row("in-distribution error, last query", measured("in_distribution_error")),
-        row("error growth, c = 4 vs c = 0", measured("error_growth_4", unit="×")),
+        row(f"error growth, c = {MODERATE_SHIFT} vs c = 0",
+            measured(f"error_growth_{MODERATE_SHIFT}", unit="×")),
         row("error growth, largest c vs c = 0", measured("error_growth_largest", unit="×")),
         row("accuracy at c = 0", measured("accuracy_0", ".0%")),
         row("accuracy at largest c", measured("accuracy_largest", ".0%")),
@@ -248,9 +196,9 @@ def describe(summary: PresetSummary) -> str:
     )
 
 
-def claims_by_trend(summaries: list[PresetSummary], metrics: list[KeyMetric]):
+def claims_by_trend(summaries: list[PresetSummary]):
     """{'flips' | 'strengthens' | 'weakens': the numbers of the claims that do so}."""
-    trends = {m.claim: trend(summaries, m) for m in metrics}
+    trends = {c.key: trend(summaries, c) for c in CLAIMS}
     return {
         kind: [str(claim) for claim, t in trends.items() if t.startswith(kind)]
         for kind in ("flips", "strengthens", "weakens")
@@ -285,18 +233,18 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
     )
 
 
-def plot_key_metrics(axes, summaries: list[PresetSummary], metrics: list[KeyMetric]):
+def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds):
     """One panel per claim: its key quantity against the parameter count, the seed mean
     with the seed range, the marker filled where the claim holds, the threshold
     dashed."""
-    for ax, metric in zip(axes, metrics):
+    for ax, claim in zip(axes, CLAIMS):
         points = []
         for s in summaries:
-            values = measured_values(s, metric.quantity)
+            values = measured_values(s, claim.quantity)
             if not values:
                 continue
             mean, low, high = np.mean(values), min(values), max(values)
-            holds = s.verdicts[metric.claim - 1].holds
+            holds = verdict_of(s, claim).holds
             ax.errorbar(
                 s.n_parameters,
                 mean,
@@ -317,11 +265,13 @@ def plot_key_metrics(axes, summaries: list[PresetSummary], metrics: list[KeyMetr
             points.append((s.n_parameters, mean))
         if len(points) > 1:
             ax.plot(*zip(*points), color=PALETTE[0], linewidth=1, alpha=0.5)
-        ax.axhline(metric.threshold, linestyle="--", color="grey", linewidth=1)
+        ax.axhline(
+            claim.key_condition.bound(t), linestyle="--", color="grey", linewidth=1
+        )
         ax.set_xscale("log")
-        if metric.log:
+        if claim.log:
             ax.set_yscale("log")
         sizes = [s.n_parameters for s in summaries]
         ax.set_xlim(min(sizes) / 3, max(sizes) * 3)
-        ax.set_title(f"{metric.claim}. {metric.title}")
-        ax.set_ylabel(metric.label)
+        ax.set_title(f"{claim.key}. {claim.title}")
+        ax.set_ylabel(claim.label)

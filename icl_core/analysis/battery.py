@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import stats
 
-from .baselines import get_baseline
-from .config import check
+from ..core.baselines import get_baseline
+from ..core.config import check
+from ..core.samplers import Prompts
 from .evaluation import EVAL_SEED_OFFSET, predict
-from .experiments import spectral_sample
 from .metrics import normalized_squared_error
-from .samplers import Prompts
-from .spectral import signature_score
+from .spectral import signature_score, spectral_sample
 
 SCALES = (0.333, 0.5, 2, 3)
 SETTINGS = (
@@ -40,6 +40,13 @@ SETTINGS = (
     "noisyLR",
 )
 PAPER_SHIFTS = tuple(f"mean-x={c}" for c in (1, 2, 4))
+# every setting by name: its kind and, for the scaled and shifted ones, its number
+KINDS: dict[str, tuple[str, float]] = {
+    **{name: (name, 0.0) for name in SETTINGS if "=" not in name},
+    **{f"scale-x={s}": ("scale-x", s) for s in SCALES},
+    **{f"scale-y={s}": ("scale-y", s) for s in SCALES},
+    **{f"mean-x={c}": ("mean-x", c) for c in (1, 2, 4)},
+}
 # Garg et al.'s evaluation batch: renormalisation in noisyLR is per batch of this size
 GARG_BATCH = 64
 
@@ -86,8 +93,9 @@ def _transformation(setting: str, d: int, g: torch.Generator) -> torch.Tensor | 
         return sample_transformation(eigenvalues, g, normalize=True)
     if setting == "skewed":
         return sample_transformation(1 / (torch.arange(d) + 1.0), g, normalize=True)
-    if setting.startswith("scale-x="):
-        return sample_transformation(float(setting[8:]) * torch.ones(d), g)
+    kind, value = KINDS[setting]
+    if kind == "scale-x":
+        return sample_transformation(value * torch.ones(d), g)
     return None
 
 
@@ -120,8 +128,9 @@ def _queries(setting: str, xs: torch.Tensor, g: torch.Generator):
 
 def _labels(setting: str, xs: torch.Tensor, ws: torch.Tensor, g: torch.Generator):
     ys = torch.einsum("bnd,bd->bn", xs, ws)
-    if setting.startswith("scale-y="):
-        return float(setting[8:]) * ys
+    kind, value = KINDS[setting]
+    if kind == "scale-y":
+        return value * ys
     if setting == "noisyLR":
         ys = ys + torch.randn(ys.shape, generator=g)
         return ys * math.sqrt(xs.shape[-1]) / ys.std()
@@ -151,8 +160,8 @@ def battery_prompts(
     for _ in range(n_prompts // GARG_BATCH):
         xs = torch.randn(GARG_BATCH, n_points, n_dims, generator=g)
         xs = xs @ t if t is not None else xs
-        if setting.startswith("mean-x="):
-            xs = xs + float(setting[7:])
+        if KINDS[setting][0] == "mean-x":
+            xs = xs + KINDS[setting][1]
         examples, queries = _queries(setting, xs, g)
         ws = torch.randn(GARG_BATCH, n_dims, generator=g)
         if queries is examples:
@@ -253,7 +262,7 @@ def battery_run(
     return out
 
 
-def summarise(outcome: dict[str, dict]) -> dict[str, dict]:
+def battery_record(outcome: dict[str, dict]) -> dict[str, dict]:
     """The JSON form of a `battery_run`: per setting, each method's mean and median
     error at every position, with the setting's measured properties."""
     return {
@@ -272,3 +281,44 @@ def summarise(outcome: dict[str, dict]) -> dict[str, dict]:
         }
         for name, o in outcome.items()
     }
+
+
+def last_defined(entry: dict, defined: int) -> float:
+    """A method's median error at the last position at which its setting is defined."""
+    return entry["median"][int(defined) - 1]
+
+
+def battery_table(settings: dict) -> dict[str, dict[str, float]]:
+    """setting -> the transformer's and OLS's median error at the last defined query,
+    the transformer's relative to its in-distribution error, and the signature score."""
+    rows = {
+        name: {
+            "transformer": last_defined(s["transformer"], s["defined"]),
+            "ols": last_defined(s["ols"], s["defined"]),
+            "signature_score": s["signature_score"],
+        }
+        for name, s in settings.items()
+    }
+    base = rows["standard"]["transformer"]
+    return {
+        name: {**row, "ratio": row["transformer"] / base} for name, row in rows.items()
+    }
+
+
+def battery_measures(settings: dict) -> tuple[float, float]:
+    """From one seed's `battery_record` of every setting: the worst growth of the
+    transformer's error over Garg et al.'s settings (against the larger of its
+    in-distribution error and OLS's in the setting), and the Spearman coefficient of
+    the settings' signature score with low error."""
+    table = battery_table(settings)
+    base = table["standard"]["transformer"]
+    worst = max(
+        table[s]["transformer"] / max(base, table[s]["ols"])
+        for s in SETTINGS
+        if s != "standard"
+    )
+    rho = stats.spearmanr(
+        [row["signature_score"] for row in table.values()],
+        [-row["transformer"] for row in table.values()],
+    ).statistic
+    return float(worst), float(rho)

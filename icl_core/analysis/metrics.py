@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from .config import check
+from ..core.config import check
 
 STATISTICS = {"median": np.median, "mean": np.mean}
 
@@ -20,10 +20,11 @@ def normalized_squared_error(
     return (preds - ys).pow(2) / n_dims
 
 
-def accuracy(errors: np.ndarray, tolerance: float) -> np.ndarray:
-    """Share of prompts (axis 0) whose normalised squared error is below `tolerance`."""
+def accuracy(errors: np.ndarray, tolerance: float, axis: int = 0) -> np.ndarray:
+    """Share of prompts (along `axis`) whose normalised squared error is below
+    `tolerance`."""
     check(tolerance > 0, "tolerance", tolerance, "a number > 0")
-    return (np.asarray(errors) < tolerance).mean(axis=0)
+    return (np.asarray(errors) < tolerance).mean(axis=axis)
 
 
 def accuracy_curve(errors: np.ndarray, tolerances) -> np.ndarray:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from .experiments import spectral_sample, sweep_prompts
-from .samplers import SHIFT_FAMILIES
-from .spectral import pairwise_alignment
+from ..analysis.spectral import pairwise_alignment, spectral_sample
+from ..analysis.sweeps import sweep_prompts
+from ..core.samplers import SHIFT_FAMILIES
 
 
 def alignment_heatmap(ax, top_vectors, layer: int, index: int = 0):

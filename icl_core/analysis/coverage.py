@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .experiments import (
-    last_query_by_seed,
-    mean_signature,
-    on_device,
-    shift_sweep_by_seed,
-    signature_reference,
-    spectral_sweep,
-)
-from .presets import PRETRAINING
+from ..core.presets import PRETRAINING
+from ..core.train import resolve_device
+from .spectral import mean_signature, signature_reference
+from .sweeps import last_query_by_seed, shift_sweep_by_seed, spectral_sweep
 
 
 def coverage_sweep(
@@ -28,7 +23,7 @@ def coverage_sweep(
     error = np.median(last_query_by_seed(sweep, shifts, "transformer"), axis=2)
     out = []
     for run, median_error in zip(runs, error):
-        model = on_device(run.model, device)
+        model = run.model.to(resolve_device(device))
         reference = signature_reference(
             model, PRETRAINING["standard"], reference_prompts, seed
         )
@@ -56,3 +51,22 @@ def invariant_range(shifts, median_error, factor: float) -> float:
         else:
             break
     return reach
+
+
+def coverage_measures(
+    shifts, median_error, signature_score, training_range: float, factor: float
+) -> dict[str, float]:
+    """One model's (one seed's) reach along the shift, its error at c = 0, the growth
+    of its error at the sweep's edge, and the drop of its signature score from c = 0 to
+    the edge of the training range."""
+    shifts = np.asarray(shifts, float)
+    error, score = np.asarray(median_error, float), np.asarray(signature_score, float)
+    zero = np.flatnonzero(shifts == 0)[0]
+    inside = np.abs(shifts) == training_range
+    edge = np.abs(shifts) == np.abs(shifts).max()
+    return {
+        "reach": invariant_range(shifts, error, factor),
+        "base": float(error[zero]),
+        "edge_growth": float(error[edge].min() / error[zero]),
+        "drop": float(score[zero] - score[inside].min()),
+    }

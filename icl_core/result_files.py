@@ -1,0 +1,347 @@
+"""The layout of each chapter's results file: the function that writes it beside the
+one that reads the verdicts' quantities back out of it.
+
+Writers take what a chapter measured, one entry per training seed, and write through
+`results.write_results` (across-seed mean at the top level, every seed under
+`"seeds"`, the checkpoints' hashes). Readers take a file's content (its across-seed
+mean, or one seed's through `results.one_seed`) and return named quantities for
+`verdicts.claims`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .analysis.battery import PAPER_SHIFTS, SETTINGS, battery_measures
+from .analysis.coverage import coverage_measures
+from .analysis.metrics import accuracy_curve
+from .results import write_results
+
+# the moderate shift at which the Scale chapter also compares error growth
+MODERATE_SHIFT = 4
+# the models findings D to G compare with the standard model
+COVERAGE_MODELS = ("x_mean_spread", "x_mean_spread_random")
+
+
+def _path(results: str | Path, preset: str, name: str) -> str:
+    return f"{results}/{preset}/{name}.json"
+
+
+def _ends(shifts: list[float], source: str) -> list[int]:
+    """Indices of c = 0 and of the largest c, the two ends every shift criterion
+    compares."""
+    if 0 not in shifts:
+        raise ValueError(
+            f"shifts={shifts!r} in {source} is not allowed; expected a sweep that "
+            "includes c = 0"
+        )
+    return [shifts.index(0), shifts.index(max(shifts))]
+
+
+# in_distribution.json ------------------------------------------------------------
+
+
+def write_in_distribution(results, preset, runs, means, medians, **settings) -> None:
+    """`means`, `medians`: method -> error (seeds, positions)."""
+    per_seed = [
+        {
+            "error_mean": {m: e[i] for m, e in means.items()},
+            "error_median": {m: e[i] for m, e in medians.items()},
+        }
+        for i in range(len(runs))
+    ]
+    path = _path(results, preset, "in_distribution")
+    write_results(path, runs, per_seed, results, **settings)
+
+
+def read_in_distribution(ind: dict) -> dict[str, Any]:
+    return {
+        "in_distribution_error": ind["error_median"]["transformer"][-1],
+        "ols_in_distribution_error": ind["error_median"]["ols"][-1],
+    }
+
+
+# distribution_shift.json ---------------------------------------------------------
+
+
+def write_distribution_shift(
+    results,
+    preset,
+    runs,
+    last: dict[str, np.ndarray],
+    accuracy: dict[str, np.ndarray],
+    per_shift: dict,
+    tolerances: Sequence[float],
+    families: dict[str, dict],
+    **settings,
+) -> None:
+    """`last`: method -> error at the last query (seeds, shifts, prompts) along x_mean;
+    `accuracy`: method -> (seeds, shifts); `per_shift`: the chapter's shift sweep, for
+    accuracy against the tolerance at every evaluated shift; `families`: for each other
+    shift family, its `shifts`, the transformer's accuracy (seeds, shifts) and the
+    errors at the last query (method -> (seeds, shifts, prompts))."""
+
+    def seed_values(i):
+        return {
+            **{
+                f"{m}_error": {
+                    "median": np.median(e[i], axis=1),
+                    "mean": e[i].mean(axis=1),
+                }
+                for m, e in last.items()
+            },
+            **{f"{m}_accuracy": a[i] for m, a in accuracy.items()},
+            "accuracy_vs_tolerance": {
+                "tolerances": tolerances,
+                "transformer": {
+                    str(c): accuracy_curve(e["transformer"][i, :, -1], tolerances)
+                    for c, e in per_shift.items()
+                },
+            },
+            "other_families": {
+                f: {
+                    "shifts": v["shifts"],
+                    "transformer_accuracy": v["accuracy"][i],
+                    "transformer_error_median": np.median(
+                        v["last"]["transformer"][i], axis=1
+                    ),
+                    "ols_error_median": np.median(v["last"]["ols"][i], axis=1),
+                }
+                for f, v in families.items()
+            },
+        }
+
+    path = _path(results, preset, "distribution_shift")
+    per_seed = [seed_values(i) for i in range(len(runs))]
+    write_results(path, runs, per_seed, results, **settings)
+
+
+def read_distribution_shift(shift: dict) -> dict[str, Any]:
+    shifts = list(shift["shifts"])
+    zero, largest = _ends(shifts, "distribution_shift.json")
+    q: dict[str, Any] = {"c_max": max(shifts), "tolerance": shift["tolerance"]}
+    for method in ("transformer", "ols", "ridge", "gd"):
+        error = np.asarray(shift[f"{method}_error"]["median"])
+        q[f"{method}_error_0"], q[f"{method}_error_largest"] = error[[zero, largest]]
+        q[f"{method}_growth_largest"] = error[largest] / error[zero]
+    growth = np.asarray(shift["transformer_error"]["median"]) / q["transformer_error_0"]
+    accuracy = np.asarray(shift["transformer_accuracy"])
+    moderate = shifts.index(MODERATE_SHIFT) if MODERATE_SHIFT in shifts else None
+    return {
+        **q,
+        "error_growth_largest": q.pop("transformer_growth_largest"),
+        f"error_growth_{MODERATE_SHIFT}": None
+        if moderate is None
+        else growth[moderate],
+        "accuracy_0": accuracy[zero],
+        "accuracy_largest": accuracy[largest],
+        "accuracy_kept": accuracy[largest] / accuracy[zero],
+        "ols_accuracy_min": np.min(shift["ols_accuracy"]),  # every shift counts
+    }
+
+
+# spectral.json (the chapter on the signature and the loss) ------------------------
+
+
+def write_spectral(results, preset, runs, per_seed, other_family, **settings) -> None:
+    """`per_seed`: each seed's mean last-layer `signature` score and leading singular
+    values `sigma` per shift, its pooled `score`s and the correlations `by_layer`."""
+
+    def seed_values(s):
+        last = s["by_layer"][-1]
+        return {
+            "signature_score": s["signature"],
+            "leading_singular_values": dict(zip(("sigma1", "sigma2"), s["sigma"])),
+            "spearman_signature_vs_loss": {
+                "value": last["spearman"],
+                "low": last["spearman_low"],
+                "high": last["spearman_high"],
+                "pooled_prompts": s["score"].shape[1],
+                "other_family": other_family,
+            },
+            "pearson_signature_vs_log_loss": {
+                "value": last["pearson"],
+                "low": last["pearson_low"],
+                "high": last["pearson_high"],
+            },
+        }
+
+    path = _path(results, preset, "spectral")
+    values = [seed_values(s) for s in per_seed]
+    write_results(path, runs, values, results, **settings)
+
+
+def read_spectral(spec: dict) -> dict[str, Any]:
+    zero, largest = _ends(list(spec["shifts"]), "spectral.json")
+    score = np.asarray(spec["signature_score"])
+    sigma1 = np.asarray(spec["leading_singular_values"]["sigma1"])
+    rho = spec["spearman_signature_vs_loss"]
+    return {
+        "layer": spec["layer"],
+        "signature_in_distribution": score[zero],
+        "signature_largest": score[largest],
+        "signature_drop": score[zero] - score[largest],
+        "sigma1_0": sigma1[zero],
+        "sigma1_largest": sigma1[largest],
+        "sigma1_growth": sigma1[largest] / sigma1[zero],
+        "spearman": rho["value"],
+        "spearman_low": rho["low"],
+        "spearman_high": rho["high"],
+        "pooled_prompts": rho["pooled_prompts"],
+    }
+
+
+# pretraining.json ----------------------------------------------------------------
+
+
+def own_wins(error: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distribution, from (models, tests) matrices: is its own model best on it
+    (lowest error), and is its own distribution best for its model (highest score)?"""
+    diagonal = np.arange(len(error))
+    return error.argmin(axis=0) == diagonal, score.argmax(axis=1) == diagonal
+
+
+def best_shift(shifts: Sequence[float], median_error: np.ndarray) -> float:
+    """The shift at which a model's error (seeds, shifts), averaged over seeds, is
+    lowest."""
+    return shifts[int(np.argmin(np.atleast_2d(median_error).mean(axis=0)))]
+
+
+def write_pretraining(
+    results, preset, runs, models, errors, scores, median_error, shifts, **settings
+) -> None:
+    """`runs[name][k]`: model `name`'s k-th training seed; `errors`, `scores`: each
+    seed's (models, tests) matrices; `median_error[name]`: (seeds, shifts)."""
+    per_seed = []
+    for k, (error, score) in enumerate(zip(errors, scores)):
+        lowest, highest = own_wins(error, score)
+        per_seed.append(
+            {
+                "median_error": error,
+                "signature_score": score,
+                "lowest_error_is_own_model": lowest,
+                "highest_score_is_own_distribution": highest,
+                "best_shift": {
+                    m: best_shift(shifts, median_error[m][k]) for m in models
+                },
+            }
+        )
+    lowest, highest = own_wins(np.mean(errors, axis=0), np.mean(scores, axis=0))
+    write_results(
+        _path(results, preset, "pretraining"),
+        [[runs[m][k] for m in models] for k in range(len(errors))],
+        per_seed,
+        results,
+        models=models,
+        tests=models,
+        shifts=shifts,
+        lowest_error_is_own_model=lowest,
+        highest_score_is_own_distribution=highest,
+        best_shift={m: best_shift(shifts, median_error[m]) for m in models},
+        **settings,
+    )
+
+
+def read_pretraining(pre: dict) -> dict[str, Any]:
+    """Claim 7 compares models pretrained on different distributions: not measured
+    where the pretraining chapter ran with fewer than two."""
+    lowest = pre["lowest_error_is_own_model"]
+    highest = pre["highest_score_is_own_distribution"]
+    measured = len(pre["models"]) >= 2
+    return {
+        "pretrained_models": ", ".join(pre["models"]),
+        "n_pretrained": len(pre["models"]),
+        "own_lowest_error": sum(lowest),
+        "own_highest_score": sum(highest),
+        # the share of distributions on which the own model has the lowest error and
+        # of models whose own distribution has the highest score
+        "own_distribution_wins": float(np.mean([*lowest, *highest]))
+        if measured
+        else None,
+    }
+
+
+# signature_intervention.json -----------------------------------------------------
+
+
+def write_signature_intervention(
+    results, preset, runs, per_seed, conclusions, **settings
+) -> None:
+    """`per_seed`: each seed's `interventions.summary`; `conclusions`: its verdict."""
+    values = [{**s, "conclusion": c} for s, c in zip(per_seed, conclusions)]
+    path = _path(results, preset, "signature_intervention")
+    write_results(path, runs, values, results, **settings)
+
+
+def read_signature_intervention(intervention: dict) -> dict[str, Any]:
+    return {
+        "conclusion": intervention["conclusion"],
+        "best_layer": intervention["best_layer"],
+        "only_correlated": float(intervention["conclusion"] == "only correlated"),
+    }
+
+
+# garg_battery.json ---------------------------------------------------------------
+
+
+def write_garg_battery(results, preset, runs, per_seed, **settings) -> None:
+    """`per_seed`: each seed's `battery.battery_record`, Garg et al.'s settings and the
+    paper's mean shifts apart."""
+    values = [
+        {
+            "settings": {name: s[name] for name in SETTINGS},
+            "paper_shifts": {name: s[name] for name in PAPER_SHIFTS},
+        }
+        for s in per_seed
+    ]
+    path = _path(results, preset, "garg_battery")
+    write_results(path, runs, values, results, **settings)
+
+
+def read_garg_battery(battery: dict) -> dict[str, Any]:
+    worst, rho = battery_measures({**battery["settings"], **battery["paper_shifts"]})
+    return {"battery_worst_ratio": worst, "battery_spearman": rho}
+
+
+# coverage.json -------------------------------------------------------------------
+
+
+def write_coverage(results, preset, runs, per_seed, **settings) -> None:
+    """`runs[m]`, `per_seed[m]`: model m's training seeds and, for each, its median
+    error and signature score per shift. Seed k's entry holds every model trained with
+    seed k; the top level, each model's mean over its seeds."""
+    n = max(len(v) for v in runs.values())
+    groups = [[runs[m][k] for m in runs if k < len(runs[m])] for k in range(n)]
+    values = [
+        {
+            key: {m: per_seed[m][k][key] for m in runs if k < len(runs[m])}
+            for key in ("median_error", "signature_score")
+        }
+        for k in range(n)
+    ]
+    path = _path(results, preset, "coverage")
+    write_results(path, groups, values, results, models=list(runs), **settings)
+
+
+def read_coverage(coverage: dict, training_range: float, factor: float) -> dict:
+    """Reach, growth at the sweep's edge and signature drop of the coverage models
+    (findings D to G), None where they were not trained."""
+    shifts = coverage["shifts"]
+    q: dict[str, Any] = {"coverage_edge": float(np.abs(shifts).max())}
+    error, score = coverage["median_error"], coverage["signature_score"]
+    if not set(COVERAGE_MODELS) <= set(error):
+        return {**q, "coverage_reach": None, "coverage_random_reach": None}
+    spread, standard, random = (
+        coverage_measures(shifts, error[m], score[m], training_range, factor)
+        for m in ("x_mean_spread", "standard", "x_mean_spread_random")
+    )
+    return {
+        **q,
+        "coverage_reach": spread["reach"],
+        "coverage_edge_growth": spread["edge_growth"],
+        "coverage_signature_drop": spread["drop"],
+        "standard_signature_drop": standard["drop"],
+        "coverage_random_reach": random["reach"],
+    }

@@ -1,0 +1,196 @@
+"""Results files: every `results/<preset>/*.json` is written and read here.
+
+A chapter computes one dict of values per training seed (the same keys for every
+seed). Its file keeps those dicts under `"seeds"`, each with its training seed and
+checkpoint, and at the top level under the same keys their across-seed mean, then the
+chapter's settings; under `"checkpoints"` the SHA-256 of every checkpoint the numbers
+came from, keyed by path relative to the results root. Readers that combine files (the
+verdicts) read them through `read_results`, which refuses a file computed from a
+checkpoint that has changed since, and files that disagree about which models they
+summarise. Verdicts are written in one form too (`write_verdicts`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .core.storage import read_json, write_json
+
+
+class StaleResultsError(ValueError):
+    """Results files that were not all computed from the checkpoints now on disk."""
+
+
+def seed_range(values: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, min, max) over seeds."""
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), float(values.min()), float(values.max())
+
+
+def format_range(values: Sequence[float], fmt: str = ".2f") -> str:
+    """'0.88 [0.85, 0.91]': the mean over seeds with the seed range; one seed prints
+    alone."""
+    mean, low, high = seed_range(values)
+    if len(np.atleast_1d(values)) == 1:
+        return format(mean, fmt)
+    return f"{mean:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+def mean_over_seeds(per_seed: Sequence[Any]) -> Any:
+    """The across-seed mean of values with one structure: numbers and (nested) lists
+    elementwise, dicts key by key (a key over the seeds that have it); booleans become
+    the share of seeds where they hold; other values must agree."""
+    first = per_seed[0]
+    if isinstance(first, dict):
+        keys = dict.fromkeys(key for values in per_seed for key in values)
+        return {
+            key: mean_over_seeds([values[key] for values in per_seed if key in values])
+            for key in keys
+        }
+    try:
+        return np.mean(np.asarray(per_seed, dtype=float), axis=0)
+    except (TypeError, ValueError):
+        if any(value != first for value in per_seed):
+            raise ValueError(
+                f"seeds disagree on a value that cannot be averaged: {per_seed!r}"
+            )
+        return first
+
+
+def one_seed(results: dict, index: int) -> dict:
+    """A results file as if computed from its `index`-th seed alone."""
+    return {**results, **results["seeds"][index]}
+
+
+def content_hash(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _relative(path: str | Path, results: str | Path) -> str:
+    return Path(path).resolve().relative_to(Path(results).resolve()).as_posix()
+
+
+def checkpoint_record(
+    paths: Iterable[str | Path], results: str | Path
+) -> dict[str, str]:
+    """The `checkpoints` entry of a results file: each path relative to `results`, with
+    its hash."""
+    return {_relative(p, results): content_hash(p) for p in paths}
+
+
+def write_results(
+    path: str | Path,
+    runs: Sequence,
+    per_seed: Sequence[dict],
+    results: str | Path,
+    **shared: Any,
+) -> None:
+    """Write a chapter's results: the across-seed mean of `per_seed` at the top level,
+    then `shared` (settings, and summary values that are not a mean, which take
+    precedence), each seed's own values with its checkpoint under `"seeds"`, and the
+    hash of every checkpoint used.
+
+    `runs[i]` is seed i's trained model, or its list of models when a seed spans
+    several (one per pretraining distribution)."""
+    groups = [list(r) if isinstance(r, (list, tuple)) else [r] for r in runs]
+    paths = [[_relative(run.path, results) for run in group] for group in groups]
+    write_json(
+        path,
+        {
+            **mean_over_seeds(per_seed),
+            **shared,
+            "checkpoint": paths[0][0],
+            "checkpoints": checkpoint_record(
+                [run.path for group in groups for run in group], results
+            ),
+            "seeds": [
+                {
+                    "seed": group[0].config.train.seed,
+                    "checkpoint": p[0] if len(p) == 1 else p,
+                    **values,
+                }
+                for group, p, values in zip(groups, paths, per_seed)
+            ],
+        },
+    )
+
+
+def read_results(
+    folder: str | Path,
+    names: Iterable[str],
+    same_models: Iterable[str] = (),
+    results: str | Path | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Read `folder/<name>.json` for each name, checking provenance.
+
+    Refused, naming the files: a file without a `checkpoints` record; a recorded
+    checkpoint that is missing or whose content changed since (a stale file, and so two
+    files can never combine two versions of one checkpoint); files among `same_models`
+    that summarise different sets of checkpoints."""
+    folder = Path(folder)
+    results = Path(results) if results is not None else folder.parent
+    loaded = {}
+    for name in names:
+        path = folder / f"{name}.json"
+        data = read_json(path)
+        if not isinstance(data.get("checkpoints"), dict):
+            raise StaleResultsError(
+                f"{path} records no checkpoints it was computed from; rerun its chapter"
+            )
+        for checkpoint, recorded in data["checkpoints"].items():
+            on_disk = results / checkpoint
+            if not on_disk.is_file() or content_hash(on_disk) != recorded:
+                state = (
+                    "no longer exists" if not on_disk.is_file() else "has changed since"
+                )
+                raise StaleResultsError(
+                    f"{path} is stale: it was computed from {on_disk}, which {state}; "
+                    "rerun its chapter"
+                )
+        loaded[name] = data
+    groups = {name: set(loaded[name]["checkpoints"]) for name in same_models}
+    if len(set(map(frozenset, groups.values()))) > 1:
+        listing = "; ".join(
+            f"{folder / name}.json: {sorted(models)}" for name, models in groups.items()
+        )
+        raise StaleResultsError(
+            f"these results summarise different checkpoints ({listing}); rerun the "
+            "chapters with the same seeds"
+        )
+    return loaded
+
+
+def checkpoints_of(data: dict[str, dict]) -> dict[str, str]:
+    """Every checkpoint the files read by `read_results` rest on."""
+    return {k: v for d in data.values() for k, v in d["checkpoints"].items()}
+
+
+def write_verdicts(
+    path: str | Path, verdicts: Sequence, seed_share: float, key: str, checkpoints: dict
+) -> None:
+    """Judged verdicts (`claims` of the scorecard, `findings`): the rule, one entry per
+    verdict under `key` (its text under the singular of `key`), and the checkpoints
+    they rest on."""
+    write_json(
+        path,
+        {
+            "rule": f"holds for the across-seed mean and in at least {seed_share:.0%} "
+            "of seeds",
+            key: [
+                {
+                    key[:-1] if k == "claim" else k: value
+                    for k, value in dataclasses.asdict(v).items()
+                }
+                for v in verdicts
+            ],
+            "checkpoints": checkpoints,
+        },
+    )

@@ -1,0 +1,379 @@
+"""Every claim of the paper and every finding of this book, defined once: its text, the
+quantity it is judged on, the threshold and the side of it on which the claim holds,
+and what else it requires. The scorecard, the findings and the Scale chapter all judge
+and plot through these definitions; `quantities` is the one place where a verdict's
+numbers are read out of the results files."""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import result_files as files
+from ..results import format_range
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The criteria's numbers: chapter parameters, so a reader can move them."""
+
+    match_error: float = 0.05  # claim 1: transformer's median error at the last query
+    collapse_ratio: float = 0.5  # claim 2: accuracy kept at the largest shift
+    invariance_factor: float = 10.0  # claim 3, findings B, D, E, G: error growth
+    shared_alignment: float = 0.9  # claim 4: in-distribution signature score
+    alignment_drop: float = 0.2  # claim 5, finding F: drop of the signature score
+    correlation: float = 0.5  # claim 6, finding C: Spearman with low loss
+    training_range: float = 4.0  # findings D, F, G: |c| the coverage models saw
+
+    @classmethod
+    def from_namespace(cls, namespace: dict[str, Any]) -> "Thresholds":
+        """The thresholds a chapter sets among its parameters; the others default."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in namespace.items() if k in names})
+
+
+COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`quantity op threshold`; the threshold a `Thresholds` field or a number."""
+
+    quantity: str
+    op: str
+    threshold: str | float
+
+    def bound(self, t: Thresholds) -> float:
+        return (
+            getattr(t, self.threshold)
+            if isinstance(self.threshold, str)
+            else self.threshold
+        )
+
+    def holds(self, q: dict[str, Any], t: Thresholds) -> bool:
+        return bool(COMPARE[self.op](q[self.quantity], self.bound(t)))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One verdict's definition. `text`, `criterion` and `measured` are templates over
+    the thresholds and the quantities; without `measured`, the key quantity's seed mean
+    and range are shown (with `fmt` and `unit`)."""
+
+    key: str  # "1" … "7" for the paper's claims, "A" … "G" for this book's findings
+    results: str  # the results file whose training seeds it is judged over
+    text: str
+    title: str  # a few words, for figure panels
+    key_condition: Condition
+    label: str  # the key quantity, for an axis
+    criterion: str
+    measured: str | None = None
+    fmt: str = ".2f"
+    unit: str = ""
+    # further conditions, all required; each a tuple of alternatives, one enough
+    requires: tuple[tuple[Condition, ...], ...] = ()
+    # the mean-level verdict reads the mean of the per-seed quantities, not the quantity
+    # of the across-seed mean results (for results whose top level is not that mean)
+    mean_of_seeds: bool = False
+    log: bool = False
+    untested: str = ""  # what is shown where the preset lacks the models it needs
+
+    @property
+    def quantity(self) -> str:
+        return self.key_condition.quantity
+
+    def holds(self, q: dict[str, Any], t: Thresholds) -> bool | None:
+        """Whether the claim holds on quantities `q`; None where its key quantity was
+        not measured (the preset lacks the models it compares)."""
+        if q.get(self.quantity) is None:
+            return None
+        return self.key_condition.holds(q, t) and all(
+            any(c.holds(q, t) for c in alternatives) for alternatives in self.requires
+        )
+
+    def heading(self, t: Thresholds) -> str:
+        return f"{self.key}. {self.text.format(**dataclasses.asdict(t))}"
+
+
+def _growth_is_small(method: str) -> tuple[Condition, ...]:
+    return (
+        Condition(f"{method}_growth_largest", "<", "invariance_factor"),
+        Condition(f"{method}_error_largest", "<", 1e-6),
+    )
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "1",
+        "in_distribution",
+        "In distribution, the transformer matches least squares",
+        "matches OLS",
+        Condition("in_distribution_error", "<", "match_error"),
+        "median error, last query",
+        "transformer's median error < {match_error}",
+        "median error at last query {in_distribution_error:.3g} "
+        "(OLS {ols_in_distribution_error:.1g})",
+        log=True,
+    ),
+    Claim(
+        "2",
+        "distribution_shift",
+        "Under a mean shift of x, the transformer fails while OLS does not",
+        "accuracy collapses",
+        Condition("accuracy_kept", "<", "collapse_ratio"),
+        "accuracy at largest c ÷ at c = 0",
+        "OLS accuracy ≥ 99% at every c and transformer's at c = {c_max} < "
+        "{collapse_ratio:.0%} of its c = 0 value",
+        "accuracy {accuracy_0:.0%} → {accuracy_largest:.0%} at c = {c_max} "
+        "(OLS ≥ {ols_accuracy_min:.0%}); tolerance {tolerance}",
+        requires=((Condition("ols_accuracy_min", ">=", 0.99),),),
+    ),
+    Claim(
+        "3",
+        "distribution_shift",
+        "The failure is inconsistent with an implemented algorithm (OLS, ridge)",
+        "not shift-invariant",
+        Condition("error_growth_largest", ">", "invariance_factor"),
+        "error growth, largest c",
+        "OLS and ridge error at c = {c_max} ≤ ×{invariance_factor:g} their c = 0 "
+        "value or < 1e-6, transformer's > ×{invariance_factor:g}",
+        "median error at c = 0 → c = {c_max}: "
+        "transformer {transformer_error_0:.2g} → {transformer_error_largest:.2g}; "
+        "OLS {ols_error_0:.2g} → {ols_error_largest:.2g}; "
+        "ridge {ridge_error_0:.2g} → {ridge_error_largest:.2g}; "
+        "10-step GD {gd_error_0:.2g} → {gd_error_largest:.2g}",
+        requires=(_growth_is_small("ols"), _growth_is_small("ridge")),
+        log=True,
+    ),
+    Claim(
+        "4",
+        "spectral",
+        "In-distribution prompts share a spectral signature",
+        "shared signature",
+        Condition("signature_in_distribution", ">=", "shared_alignment"),
+        "signature score, c = 0",
+        "score ≥ {shared_alignment}",
+        "mean signature score {signature_in_distribution:.2f} at layer {layer}",
+    ),
+    Claim(
+        "5",
+        "spectral",
+        "Shifted prompts lack it and have larger leading singular values",
+        "shifted prompts lose it",
+        Condition("signature_drop", ">=", "alignment_drop"),
+        "score drop, c = 0 → largest c",
+        "score drops by ≥ {alignment_drop} and σ1 grows",
+        "score {signature_in_distribution:.2f} → {signature_largest:.2f}, "
+        "σ1 {sigma1_0:.3g} → {sigma1_largest:.3g} at c = {c_max}",
+        requires=((Condition("sigma1_growth", ">", 1.0),),),
+    ),
+    Claim(
+        "6",
+        "spectral",
+        "The signature predicts loss",
+        "signature predicts loss",
+        Condition("spearman", ">=", "correlation"),
+        "Spearman with low loss",
+        "Spearman of score with low loss ≥ {correlation}, 95% interval above 0",
+        "Spearman {spearman:.2f} (95% interval {spearman_low:.2f} to "
+        "{spearman_high:.2f}) over {pooled_prompts:.0f} prompts",
+        requires=((Condition("spearman_low", ">", 0.0),),),
+    ),
+    Claim(
+        "7",
+        "pretraining",
+        "Pretraining shapes the signature and where the model generalises",
+        "pretraining shapes it",
+        Condition("own_distribution_wins", ">=", 1.0),
+        "share of own-distribution wins",
+        "both, for every pretraining distribution",
+        "own model lowest error on {own_lowest_error} of {n_pretrained} "
+        "distributions; own distribution highest score for {own_highest_score} of "
+        "{n_pretrained} models",
+        untested="only {pretrained_models} pretrained at this preset",
+    ),
+)
+
+COVERAGE_UNTESTED = "coverage models not trained at this preset"
+
+FINDINGS: tuple[Claim, ...] = (
+    Claim(
+        "A",
+        "signature_intervention",
+        "Transplanting the signature does not restore the loss: the signature is only "
+        "correlated with it",
+        "only correlated",
+        Condition("only_correlated", ">=", 1.0),
+        "seeds concluding 'only correlated'",
+        "the intervention chapter's verdict is 'only correlated'",
+        "'{conclusion}' for the seed mean, at layer {best_layer}",
+    ),
+    Claim(
+        "B",
+        "garg_battery",
+        "Garg et al.'s robustness reproduces: the transformer survives every setting "
+        "of their battery",
+        "survives Garg's battery",
+        Condition("battery_worst_ratio", "<=", "invariance_factor"),
+        "worst error growth",
+        "worst error at the last query ≤ ×{invariance_factor:g} the larger of its "
+        "in-distribution error and OLS's error in the setting",
+        fmt=".3g",
+        unit="×",
+        mean_of_seeds=True,
+        log=True,
+    ),
+    Claim(
+        "C",
+        "garg_battery",
+        "Across Garg et al.'s settings and the mean shift, the signature predicts loss",
+        "signature predicts loss",
+        Condition("battery_spearman", ">=", "correlation"),
+        "Spearman with low loss",
+        "Spearman of the settings' signature score with low error ≥ {correlation}",
+        mean_of_seeds=True,
+    ),
+    Claim(
+        "D",
+        "coverage",
+        "Pretraining on means c ~ U[-{training_range:g}, {training_range:g}] along 1 "
+        "makes the transformer shift-invariant inside that range",
+        "covered range",
+        Condition("coverage_reach", ">=", "training_range"),
+        "largest invariant |c|",
+        "error within ×{invariance_factor:g} of c = 0 for every c in "
+        "[-{training_range:g}, {training_range:g}] (measured: the largest such bound)",
+        fmt=".3g",
+        mean_of_seeds=True,
+        untested=COVERAGE_UNTESTED,
+    ),
+    Claim(
+        "E",
+        "coverage",
+        "... but not beyond it",
+        "not beyond it",
+        Condition("coverage_edge_growth", ">", "invariance_factor"),
+        "error growth at the edge",
+        "error at c = ±{coverage_edge:g} > ×{invariance_factor:g} that at c = 0",
+        fmt=".3g",
+        unit="×",
+        mean_of_seeds=True,
+        untested=COVERAGE_UNTESTED,
+    ),
+    Claim(
+        "F",
+        "coverage",
+        "Its signature widens with it",
+        "signature widens",
+        Condition("coverage_signature_drop", "<", "alignment_drop"),
+        "score drop to the range's edge",
+        "signature score drops by < {alignment_drop} from c = 0 to c = "
+        "±{training_range:g}, the standard model's (same seed) by ≥ {alignment_drop}",
+        requires=((Condition("standard_signature_drop", ">=", "alignment_drop"),),),
+        mean_of_seeds=True,
+        untested=COVERAGE_UNTESTED,
+    ),
+    Claim(
+        "G",
+        "coverage",
+        "Means along random directions cover the all-ones direction too",
+        "random directions cover 1",
+        Condition("coverage_random_reach", ">=", "training_range"),
+        "largest invariant |c| along 1",
+        "error within ×{invariance_factor:g} of c = 0 for every c in "
+        "[-{training_range:g}, {training_range:g}] along 1 (measured: the largest "
+        "such bound)",
+        fmt=".3g",
+        mean_of_seeds=True,
+        untested=COVERAGE_UNTESTED,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    measured: str  # for the across-seed mean
+    criterion: str
+    # overall: for the mean and in at least `seed_share` of the seeds; None where the
+    # preset lacks the models the claim needs (not tested)
+    holds: bool | None
+    seeds_holding: int
+    seeds: int
+
+    @property
+    def outcome(self) -> str:
+        """'yes', 'no' or 'not tested', as the tables print it."""
+        return OUTCOMES[self.holds]
+
+
+OUTCOMES = {True: "yes", False: "no", None: "not tested"}
+
+
+def judge(
+    claim: Claim,
+    mean: dict[str, Any],
+    per_seed: Sequence[dict[str, Any]],
+    t: Thresholds,
+    seed_share: float,
+) -> Verdict:
+    """A claim's verdict: it holds when it holds on the `mean` quantities (or, for a
+    `mean_of_seeds` claim, on the mean of the per-seed key quantity) and in at least
+    `seed_share` of the seeds."""
+    heading, values = claim.heading(t), dataclasses.asdict(t)
+    if mean.get(claim.quantity) is None:
+        criterion = claim.criterion.format(**{**mean, **values})
+        return Verdict(heading, claim.untested.format(**mean), criterion, None, 0, 0)
+    per_seed = [q for q in per_seed if q.get(claim.quantity) is not None]
+    seeds = [bool(claim.holds(q, t)) for q in per_seed]
+    if claim.mean_of_seeds:
+        mean = {
+            k: float(np.mean([q[k] for q in per_seed]))
+            for k, v in per_seed[0].items()
+            if isinstance(v, (int, float))
+        }
+        key = [q[claim.quantity] for q in per_seed]
+        measured = f"{format_range(key, claim.fmt)}{claim.unit}"
+    else:
+        measured = claim.measured.format(**mean)
+    return Verdict(
+        heading,
+        measured,
+        claim.criterion.format(**{**mean, **values}),
+        bool(claim.holds(mean, t) and sum(seeds) >= seed_share * len(seeds)),
+        sum(seeds),
+        len(seeds),
+    )
+
+
+def count_holding(verdicts: Sequence[Verdict]) -> str:
+    """'4 of 7', or '4 of 6 tested' when some verdicts could not be tested."""
+    tested = [v for v in verdicts if v.holds is not None]
+    total = f"{len(tested)} tested" if len(tested) < len(verdicts) else len(verdicts)
+    return f"{sum(v.holds for v in tested)} of {total}"
+
+
+def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
+    """Every quantity a claim or finding reads, from whichever results files `results`
+    holds by name (the across-seed means, or one seed's through `one_seed`)."""
+    readers = {
+        "in_distribution": files.read_in_distribution,
+        "distribution_shift": files.read_distribution_shift,
+        "spectral": files.read_spectral,
+        "pretraining": files.read_pretraining,
+        "signature_intervention": files.read_signature_intervention,
+        "garg_battery": files.read_garg_battery,
+        "coverage": lambda data: files.read_coverage(
+            data, t.training_range, t.invariance_factor
+        ),
+    }
+    q: dict[str, Any] = {}
+    for name, data in results.items():
+        if name in readers:
+            q.update(readers[name](data))
+    return q

@@ -1,0 +1,26 @@
+"""The verdicts of "Beyond the paper": this book's own findings (`claims.FINDINGS`),
+judged in the scorecard's form from the results its chapters saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..results import checkpoints_of, read_results, write_verdicts
+from .claims import FINDINGS, Thresholds, Verdict
+from .scorecard import judge_all
+
+RESULTS = ("signature_intervention", "garg_battery", "coverage")
+
+
+def findings(
+    folder: str | Path, t: Thresholds = Thresholds(), seed_share: float = 0.8
+) -> list[Verdict]:
+    """Judge every finding from the results in `folder`, refusing results computed
+    from checkpoints that have changed since."""
+    return judge_all(FINDINGS, read_results(folder, RESULTS), t, seed_share)
+
+
+def write_findings(path: str | Path, verdicts: list[Verdict], seed_share: float):
+    """`findings.json` beside the results it judged, in the scorecard's form."""
+    data = read_results(Path(path).parent, RESULTS)
+    write_verdicts(path, verdicts, seed_share, "findings", checkpoints_of(data))

@@ -1,0 +1,55 @@
+"""The scorecard: the paper's seven claims (`claims.CLAIMS`), judged from the numbers
+the chapters saved.
+
+Each criterion is this book's operationalisation of a claim; its thresholds are
+parameters so that a reader can see how the verdict moves with them. Every claim is
+judged on the across-seed mean of each quantity and on every training seed alone; it
+holds overall when it holds for the mean and in at least `seed_share` of the seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..results import checkpoints_of, one_seed, read_results, write_verdicts
+from .claims import CLAIMS, Claim, Thresholds, Verdict, judge, quantities
+
+STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
+RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining")
+
+
+def judge_all(
+    claims: tuple[Claim, ...],
+    data: dict[str, dict],
+    t: Thresholds,
+    seed_share: float,
+) -> list[Verdict]:
+    """Each claim judged on the quantities of the results `data` and on those of every
+    training seed of the file it reads."""
+    mean = quantities(data, t)
+    verdicts = []
+    for claim in claims:
+        source = data[claim.results]
+        per_seed = [
+            quantities({**data, claim.results: one_seed(source, i)}, t)
+            for i in range(len(source["seeds"]))
+        ]
+        verdicts.append(judge(claim, mean, per_seed, t, seed_share))
+    return verdicts
+
+
+def scorecard(
+    folder: str | Path, t: Thresholds = Thresholds(), seed_share: float = 0.8
+) -> list[Verdict]:
+    """Judge every claim from the results in `folder`, refusing results from different
+    checkpoints."""
+    data = read_results(folder, RESULTS, same_models=STANDARD_MODEL_RESULTS)
+    return judge_all(CLAIMS, data, t, seed_share)
+
+
+def write_scorecard(
+    path: str | Path, verdicts: list[Verdict], seed_share: float
+) -> None:
+    """`scorecard.json` beside the results it judged, with the checkpoints those were
+    computed from."""
+    data = read_results(Path(path).parent, RESULTS)
+    write_verdicts(path, verdicts, seed_share, "claims", checkpoints_of(data))
