@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .core.presets import PRESETS, PRETRAINING, get_preset, pretraining_config
+from .core.presets import PRESETS, PRETRAINING, pretraining_config, run_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,12 +19,13 @@ def _parser() -> argparse.ArgumentParser:
         "DistributedDataParallel and the same global batch.",
     )
     train.add_argument(
-        "--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)"
+        "--preset", default="cpu", choices=PRESETS, help="(default: cpu)"
     )
     train.add_argument(
         "--pretraining",
         default="standard",
-        help=f"pretraining distribution, one of {', '.join(PRETRAINING)}",
+        choices=PRETRAINING,
+        help="pretraining distribution (default: standard)",
     )
     train.add_argument(
         "--out", required=True, help="cache folder; the run goes in OUT/<name>-<hash>/"
@@ -42,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "sweep", help="train several configurations, one job per available device"
     )
     sweep.add_argument(
-        "--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)"
+        "--preset", default="cpu", choices=PRESETS, help="(default: cpu)"
     )
     sweep.add_argument(
         "--pretraining",
@@ -65,9 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     book = commands.add_parser(
         "book", help="execute every chapter with papermill, then build the book"
     )
-    book.add_argument(
-        "--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)"
-    )
+    book.add_argument("--preset", default="cpu", choices=PRESETS, help="(default: cpu)")
     book.add_argument(
         "--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)"
     )
@@ -109,7 +108,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> None:
-    get_preset(args.preset)
     config = pretraining_config(args.preset, args.pretraining)
     overrides = {
         k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None
@@ -160,15 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             for name, config in PRESETS.items():
                 print(f"{name}: {config.to_dict()}")
         elif args.command == "sweep":
-            from .core.sweep import run_sweep, sweep_jobs
+            from .core.sweep import train_all
 
-            codes = run_sweep(
-                sweep_jobs(args.preset, args.pretraining, args.seeds, args.out),
-                args.devices,
-                args.cpu_jobs,
-            )
-            print(f"{codes.count(0)} of {len(codes)} jobs finished")
-            return 0 if not any(codes) else 1
+            configs = [
+                run_config(args.preset, name, seed)
+                for name in args.pretraining
+                for seed in args.seeds
+            ]
+            train_all(configs, args.out, args.devices, args.cpu_jobs)
+            print(f"{len(configs)} runs finished in {args.out}")
         elif args.command == "book":
             from .book.pipeline import make_book
 
@@ -187,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # a run of the sweep failed
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -269,7 +269,7 @@ def read_pretraining(pre: dict) -> dict[str, Any]:
 def write_signature_intervention(
     results, preset, runs, per_seed, conclusions, **settings
 ) -> None:
-    """`per_seed`: each seed's `interventions.summary`; `conclusions`: its verdict."""
+    """`per_seed`: each seed's `interventions.intervention_record`; `conclusions`: its verdict."""
     values = [{**s, "conclusion": c} for s, c in zip(per_seed, conclusions)]
     path = _path(results, preset, "signature_intervention")
     write_results(path, runs, values, results, **settings)

@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from icl_core import get_preset
-from icl_core.core.sweep import run_sweep, sweep_jobs
+from icl_core.core.presets import run_config
+from icl_core.core.sweep import train_all
 from icl_core.core.train import run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,8 +63,19 @@ def test_two_process_ddp_follows_the_single_process_trajectory(tmp_path):
 
 
 def test_sweep_runs_every_job_and_reuses_the_cache(tmp_path):
-    jobs = sweep_jobs("smoke", ["standard", "x_shifted"], [0], str(tmp_path))
-    jobs = [job + ["--steps", "20"] for job in jobs]
-    assert run_sweep(jobs, devices=["cpu"]) == [0, 0]
-    assert len(list(tmp_path.glob("*/model.pt"))) == 2
-    assert run_sweep(jobs, devices=["cpu"]) == [0, 0]  # second time: both reused
+    configs = [
+        run_config("smoke", name, 0).with_changes(train={"steps": 20})
+        for name in ("standard", "x_shifted")
+    ]
+    train_all(configs, tmp_path, devices=["cpu"])
+    finished = sorted(tmp_path.glob("*/model.pt"))
+    assert len(finished) == 2
+    stamps = [p.stat().st_mtime_ns for p in finished]
+    train_all(configs, tmp_path, devices=["cpu"])  # second time: both reused
+    assert [p.stat().st_mtime_ns for p in finished] == stamps
+
+
+def test_a_failed_run_is_named(tmp_path):
+    bad = run_config("smoke", "standard", 0).with_changes(train={"lr": 1e9})
+    with pytest.raises(RuntimeError, match="smoke, seed 0"):
+        train_all([bad, run_config("smoke", "x_shifted", 0)], tmp_path, ["cpu"])

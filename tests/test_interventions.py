@@ -5,7 +5,7 @@ import torch
 
 from icl_core.analysis.interventions import (
     conclusion,
-    finding,
+    intervention_verdict,
     random_change,
     share_removed,
     transplant_change,
@@ -97,7 +97,7 @@ def test_the_finding_is_judged_at_the_transplants_best_layer_for_the_mean_and_ea
         _summary([0.0, 0.7, 0.1], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
         _summary([0.0, 0.2, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
     ]
-    result = finding(per_seed)
+    result = intervention_verdict(per_seed)
     assert result.layer == 1
     assert result.conclusion == "causal"  # mean share 0.6, control 0.033
     assert result.by_seed == ["causal", "causal", "partly causal"]

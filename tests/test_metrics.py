@@ -7,7 +7,6 @@ from icl_core.analysis.metrics import (
     bootstrap_interval,
     correlations,
     normalized_squared_error,
-    summarize,
 )
 from icl_core.core.storage import atomic_write, read_json, write_json
 
@@ -34,8 +33,6 @@ def test_bootstrap_interval_brackets_the_statistic_and_narrows_with_data():
     assert ((high - low) < 0.1).all()
     s_low, s_high = bootstrap_interval(small, "median")
     assert ((s_high - s_low) > (high - low)).all()
-    summary = summarize(large)
-    assert summary["center"].shape == (3,)
 
 
 def test_correlations_of_monotone_data():

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -134,14 +135,17 @@ def test_conversion_drops_only_buffers_and_unused_token_embedding():
 
 def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path):
     from icl_core import PromptDistribution
+    from icl_core.analysis.evaluation import errors
     from icl_core.analysis.spectral import mean_signature, signature_reference
-    from icl_core.analysis.sweeps import at_last_query, shift_sweep, spectral_sweep
+    from icl_core.analysis.sweeps import spectral_sweep, sweep_prompts
 
     modules, _ = _garg_reference(CFG)
     torch.save({"model_state_dict": modules.state_dict()}, tmp_path / "state.pt")
     model, _ = load_checkpoint(tmp_path / "state.pt", n_head=CFG.n_head)
-    sweep = shift_sweep(model, "x_mean", [0, 4], n_prompts=20, seed=0)
-    assert at_last_query(sweep, [0, 4], "ols").max() < 1e-8
+    for prompts in sweep_prompts(model.config, "x_mean", [0, 4], 20, seed=0):
+        error = errors(model, prompts, ("transformer", "ols"))
+        assert error["ols"][:, -1].max() < 1e-8
+        assert np.isfinite(error["transformer"]).all()
     reference = signature_reference(model, PromptDistribution(), n_prompts=20, seed=0)
     scores = mean_signature(
         spectral_sweep(model, "x_mean", [0, 4], 20, seed=0), [0, 4], reference

@@ -177,7 +177,7 @@ def conclusion(
     return "only correlated"
 
 
-def summary(sweep: dict[str, np.ndarray], shifts) -> dict:
+def intervention_record(sweep: dict[str, np.ndarray], shifts) -> dict:
     """One seed's results in the layout of `signature_intervention.json`: median errors,
     and the share of the shift-induced error each intervention or control removes,
     (layers, shifts) each; the in-distribution transplant control as the ratio of edited
@@ -206,7 +206,7 @@ def summary(sweep: dict[str, np.ndarray], shifts) -> dict:
 
 
 def over_seeds(per_seed: list[dict], name: str, field: str) -> np.ndarray:
-    """One intervention's or control's `field` from every seed's `summary`, stacked:
+    """One intervention's or control's `field` from every seed's `intervention_record`, stacked:
     (seeds, ...)."""
     group = "controls" if name in per_seed[0]["controls"] else "interventions"
     return np.stack([s[group][name][field] for s in per_seed])
@@ -219,7 +219,7 @@ def mean_share_removed(per_seed: list[dict], name: str) -> np.ndarray:
 
 
 @dataclass
-class Finding:
+class InterventionVerdict:
     """The verdict at the transplant's best layer (by the seed mean), for the seed mean
     and for each seed alone."""
 
@@ -233,14 +233,14 @@ class Finding:
     )  # (seeds, layers) the transplant's in-distribution ratio
 
 
-def finding(per_seed: list[dict]) -> Finding:
-    """Judge the seeds' `summary` results with `conclusion`."""
+def intervention_verdict(per_seed: list[dict]) -> InterventionVerdict:
+    """Judge the seeds' `intervention_record` results with `conclusion`."""
     transplant = mean_share_removed(per_seed, "signature transplant")
     control = mean_share_removed(per_seed, "random, transplant's norm")
     in_distribution = over_seeds(per_seed, "transplant in distribution", "error_ratio")
     layer = int(np.argmax(transplant.mean(axis=0)))
     at_layer = transplant[:, layer], control[:, layer], in_distribution[:, layer]
-    return Finding(
+    return InterventionVerdict(
         layer=layer,
         conclusion=conclusion(*(values.mean() for values in at_layer)),
         by_seed=[conclusion(*seed) for seed in zip(*at_layer)],

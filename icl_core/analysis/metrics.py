@@ -61,14 +61,6 @@ def bootstrap_interval(
     return result.confidence_interval.low, result.confidence_interval.high
 
 
-def summarize(
-    values: np.ndarray, statistic: str = "median", seed: int = 0
-) -> dict[str, np.ndarray]:
-    """Centre and 95% bootstrap band over prompts: the three lines of a banded plot."""
-    low, high = bootstrap_interval(values, statistic, seed=seed)
-    return {"center": STATISTICS[statistic](values, axis=0), "low": low, "high": high}
-
-
 def correlations(
     a: np.ndarray, b: np.ndarray, n_resamples: int = 1000, seed: int = 0
 ) -> dict[str, float]:

@@ -26,30 +26,6 @@ def sweep_prompts(
     ]
 
 
-def shift_sweep(
-    model,
-    family: str,
-    values,
-    n_prompts: int,
-    seed: int,
-    methods: tuple[str, ...] = ("transformer", "ols"),
-    base=None,
-) -> dict[float, dict[str, np.ndarray]]:
-    """shift -> method -> normalised squared error (prompts, positions), along one shift
-    family."""
-    cfg = model.config
-    batches = sweep_prompts(cfg, family, values, n_prompts, seed, base)
-    return {c: errors(model, prompts, methods) for c, prompts in zip(values, batches)}
-
-
-def at_last_query(
-    sweep: dict[float, dict[str, np.ndarray]], shifts, method: str
-) -> np.ndarray:
-    """Errors at each prompt's last query, (shifts, prompts), for one method of a
-    `shift_sweep`."""
-    return np.stack([sweep[c][method][:, -1] for c in shifts])
-
-
 def spectral_sweep(
     model,
     family: str,

@@ -8,12 +8,11 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import yaml
 
-from ..core.presets import get_preset
+from ..core.jobs import Job, run_side_by_side
 from ..core.storage import read_json, write_json
 from ..core.train import resolve_device
 from .parameters import check_parameters
@@ -61,38 +60,17 @@ def execute(
     `jobs` side by side (each waits for its `prerequisites`); return the seconds each
     took. Chapters running side by side share the cores between them, one kernel's
     threads each, which on CPU beats one chapter at a time on every core."""
+
+    def chapter(notebook: Path) -> Job:
+        def run(_device: str, threads: int) -> float:
+            seconds = _run_chapter(notebook, parameters, threads, out)
+            print(f"executed {notebook.name} in {seconds:.0f} s", flush=True)
+            return seconds
+
+        return Job(notebook.stem, run, tuple(prerequisites(notebook)))
+
     notebooks = chapters(book_dir)
-    after = {nb.stem: prerequisites(nb) for nb in notebooks}
-    unknown = {name for names in after.values() for name in names} - set(after)
-    if unknown:
-        raise ValueError(
-            f"icl_core.after names chapters that are not in the book: {sorted(unknown)}"
-        )
-    jobs = max(1, jobs)
-    seconds: dict[str, float] = {}
-    pending, running = list(notebooks), {}
-    with ThreadPoolExecutor(jobs) as pool:
-        while pending or running:
-            ready = [nb for nb in pending if set(after[nb.stem]) <= set(seconds)]
-            side_by_side = min(jobs, len(ready) + len(running))
-            threads = max(1, (os.cpu_count() or 1) // side_by_side)
-            for notebook in ready[: jobs - len(running)]:
-                pending.remove(notebook)
-                job = pool.submit(_run_chapter, notebook, parameters, threads, out)
-                running[job] = notebook
-            if not running:
-                raise ValueError(
-                    f"chapters wait on each other: {[nb.stem for nb in pending]}"
-                )
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                notebook = running.pop(future)
-                seconds[notebook.stem] = future.result()
-                print(
-                    f"executed {notebook.name} in {seconds[notebook.stem]:.0f} s",
-                    flush=True,
-                )
-    return {nb.stem: seconds[nb.stem] for nb in notebooks}
+    return run_side_by_side([chapter(nb) for nb in notebooks], ["cpu"] * max(1, jobs))
 
 
 def _run_chapter(
@@ -208,8 +186,7 @@ def make_book(
     `chapter_parameters` reach every chapter beside the preset (e.g. fewer training
     seeds at a preset too large for five). With `out`, the executed chapters go to
     that folder and no book is built: the published chapters stay as they are."""
-    get_preset(preset)
-    check_parameters(**(chapter_parameters or {}))
+    check_parameters(preset=preset, **(chapter_parameters or {}))
     if jobs is None:
         jobs = (os.cpu_count() or 1) if resolve_device(device).type == "cpu" else 1
     if jobs < 1:

@@ -58,27 +58,6 @@ def use_book_style() -> None:
         pass
 
 
-def band(
-    ax,
-    x,
-    summary: dict[str, np.ndarray],
-    label: str,
-    color: str | None = None,
-    **kwargs,
-):
-    """A centre line with its shaded confidence band (a `metrics.summarize` result)."""
-    (line,) = ax.plot(x, summary["center"], label=label, color=color, **kwargs)
-    ax.fill_between(
-        x,
-        summary["low"],
-        summary["high"],
-        color=line.get_color(),
-        alpha=0.2,
-        linewidth=0,
-    )
-    return line
-
-
 def legend_outside(ax, **kwargs) -> None:
     """A legend to the right of the axes, where it cannot cover data."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)

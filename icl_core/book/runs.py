@@ -5,20 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.presets import pretraining_config
-from ..core.sweep import default_devices, run_sweep, sweep_jobs
+from ..core.presets import run_config
+from ..core.sweep import default_devices, train_all
 from ..core.train import TrainedModel, resolve_device, run_dir, train
-
-
-def seeded_config(preset: str, pretraining: str, seed: int):
-    """The preset's run for a pretraining distribution and training seed (initial
-    weights and data)."""
-    config = pretraining_config(preset, pretraining)
-    return (
-        config
-        if seed == config.train.seed
-        else config.with_changes(train={"seed": seed})
-    )
 
 
 def trained_models(
@@ -35,34 +24,24 @@ def trained_models(
     read from the cache."""
     seeds = seeds or {"standard": [0]}
     root = Path(results) / preset
-    missing = [
-        (name, s)
+    configs = {
+        name: [run_config(preset, name, s) for s in values]
         for name, values in seeds.items()
-        for s in values
-        if not (run_dir(seeded_config(preset, name, s), root) / "model.pt").exists()
+    }
+    missing = [
+        config
+        for group in configs.values()
+        for config in group
+        if not (run_dir(config, root) / "model.pt").exists()
     ]
     if len(missing) > 1:
         devices = (
             default_devices() if device == "auto" else [str(resolve_device(device))]
         )
-        jobs = [
-            job
-            for name, s in missing
-            for job in sweep_jobs(preset, [name], [s], str(root))
-        ]
-        failed = [
-            " ".join(job[4:])
-            for job, code in zip(jobs, run_sweep(jobs, devices))
-            if code
-        ]
-        if failed:
-            raise RuntimeError(f"training failed for: {'; '.join(failed)}")
+        train_all(missing, root, devices)
     runs = {
-        name: [
-            train(seeded_config(preset, name, s), root, device=device, progress=False)
-            for s in values
-        ]
-        for name, values in seeds.items()
+        name: [train(c, root, device=device, progress=False) for c in group]
+        for name, group in configs.items()
     }
     for run in (run for group in runs.values() for run in group):
         run.model.to(resolve_device(device))  # where the chapter evaluates it

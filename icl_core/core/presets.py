@@ -177,3 +177,12 @@ def pretraining_config(preset: str, distribution: str) -> ExperimentConfig:
         name=f"{base.name}-{distribution.replace('_', '-')}",
         task=PRETRAINING[distribution],
     )
+
+
+def run_config(preset: str, distribution: str, seed: int) -> ExperimentConfig:
+    """The preset's run for a pretraining distribution and a training seed (initial
+    weights and data)."""
+    config = pretraining_config(preset, distribution)
+    if seed == config.train.seed:
+        return config
+    return config.with_changes(train={"seed": seed})
