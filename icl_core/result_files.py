@@ -3,9 +3,9 @@ one that reads the verdicts' quantities back out of it.
 
 Writers take what a chapter measured, one entry per training seed, and write through
 `results.write_results` (across-seed mean at the top level, every seed under
-`"seeds"`, the checkpoints' hashes). Readers take a file's content (its across-seed
-mean, or one seed's through `results.one_seed`) and return named quantities for
-`verdicts.claims`."""
+`"seeds"`, the checkpoints' hashes). Each `<file>_quantities` takes a file's content
+(its across-seed mean, or one seed's through `results.one_seed`) and returns the named
+quantities that `verdicts.claims` judges."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 from .analysis.battery import PAPER_SHIFTS, SETTINGS, battery_measures
 from .analysis.coverage import coverage_measures
 from .analysis.metrics import accuracy_curve
+from .analysis.shift_sweeps import best_shift, own_wins
 from .results import write_results
 
 # the moderate shift at which the Scale chapter also compares error growth
@@ -56,7 +57,7 @@ def write_in_distribution(results, preset, runs, means, medians, **settings) -> 
     write_results(path, runs, per_seed, results, **settings)
 
 
-def read_in_distribution(ind: dict) -> dict[str, Any]:
+def in_distribution_quantities(ind: dict) -> dict[str, Any]:
     return {
         "in_distribution_error": ind["error_median"]["transformer"][-1],
         "ols_in_distribution_error": ind["error_median"]["ols"][-1],
@@ -118,7 +119,7 @@ def write_distribution_shift(
     write_results(path, runs, per_seed, results, **settings)
 
 
-def read_distribution_shift(shift: dict) -> dict[str, Any]:
+def distribution_shift_quantities(shift: dict) -> dict[str, Any]:
     shifts = list(shift["shifts"])
     zero, largest = _ends(shifts, "distribution_shift.json")
     q: dict[str, Any] = {"c_max": max(shifts), "tolerance": shift["tolerance"]}
@@ -173,7 +174,7 @@ def write_spectral(results, preset, runs, per_seed, other_family, **settings) ->
     write_results(path, runs, values, results, **settings)
 
 
-def read_spectral(spec: dict) -> dict[str, Any]:
+def spectral_quantities(spec: dict) -> dict[str, Any]:
     zero, largest = _ends(list(spec["shifts"]), "spectral.json")
     score = np.asarray(spec["signature_score"])
     sigma1 = np.asarray(spec["leading_singular_values"]["sigma1"])
@@ -194,19 +195,6 @@ def read_spectral(spec: dict) -> dict[str, Any]:
 
 
 # pretraining.json ----------------------------------------------------------------
-
-
-def own_wins(error: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per distribution, from (models, tests) matrices: is its own model best on it
-    (lowest error), and is its own distribution best for its model (highest score)?"""
-    diagonal = np.arange(len(error))
-    return error.argmin(axis=0) == diagonal, score.argmax(axis=1) == diagonal
-
-
-def best_shift(shifts: Sequence[float], median_error: np.ndarray) -> float:
-    """The shift at which a model's error (seeds, shifts), averaged over seeds, is
-    lowest."""
-    return shifts[int(np.argmin(np.atleast_2d(median_error).mean(axis=0)))]
 
 
 def write_pretraining(
@@ -244,7 +232,7 @@ def write_pretraining(
     )
 
 
-def read_pretraining(pre: dict) -> dict[str, Any]:
+def pretraining_quantities(pre: dict) -> dict[str, Any]:
     """Claim 7 compares models pretrained on different distributions: not measured
     where the pretraining chapter ran with fewer than two."""
     lowest = pre["lowest_error_is_own_model"]
@@ -275,7 +263,7 @@ def write_signature_intervention(
     write_results(path, runs, values, results, **settings)
 
 
-def read_signature_intervention(intervention: dict) -> dict[str, Any]:
+def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
     return {
         "conclusion": intervention["conclusion"],
         "best_layer": intervention["best_layer"],
@@ -300,7 +288,7 @@ def write_garg_battery(results, preset, runs, per_seed, **settings) -> None:
     write_results(path, runs, values, results, **settings)
 
 
-def read_garg_battery(battery: dict) -> dict[str, Any]:
+def garg_battery_quantities(battery: dict) -> dict[str, Any]:
     worst, rho = battery_measures({**battery["settings"], **battery["paper_shifts"]})
     return {"battery_worst_ratio": worst, "battery_spearman": rho}
 
@@ -325,13 +313,13 @@ def write_coverage(results, preset, runs, per_seed, **settings) -> None:
     write_results(path, groups, values, results, models=list(runs), **settings)
 
 
-def read_coverage(coverage: dict, training_range: float, factor: float) -> dict:
+def coverage_quantities(coverage: dict, training_range: float, factor: float) -> dict:
     """Reach, growth at the sweep's edge and signature drop of the coverage models
     (findings D to G), None where they were not trained."""
     shifts = coverage["shifts"]
     q: dict[str, Any] = {"coverage_edge": float(np.abs(shifts).max())}
     error, score = coverage["median_error"], coverage["signature_score"]
-    if not set(COVERAGE_MODELS) <= set(error):
+    if not {"standard", *COVERAGE_MODELS} <= set(error):
         return {**q, "coverage_reach": None, "coverage_random_reach": None}
     spread, standard, random = (
         coverage_measures(shifts, error[m], score[m], training_range, factor)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -94,9 +96,9 @@ def write_results(
     **shared: Any,
 ) -> None:
     """Write a chapter's results: the across-seed mean of `per_seed` at the top level,
-    then `shared` (settings, and summary values that are not a mean, which take
-    precedence), each seed's own values with its checkpoint under `"seeds"`, and the
-    hash of every checkpoint used.
+    then `shared` (settings, and summary values that are not a mean, which take the
+    place of the mean under their key), each seed's own values with its checkpoint
+    under `"seeds"`, and the hash of every checkpoint used.
 
     `runs[i]` is seed i's trained model, or its list of models when a seed spans
     several (one per pretraining distribution)."""
@@ -105,7 +107,9 @@ def write_results(
     write_json(
         path,
         {
-            **mean_over_seeds(per_seed),
+            **mean_over_seeds(
+                [{k: v for k, v in s.items() if k not in shared} for s in per_seed]
+            ),
             **shared,
             "checkpoint": paths[0][0],
             "checkpoints": checkpoint_record(
@@ -194,3 +198,34 @@ def write_verdicts(
             "checkpoints": checkpoints,
         },
     )
+
+
+def write_timings(
+    path: Path,
+    mode: str,
+    parameters: dict,
+    seconds: dict[str, float],
+    total: float,
+    jobs: int,
+    models_trained: int,
+) -> None:
+    """Keep the latest wall times of each kind of run ('retrain' or 'reuse') side by
+    side: each chapter's, and the whole run's (less than their sum when chapters ran
+    side by side)."""
+    recorded = read_json(path) if path.exists() else {}
+    recorded[mode] = {
+        "parameters": parameters,
+        "seconds": seconds,
+        "total": round(total, 1),
+        "jobs": jobs,
+        "models_trained": models_trained,
+        "cpu_count": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    write_json(path, recorded)
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """A record of how the book was built (`timings.json`, `benchmarks.json`), or an
+    empty one where it has not been measured."""
+    return read_json(path) if Path(path).exists() else {}

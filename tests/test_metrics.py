@@ -4,7 +4,6 @@ import torch
 
 from icl_core.analysis.metrics import (
     accuracy,
-    bootstrap_interval,
     correlations,
     normalized_squared_error,
 )
@@ -23,16 +22,6 @@ def test_accuracy_counts_prompts_below_tolerance():
     assert accuracy(errors, 0.1).tolist() == [0.5, 0.75]
     with pytest.raises(ValueError, match="tolerance="):
         accuracy(errors, 0.0)
-
-
-def test_bootstrap_interval_brackets_the_statistic_and_narrows_with_data():
-    rng = np.random.default_rng(0)
-    small, large = rng.normal(size=(50, 3)), rng.normal(size=(5000, 3))
-    low, high = bootstrap_interval(large, "mean")
-    assert (low < large.mean(0)).all() and (large.mean(0) < high).all()
-    assert ((high - low) < 0.1).all()
-    s_low, s_high = bootstrap_interval(small, "median")
-    assert ((s_high - s_low) > (high - low)).all()
 
 
 def test_correlations_of_monotone_data():

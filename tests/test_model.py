@@ -136,8 +136,8 @@ def test_conversion_drops_only_buffers_and_unused_token_embedding():
 def test_a_converted_garg_checkpoint_runs_through_the_book_experiments(tmp_path):
     from icl_core import PromptDistribution
     from icl_core.analysis.evaluation import errors
+    from icl_core.analysis.shift_sweeps import spectral_sweep, sweep_prompts
     from icl_core.analysis.spectral import mean_signature, signature_reference
-    from icl_core.analysis.sweeps import spectral_sweep, sweep_prompts
 
     modules, _ = _garg_reference(CFG)
     torch.save({"model_state_dict": modules.state_dict()}, tmp_path / "state.pt")

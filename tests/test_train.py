@@ -141,4 +141,4 @@ def test_command_line_help_and_errors():
         capture_output=True,
         text=True,
     )
-    assert bad.returncode == 2 and "preset='big'" in bad.stderr
+    assert bad.returncode == 2 and "invalid choice: 'big'" in bad.stderr

@@ -7,8 +7,8 @@ import numpy as np
 
 from ..core.presets import PRETRAINING
 from ..core.train import resolve_device
+from .shift_sweeps import last_query_by_seed, shift_sweep_by_seed, spectral_sweep
 from .spectral import mean_signature, signature_reference
-from .sweeps import last_query_by_seed, shift_sweep_by_seed, spectral_sweep
 
 
 def coverage_sweep(

@@ -9,8 +9,6 @@ from scipy import stats
 
 from ..core.config import check
 
-STATISTICS = {"median": np.median, "mean": np.mean}
-
 
 def normalized_squared_error(
     preds: torch.Tensor, ys: torch.Tensor, n_dims: int
@@ -30,35 +28,6 @@ def accuracy(errors: np.ndarray, tolerance: float, axis: int = 0) -> np.ndarray:
 def accuracy_curve(errors: np.ndarray, tolerances) -> np.ndarray:
     """Accuracy of one set of prompts (1-D errors) at each tolerance."""
     return np.array([accuracy(errors, t) for t in tolerances])
-
-
-def bootstrap_interval(
-    values: np.ndarray,
-    statistic: str = "median",
-    confidence: float = 0.95,
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile-bootstrap interval of `statistic` over prompts (axis 0), for every
-    other index."""
-    check(
-        statistic in STATISTICS,
-        "statistic",
-        statistic,
-        f"one of {', '.join(STATISTICS)}",
-    )
-    check(0 < confidence < 1, "confidence", confidence, "a number in (0, 1)")
-    result = stats.bootstrap(
-        (np.asarray(values, dtype=np.float64),),
-        STATISTICS[statistic],
-        axis=0,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        method="percentile",
-        vectorized=True,
-        rng=np.random.default_rng(seed),
-    )
-    return result.confidence_interval.low, result.confidence_interval.high
 
 
 def correlations(

@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from ..core.jobs import Job, run_side_by_side
-from ..core.storage import read_json, write_json
 from ..core.train import resolve_device
+from ..results import write_timings
 from .parameters import check_parameters
 
 
@@ -112,31 +112,6 @@ class ChapterError(RuntimeError):
     """A chapter's execution raised; the message carries the end of papermill's report."""
 
 
-def record_timings(
-    path: Path,
-    mode: str,
-    parameters: dict,
-    seconds: dict[str, float],
-    total: float,
-    jobs: int,
-    models_trained: int,
-) -> None:
-    """Keep the latest wall times of each kind of run ('retrain' or 'reuse') side by
-    side: each chapter's, and the whole run's (less than their sum when chapters ran
-    side by side)."""
-    recorded = read_json(path) if path.exists() else {}
-    recorded[mode] = {
-        "parameters": parameters,
-        "seconds": seconds,
-        "total": round(total, 1),
-        "jobs": jobs,
-        "models_trained": models_trained,
-        "cpu_count": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    write_json(path, recorded)
-
-
 def _prepare_for_static_page(notebook: Path) -> None:
     """Tag papermill's injected cell `remove-cell` so the rendered page does not show
     it, and give it a fixed id (papermill draws a new one each run, which would
@@ -213,7 +188,7 @@ def make_book(
     seconds = execute(book_dir, parameters, jobs, out)
     total = time.perf_counter() - start
     trained = len(set(Path(results, preset).glob("*/model.pt")) - before)
-    record_timings(
+    write_timings(
         Path(results, preset, "timings.json"),
         "retrain" if retrain else "reuse",
         parameters,

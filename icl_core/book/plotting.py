@@ -1,10 +1,14 @@
-"""One figure style for every chapter: a colour-blind-safe palette, SVG output, banded
-curves."""
+"""One figure style for every chapter (a colour-blind-safe palette, SVG output) and the
+figures that recur: per-seed curves under their mean, heatmaps, loss curves, the
+Scale chapter's panels."""
 
 from __future__ import annotations
 
 import matplotlib as mpl
 import numpy as np
+
+from ..verdicts.claims import CLAIMS, Thresholds
+from ..verdicts.scale import PresetSummary, measured_values, verdict_of
 
 # Okabe and Ito's palette, safe for the common forms of colour blindness.
 PALETTE = [
@@ -125,3 +129,47 @@ def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
                 zorder=line.get_zorder() - 1,
             )
     return line
+
+
+def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> None:
+    """One panel per claim: its key quantity against the parameter count, the seed mean
+    with the seed range, the marker filled where the claim holds, the threshold
+    dashed."""
+    for ax, claim in zip(axes, CLAIMS):
+        points = []
+        for s in summaries:
+            values = measured_values(s, claim.quantity)
+            if not values:
+                continue
+            mean, low, high = np.mean(values), min(values), max(values)
+            holds = verdict_of(s, claim).holds
+            ax.errorbar(
+                s.n_parameters,
+                mean,
+                yerr=[[mean - low], [high - mean]],
+                fmt="o",
+                color=PALETTE[0],
+                markerfacecolor=PALETTE[0] if holds else "white",
+                markersize=7,
+                capsize=3,
+                zorder=3,
+            )
+            ax.annotate(
+                s.preset,
+                (s.n_parameters, mean),
+                textcoords="offset points",
+                xytext=(7, 5),
+            )
+            points.append((s.n_parameters, mean))
+        if len(points) > 1:
+            ax.plot(*zip(*points), color=PALETTE[0], linewidth=1, alpha=0.5)
+        ax.axhline(
+            claim.key_condition.bound(t), linestyle="--", color="grey", linewidth=1
+        )
+        ax.set_xscale("log")
+        if claim.log:
+            ax.set_yscale("log")
+        sizes = [s.n_parameters for s in summaries]
+        ax.set_xlim(min(sizes) / 3, max(sizes) * 3)
+        ax.set_title(f"{claim.key}. {claim.title}")
+        ax.set_ylabel(claim.label)

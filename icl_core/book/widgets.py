@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from ..analysis.shift_sweeps import sweep_prompts
 from ..analysis.spectral import pairwise_alignment, spectral_sample
-from ..analysis.sweeps import sweep_prompts
 from ..core.samplers import SHIFT_FAMILIES
 
 

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import result_files as files
-from ..results import format_range
+from ..results import format_range, one_seed
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,6 @@ class Thresholds:
 
 
 COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 
 
 @dataclass(frozen=True)
@@ -362,13 +361,13 @@ def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
     """Every quantity a claim or finding reads, from whichever results files `results`
     holds by name (the across-seed means, or one seed's through `one_seed`)."""
     readers = {
-        "in_distribution": files.read_in_distribution,
-        "distribution_shift": files.read_distribution_shift,
-        "spectral": files.read_spectral,
-        "pretraining": files.read_pretraining,
-        "signature_intervention": files.read_signature_intervention,
-        "garg_battery": files.read_garg_battery,
-        "coverage": lambda data: files.read_coverage(
+        "in_distribution": files.in_distribution_quantities,
+        "distribution_shift": files.distribution_shift_quantities,
+        "spectral": files.spectral_quantities,
+        "pretraining": files.pretraining_quantities,
+        "signature_intervention": files.signature_intervention_quantities,
+        "garg_battery": files.garg_battery_quantities,
+        "coverage": lambda data: files.coverage_quantities(
             data, t.training_range, t.invariance_factor
         ),
     }
@@ -377,3 +376,23 @@ def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
         if name in readers:
             q.update(readers[name](data))
     return q
+
+
+def judge_all(
+    claims: tuple[Claim, ...],
+    data: dict[str, dict],
+    t: Thresholds,
+    seed_share: float,
+) -> list[Verdict]:
+    """Each claim judged on the quantities of the results `data` and on those of every
+    training seed of the file it reads."""
+    mean = quantities(data, t)
+    verdicts = []
+    for claim in claims:
+        source = data[claim.results]
+        per_seed = [
+            quantities({**data, claim.results: one_seed(source, i)}, t)
+            for i in range(len(source["seeds"]))
+        ]
+        verdicts.append(judge(claim, mean, per_seed, t, seed_share))
+    return verdicts

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..results import checkpoints_of, read_results, write_verdicts
-from .claims import FINDINGS, Thresholds, Verdict
-from .scorecard import judge_all
+from .claims import FINDINGS, Thresholds, Verdict, judge_all
 
 RESULTS = ("signature_intervention", "garg_battery", "coverage")
 

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..book.plotting import PALETTE
 from ..core import checkpoint
 from ..core.presets import PRESETS
 from ..core.storage import write_json
 from ..result_files import MODERATE_SHIFT
 from ..results import checkpoints_of, format_range, one_seed, read_results
-from .claims import CLAIMS, Claim, Thresholds, Verdict, quantities
+from .claims import CLAIMS, Claim, Verdict, quantities
 from .scorecard import STANDARD_MODEL_RESULTS
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
@@ -231,47 +230,3 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
             "checkpoints": {k: v for s in summaries for k, v in s.checkpoints.items()},
         },
     )
-
-
-def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds):
-    """One panel per claim: its key quantity against the parameter count, the seed mean
-    with the seed range, the marker filled where the claim holds, the threshold
-    dashed."""
-    for ax, claim in zip(axes, CLAIMS):
-        points = []
-        for s in summaries:
-            values = measured_values(s, claim.quantity)
-            if not values:
-                continue
-            mean, low, high = np.mean(values), min(values), max(values)
-            holds = verdict_of(s, claim).holds
-            ax.errorbar(
-                s.n_parameters,
-                mean,
-                yerr=[[mean - low], [high - mean]],
-                fmt="o",
-                color=PALETTE[0],
-                markerfacecolor=PALETTE[0] if holds else "white",
-                markersize=7,
-                capsize=3,
-                zorder=3,
-            )
-            ax.annotate(
-                s.preset,
-                (s.n_parameters, mean),
-                textcoords="offset points",
-                xytext=(7, 5),
-            )
-            points.append((s.n_parameters, mean))
-        if len(points) > 1:
-            ax.plot(*zip(*points), color=PALETTE[0], linewidth=1, alpha=0.5)
-        ax.axhline(
-            claim.key_condition.bound(t), linestyle="--", color="grey", linewidth=1
-        )
-        ax.set_xscale("log")
-        if claim.log:
-            ax.set_yscale("log")
-        sizes = [s.n_parameters for s in summaries]
-        ax.set_xlim(min(sizes) / 3, max(sizes) * 3)
-        ax.set_title(f"{claim.key}. {claim.title}")
-        ax.set_ylabel(claim.label)

@@ -10,31 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import checkpoints_of, one_seed, read_results, write_verdicts
-from .claims import CLAIMS, Claim, Thresholds, Verdict, judge, quantities
+from ..results import checkpoints_of, read_results, write_verdicts
+from .claims import CLAIMS, Thresholds, Verdict, judge_all
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining")
-
-
-def judge_all(
-    claims: tuple[Claim, ...],
-    data: dict[str, dict],
-    t: Thresholds,
-    seed_share: float,
-) -> list[Verdict]:
-    """Each claim judged on the quantities of the results `data` and on those of every
-    training seed of the file it reads."""
-    mean = quantities(data, t)
-    verdicts = []
-    for claim in claims:
-        source = data[claim.results]
-        per_seed = [
-            quantities({**data, claim.results: one_seed(source, i)}, t)
-            for i in range(len(source["seeds"]))
-        ]
-        verdicts.append(judge(claim, mean, per_seed, t, seed_share))
-    return verdicts
 
 
 def scorecard(

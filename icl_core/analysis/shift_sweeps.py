@@ -3,6 +3,8 @@ one model or for every training seed of a model, errors and spectral samples ali
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from ..core.presets import PRETRAINING
@@ -124,3 +126,16 @@ def last_query_by_seed(
     """Errors at each prompt's last query, (seeds, shifts, prompts), of a
     `shift_sweep_by_seed`."""
     return np.stack([sweep[c][method][:, :, -1] for c in shifts], axis=1)
+
+
+def own_wins(error: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distribution, from (models, tests) matrices: is its own model best on it
+    (lowest error), and is its own distribution best for its model (highest score)?"""
+    diagonal = np.arange(len(error))
+    return error.argmin(axis=0) == diagonal, score.argmax(axis=1) == diagonal
+
+
+def best_shift(shifts: Sequence[float], median_error: np.ndarray) -> float:
+    """The shift at which a model's error (seeds, shifts), averaged over seeds, is
+    lowest."""
+    return shifts[int(np.argmin(np.atleast_2d(median_error).mean(axis=0)))]
