@@ -33,3 +33,28 @@ def test_no_chapter_line_is_wider_than_the_column():
         "lint.pycodestyle.max-line-length=88",
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_name_a_chapter_imports_from_the_library_exists():
+    """Catches a chapter left behind by a move in the library without executing it."""
+    import ast
+    import importlib
+
+    import nbformat
+
+    missing = []
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.ImportFrom) and node.module.startswith(
+                    "icl_core"
+                ):
+                    module = importlib.import_module(node.module)
+                    missing += [
+                        f"{path.name}: {node.module}.{alias.name}"
+                        for alias in node.names
+                        if not hasattr(module, alias.name)
+                    ]
+    assert not missing, missing
