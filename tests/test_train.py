@@ -142,3 +142,17 @@ def test_command_line_help_and_errors():
         text=True,
     )
     assert bad.returncode == 2 and "invalid choice: 'big'" in bad.stderr
+
+
+def test_a_chapter_says_what_it_will_train_before_it_starts(tmp_path, capsys):
+    from icl_core.book.runs import trained_models, training_notice
+    from icl_core.core.presets import run_config
+
+    trained_models("smoke", tmp_path, "cpu", {"standard": [0]})
+    said = capsys.readouterr().err
+    assert "training 1 model(s)" in said and "smoke (seed 0)" in said
+    assert "800 steps each" in said and "no finished run of this model" in said
+    notice = training_notice([run_config("smoke", "standard", 1)], tmp_path / "smoke")
+    assert "each here (1 runs)" in notice and 'seeds "[0]"' in notice
+    trained_models("smoke", tmp_path, "cpu", {"standard": [0]})  # cached: nothing said
+    assert "training" not in capsys.readouterr().err

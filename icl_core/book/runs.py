@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
+import math
+import os
+import sys
 from pathlib import Path
 
+import numpy as np
+
+from ..core import checkpoint
+from ..core.config import ExperimentConfig
 from ..core.presets import run_config
 from ..core.sweep import default_devices, train_all
 from ..core.train import TrainedModel, resolve_device, run_dir, train
@@ -34,6 +41,8 @@ def trained_models(
         for config in group
         if not (run_dir(config, root) / "model.pt").exists()
     ]
+    if missing:
+        print(training_notice(missing, root), file=sys.stderr, flush=True)
     if len(missing) > 1:
         devices = (
             default_devices() if device == "auto" else [str(resolve_device(device))]
@@ -46,6 +55,39 @@ def trained_models(
     for run in (run for group in runs.values() for run in group):
         run.model.to(resolve_device(device))  # where the chapter evaluates it
     return runs
+
+
+def training_notice(missing: list[ExperimentConfig], root: Path) -> str:
+    """Said before a chapter trains, where papermill shows it: which runs, their steps,
+    the time finished runs of the same model took on this machine, and how to avoid
+    training (a chapter that trains for an hour should not look like one that hangs)."""
+    runs = ", ".join(f"{c.name} (seed {c.train.seed})" for c in missing)
+    steps = "/".join(f"{s:,}" for s in sorted({c.train.steps for c in missing}))
+    first = missing[0]
+    seconds = [
+        payload["seconds"]
+        for payload in map(checkpoint.read, sorted(Path(root).glob("*/model.pt")))
+        if payload["config"]["model"] == first.to_dict()["model"]
+        and payload["config"]["train"]["steps"] == first.train.steps
+    ]
+    if seconds:
+        rounds = math.ceil(len(missing) / (os.cpu_count() or 1))
+        each, total = np.mean(seconds), rounds * np.mean(seconds)
+        estimate = (
+            f"finished runs of this model took {_duration(each)} each here "
+            f"({len(seconds)} runs), so about {_duration(total)} side by side"
+        )
+    else:
+        estimate = "no finished run of this model here to estimate the time from"
+    return (
+        f"icl_core: training {len(missing)} model(s) missing from {root}: {runs}; "
+        f"{steps} steps each; {estimate}. To avoid it, choose training seeds whose "
+        f'checkpoints exist (the models in {root}, e.g. -p seeds "[0]").'
+    )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def trained_seeds(
