@@ -227,6 +227,15 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
         page = (html / f"{notebook.stem}.html").read_text()
         assert "injected-parameters" not in page
         assert "smoke" in page  # the page says which preset its figures come from
+        # it can be opened live: Binder, Colab, and Thebe in the page
+        for launch in ("mybinder.org/v2/gh/", "colab.research.google.com/github/"):
+            assert f"{launch}icl-replication/" in page, (notebook.stem, launch)
+        assert "btn-launch-thebe" in page, notebook.stem
+        assert "cdn.jsdelivr.net/npm/mathjax" not in page, notebook.stem
+    intro = (
+        html / "intro.html"
+    ).read_text()  # it has math: MathJax comes with the book
+    assert 'src="_static/mathjax/tex-chtml.js' in intro
 
 
 def test_the_introductions_preset_table_matches_the_presets():

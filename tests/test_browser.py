@@ -1,13 +1,12 @@
 """The built book as a reader meets it, in headless Chromium: navigation, images, math,
 search.
 
-Runs when /usr/bin/chromium exists (`.ci/run` installs it). MathJax normally comes from
-a CDN, which a machine without internet cannot reach, so its requests are answered from
-the copy that the django-static-mathjax package ships."""
+Runs when /usr/bin/chromium exists (`.ci/run` installs it). Nothing is rerouted: MathJax
+is served with the book (book/_ext/local_mathjax.py), so math must render from the built
+pages alone, as it would offline."""
 
 import functools
 import http.server
-import importlib.util
 import re
 import shutil
 import threading
@@ -81,22 +80,17 @@ def browser():
         chromium.close()
 
 
-def _local_mathjax(route):
-    mathjax = (
-        Path(importlib.util.find_spec("mathjax").submodule_search_locations[0])
-        / "static"
-        / "mathjax"
-    )
-    relative = route.request.url.split("/mathjax@3/", 1)[1].split("?")[0]
-    route.fulfill(path=str(mathjax / relative))
-
-
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.route("**/mathjax@3/**", _local_mathjax)
     page.console_errors = []
+    page.mathjax_requests = []
+    page.on(
+        "request",
+        lambda request: "mathjax" in request.url.lower()
+        and page.mathjax_requests.append(request.url),
+    )
     page.on(
         "console",
         lambda msg: msg.type == "error"
@@ -145,6 +139,8 @@ def test_every_page_is_in_the_navigation_and_renders_cleanly(site, page):
                 f"() => document.querySelectorAll('mjx-container').length >= {n_math}",
                 timeout=30_000,
             )
+        outside = [u for u in page.mathjax_requests if not u.startswith(site)]
+        assert outside == [], (name, outside)
 
 
 # Pages that are chapters of the argument, each opening with an admonition (the others

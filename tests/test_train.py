@@ -156,3 +156,11 @@ def test_a_chapter_says_what_it_will_train_before_it_starts(tmp_path, capsys):
     assert "each here (1 runs)" in notice and 'seeds "[0]"' in notice
     trained_models("smoke", tmp_path, "cpu", {"standard": [0]})  # cached: nothing said
     assert "training" not in capsys.readouterr().err
+
+
+def test_a_chapter_told_not_to_train_names_the_missing_checkpoints(tmp_path):
+    from icl_core.book.runs import trained_seeds
+
+    with pytest.raises(ValueError, match=r"train_missing=False .*smoke-\w+"):
+        trained_seeds("smoke", tmp_path, "cpu", [0, 1], train_missing=False)
+    assert not list(tmp_path.rglob("model.pt"))  # nothing was trained

@@ -121,6 +121,7 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "an integer layer index (-1 = last)",
     ),
     "center": (lambda v: isinstance(v, bool), "True or False"),
+    "train_missing": (lambda v: isinstance(v, bool), "True or False"),
     "other_family": (
         lambda v: v in SHIFT_FAMILIES,
         f"one of {', '.join(SHIFT_FAMILIES)}",

@@ -22,13 +22,15 @@ def trained_models(
     results: str | Path,
     device: str = "auto",
     seeds: dict[str, list[int]] | None = None,
+    train_missing: bool = True,
 ) -> dict[str, list[TrainedModel]]:
     """Every model of `seeds` ({pretraining distribution: training seeds}), from the
     cache or trained now.
 
     Missing models train as a concurrent sweep (one one-thread job per core on a
     CPU, which `make bench` measures faster than one job at a time), then all are
-    read from the cache."""
+    read from the cache. With `train_missing` False, missing models are an error that
+    names them instead."""
     seeds = seeds or {"standard": [0]}
     root = Path(results) / preset
     configs = {
@@ -41,6 +43,12 @@ def trained_models(
         for config in group
         if not (run_dir(config, root) / "model.pt").exists()
     ]
+    if missing and not train_missing:
+        names = ", ".join(str(run_dir(c, root)) for c in missing)
+        raise ValueError(
+            f"train_missing=False and these checkpoints are missing: {names}; expected "
+            "training seeds whose checkpoints exist, or train_missing=True to train them"
+        )
     if missing:
         print(training_notice(missing, root), file=sys.stderr, flush=True)
     if len(missing) > 1:
@@ -49,7 +57,7 @@ def trained_models(
         )
         train_all(missing, root, devices)
     runs = {
-        name: [train(c, root, device=device, progress=False) for c in group]
+        name: [train(c, root, device=device) for c in group]
         for name, group in configs.items()
     }
     for run in (run for group in runs.values() for run in group):
@@ -96,6 +104,8 @@ def trained_seeds(
     device: str,
     seeds: list[int],
     pretraining: str = "standard",
+    train_missing: bool = True,
 ) -> list[TrainedModel]:
     """The models of one pretraining distribution, one per training seed."""
-    return trained_models(preset, results, device, {pretraining: seeds})[pretraining]
+    plan = {pretraining: seeds}
+    return trained_models(preset, results, device, plan, train_missing)[pretraining]
