@@ -26,8 +26,10 @@ MODERATE_SHIFT = 4
 COVERAGE_MODELS = ("x_mean_spread", "x_mean_spread_random")
 
 
-def _path(results: str | Path, preset: str, name: str) -> str:
-    return f"{results}/{preset}/{name}.json"
+def _write(results: str | Path, preset: str, name: str, runs, per_seed, **settings):
+    """`results/<preset>/<name>.json` through `results.write_results`."""
+    path = f"{results}/{preset}/{name}.json"
+    write_results(path, runs, per_seed, results, **settings)
 
 
 def _ends(shifts: list[float], source: str) -> list[int]:
@@ -53,8 +55,7 @@ def write_in_distribution(results, preset, runs, means, medians, **settings) -> 
         }
         for i in range(len(runs))
     ]
-    path = _path(results, preset, "in_distribution")
-    write_results(path, runs, per_seed, results, **settings)
+    _write(results, preset, "in_distribution", runs, per_seed, **settings)
 
 
 def in_distribution_quantities(ind: dict) -> dict[str, Any]:
@@ -114,9 +115,8 @@ def write_distribution_shift(
             },
         }
 
-    path = _path(results, preset, "distribution_shift")
     per_seed = [seed_values(i) for i in range(len(runs))]
-    write_results(path, runs, per_seed, results, **settings)
+    _write(results, preset, "distribution_shift", runs, per_seed, **settings)
 
 
 def distribution_shift_quantities(shift: dict) -> dict[str, Any]:
@@ -169,9 +169,8 @@ def write_spectral(results, preset, runs, per_seed, other_family, **settings) ->
             },
         }
 
-    path = _path(results, preset, "spectral")
     values = [seed_values(s) for s in per_seed]
-    write_results(path, runs, values, results, **settings)
+    _write(results, preset, "spectral", runs, values, **settings)
 
 
 def spectral_quantities(spec: dict) -> dict[str, Any]:
@@ -217,11 +216,12 @@ def write_pretraining(
             }
         )
     lowest, highest = own_wins(np.mean(errors, axis=0), np.mean(scores, axis=0))
-    write_results(
-        _path(results, preset, "pretraining"),
+    _write(
+        results,
+        preset,
+        "pretraining",
         [[runs[m][k] for m in models] for k in range(len(errors))],
         per_seed,
-        results,
         models=models,
         tests=models,
         shifts=shifts,
@@ -259,8 +259,7 @@ def write_signature_intervention(
 ) -> None:
     """`per_seed`: each seed's `interventions.intervention_record`; `conclusions`: its verdict."""
     values = [{**s, "conclusion": c} for s, c in zip(per_seed, conclusions)]
-    path = _path(results, preset, "signature_intervention")
-    write_results(path, runs, values, results, **settings)
+    _write(results, preset, "signature_intervention", runs, values, **settings)
 
 
 def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
@@ -284,8 +283,7 @@ def write_garg_battery(results, preset, runs, per_seed, **settings) -> None:
         }
         for s in per_seed
     ]
-    path = _path(results, preset, "garg_battery")
-    write_results(path, runs, values, results, **settings)
+    _write(results, preset, "garg_battery", runs, values, **settings)
 
 
 def garg_battery_quantities(battery: dict) -> dict[str, Any]:
@@ -309,8 +307,7 @@ def write_coverage(results, preset, runs, per_seed, **settings) -> None:
         }
         for k in range(n)
     ]
-    path = _path(results, preset, "coverage")
-    write_results(path, groups, values, results, models=list(runs), **settings)
+    _write(results, preset, "coverage", groups, values, models=list(runs), **settings)
 
 
 def coverage_quantities(coverage: dict, training_range: float, factor: float) -> dict:

@@ -36,6 +36,8 @@ def _numbers(v: Any) -> bool:
     )
 
 
+_POSITIVE = (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0")
+_SHARE = (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a number in (0, 1]")
 _SEED_LIST = (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]")
 PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "preset": (lambda v: v in PRESETS, f"one of {', '.join(PRESETS)}"),
@@ -59,7 +61,7 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "results": (lambda v: isinstance(v, str) and len(v) > 0, "a folder path"),
     "n_prompts": (_positive_int, "a positive integer"),
     "n_bootstrap": (_positive_int, "a positive integer"),
-    "tolerance": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"),
+    "tolerance": _POSITIVE,
     "invariance_factor": (
         lambda v: isinstance(v, (int, float)) and v > 1,
         "a number > 1",
@@ -68,20 +70,11 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, (int, float)) and -1 <= v <= 1,
         "a number in [-1, 1]",
     ),
-    "alignment_drop": (
-        lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
-        "a number in (0, 1]",
-    ),
-    "training_range": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"),
-    "match_error": (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0"),
-    "collapse_ratio": (
-        lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
-        "a number in (0, 1]",
-    ),
-    "shared_alignment": (
-        lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
-        "a number in (0, 1]",
-    ),
+    "alignment_drop": _SHARE,
+    "training_range": _POSITIVE,
+    "match_error": _POSITIVE,
+    "collapse_ratio": _SHARE,
+    "shared_alignment": _SHARE,
     "tolerances": (
         lambda v: _numbers(v) and min(v) > 0,
         "a non-empty list of numbers > 0",
