@@ -24,7 +24,7 @@ book: venv
 
 small: venv
 	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 --pretraining standard \
-		--out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
+		--bound-free-seeds --out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
 
 test: venv
 	$(PY) -m pytest -q

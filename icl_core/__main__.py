@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .core.presets import PRESETS, PRETRAINING, pretraining_config, run_config
+from .core.presets import PRESETS, PRETRAINING, get_preset, run_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-resume", action="store_true", help="ignore a saved training state"
     )
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
+    _final_layernorm_option(train)
     sweep = commands.add_parser(
         "sweep", help="train several configurations, one job per available device"
     )
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="jobs side by side on the CPU (default: one per core)",
     )
+    _final_layernorm_option(sweep)
     book = commands.add_parser(
         "book", help="execute every chapter with papermill, then build the book"
     )
@@ -93,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         help="training seeds of every model (default: each chapter's own)",
     )
     book.add_argument(
+        "--bound-free-seeds",
+        nargs="*",
+        type=int,
+        help="training seeds of the models without the final LayerNorm (default: "
+        "--seeds, else each chapter's own; none given: none compared)",
+    )
+    book.add_argument(
         "--pretraining",
         nargs="+",
         help="pretraining distributions to train and compare (default: each "
@@ -107,13 +116,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _final_layernorm_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-final-layernorm",
+        dest="final_layernorm",
+        action="store_false",
+        help="read the prediction off the residual stream without the final LayerNorm",
+    )
+
+
 def _train(args: argparse.Namespace) -> None:
-    config = pretraining_config(args.preset, args.pretraining)
-    overrides = {
-        k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None
-    }
-    if overrides:
-        config = config.with_changes(train=overrides)
+    seed = get_preset(args.preset).train.seed if args.seed is None else args.seed
+    config = run_config(args.preset, args.pretraining, seed, args.final_layernorm)
+    if args.steps is not None:
+        config = config.with_changes(train={"steps": args.steps})
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     if distributed:
         import torch
@@ -146,6 +162,9 @@ def _chapter_parameters(args: argparse.Namespace) -> dict:
     parameters = {}
     if args.seeds is not None:
         parameters["seeds"] = parameters["pretraining_seeds"] = args.seeds
+        parameters["bound_free_seeds"] = args.seeds
+    if args.bound_free_seeds is not None:
+        parameters["bound_free_seeds"] = args.bound_free_seeds
     if args.pretraining is not None:
         parameters["pretraining"] = args.pretraining
     return parameters
@@ -161,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             from .core.sweep import train_all
 
             configs = [
-                run_config(args.preset, name, seed)
+                run_config(args.preset, name, seed, args.final_layernorm)
                 for name in args.pretraining
                 for seed in args.seeds
             ]

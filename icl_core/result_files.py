@@ -9,14 +9,20 @@ quantities that `verdicts.claims` judges."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .analysis.battery import PAPER_SHIFTS, SETTINGS, battery_measures
-from .analysis.coverage import coverage_measures
-from .analysis.metrics import accuracy_curve
+from .analysis.battery import (
+    PAPER_SHIFTS,
+    SETTINGS,
+    battery_checks,
+    battery_measures,
+)
+from .analysis.coverage import coverage_measures, invariant_range
+from .analysis.metrics import accuracy, accuracy_curve
 from .analysis.shift_sweeps import best_shift, own_wins
 from .results import write_results
 
@@ -286,9 +292,15 @@ def write_garg_battery(results, preset, runs, per_seed, **settings) -> None:
     _write(results, preset, "garg_battery", runs, values, **settings)
 
 
-def garg_battery_quantities(battery: dict) -> dict[str, Any]:
-    worst, rho = battery_measures({**battery["settings"], **battery["paper_shifts"]})
-    return {"battery_worst_ratio": worst, "battery_spearman": rho}
+def garg_battery_quantities(battery: dict, bound_share: float) -> dict[str, Any]:
+    every = {**battery["settings"], **battery["paper_shifts"]}
+    worst, rho = battery_measures(every)
+    checks = battery_checks(every, bound_share)
+    return {
+        "battery_worst_ratio": worst,
+        "battery_spearman": rho,
+        **{f"battery_{k}": v for k, v in checks.items()},
+    }
 
 
 # coverage.json -------------------------------------------------------------------
@@ -330,3 +342,266 @@ def coverage_quantities(coverage: dict, training_range: float, factor: float) ->
         "standard_signature_drop": standard["drop"],
         "coverage_random_reach": random["reach"],
     }
+
+
+# output_range.json ---------------------------------------------------------------
+
+# the shifts at which the quoted accuracies (43% at 13, 10% at 4) are compared
+QUOTED_SHIFTS = (4, 13)
+
+
+def _finite_or_none(values) -> list:
+    """Errors for JSON: a diverged baseline's inf becomes None."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, float)]
+
+
+def _medians(errors: np.ndarray) -> np.ndarray:
+    return np.median(errors, axis=-1)
+
+
+def write_output_range(
+    results,
+    preset,
+    models: dict[str, list],
+    sweeps: dict,
+    coverage: dict,
+    quoted: dict,
+    tolerance: float,
+    **settings,
+) -> None:
+    """`models`: kind -> its trained models, one per training seed ("standard" first,
+    then those without the bound and the coverage models, possibly none; seed k's entry
+    holds every model trained with seed k); `sweeps`: family -> `output_range.FamilySweep`
+    over the standard models and those without the bound; `coverage`: the coverage
+    model's `FamilySweep` along x_mean, with and without the bound;
+    `quoted`: `output_range.quoted_pair`."""
+    x_mean = sweeps["x_mean"]
+    seeds = [run.config.train.seed for run in models["standard"]]
+    index = {kind: _seed_index(runs, seeds, kind) for kind, runs in models.items()}
+
+    def families(values) -> dict:
+        return {f: values(s) for f, s in sweeps.items()}
+
+    def seed_values(i: int) -> dict:
+        seed = seeds[i]
+        out = {
+            "bound": x_mean.bound[i],
+            "share_beyond_bound": families(lambda s: s.share_beyond_bound[i]),
+            "max_abs_prediction": families(lambda s: s.max_abs_prediction[i]),
+            "transformer": families(
+                lambda s: {
+                    "median": _medians(s.transformer[i]),
+                    "normalised": _medians(s.normalised(s.transformer[i])),
+                    "versus_context_mean": _medians(
+                        s.versus_context_mean(s.transformer[i])
+                    ),
+                    "accuracy": accuracy(s.transformer[i], tolerance, axis=1),
+                    "normalised_accuracy": accuracy(
+                        s.normalised(s.transformer[i]), tolerance, axis=1
+                    ),
+                }
+            ),
+            "control_w_perp": {
+                m: {"median": _medians(e)}
+                for m, e in (
+                    ("transformer", sweeps["x_mean_w_perp"].transformer[i]),
+                    ("ols", sweeps["x_mean_w_perp"].baselines["ols"]),
+                )
+            },
+        }
+        out["coverage"] = _coverage_seed(coverage, index["coverage"].get(seed))
+        j = index["bound_free"].get(seed)
+        if j is not None:
+            out["bound_free"] = families(
+                lambda s: {
+                    "median_error": _medians(s.bound_free[j]),
+                    "normalised": _medians(s.normalised(s.bound_free[j])),
+                    "accuracy": accuracy(s.bound_free[j], tolerance, axis=1),
+                    "max_abs_prediction": s.free_max_abs_prediction[j],
+                }
+            )
+        return out
+
+    per_seed = [seed_values(i) for i in range(len(models["standard"]))]
+    baselines = {
+        name: families(
+            lambda s: {
+                "median": _finite_or_none(_medians(s.baselines[name])),
+                "normalised": _finite_or_none(
+                    _medians(s.normalised(s.baselines[name]))
+                ),
+                "accuracy": accuracy(s.baselines[name], tolerance, axis=1).tolist(),
+            }
+        )
+        for name in x_mean.baselines
+    }
+    groups = [
+        [
+            runs[index[kind][seed]]
+            for kind, runs in models.items()
+            if seed in index[kind]
+        ]
+        for seed in seeds
+    ]
+    _write(
+        results,
+        preset,
+        "output_range",
+        groups,
+        per_seed,
+        shifts={f: s.shifts for f, s in sweeps.items()},
+        bounds=[float(b) for b in x_mean.bound],
+        scale=families(lambda s: s.scale.tolist()),
+        context_scale=families(lambda s: s.context_scale.tolist()),
+        baselines=baselines,
+        coverage_shifts=next(iter(coverage.values())).shifts if coverage else None,
+        quoted_pair={
+            name: {
+                "reverses": q["reverses"],
+                "closest_tolerance": q["closest_tolerance"],
+                **{
+                    f"accuracy_{c}": q["accuracy"][:, k].tolist()
+                    for k, c in enumerate(QUOTED_SHIFTS)
+                },
+                **{
+                    f"closest_accuracy_{c}": float(q["closest"][k])
+                    for k, c in enumerate(QUOTED_SHIFTS)
+                },
+            }
+            for name, q in quoted.items()
+        },
+        tolerance=tolerance,
+        models={kind: len(runs) for kind, runs in models.items()},
+        **settings,
+    )
+
+
+def _seed_index(runs: list, seeds: list[int], kind: str) -> dict[int, int]:
+    """training seed -> position in `runs`, each seed among the standard models'."""
+    own = [run.config.train.seed for run in runs]
+    if not set(own) <= set(seeds):
+        raise ValueError(
+            f"{kind} seeds={own!r} is not allowed; expected training seeds among the "
+            f"standard model's seeds={seeds!r}"
+        )
+    return {s: k for k, s in enumerate(own)}
+
+
+def _coverage_seed(coverage: dict, i: int | None) -> dict | None:
+    """The coverage model at position i along x_mean and its control, with and without
+    the bound; None where no coverage model has that training seed."""
+    if not coverage or i is None:
+        return None
+
+    def errors(s, e) -> dict:
+        return {"median_error": _medians(e), "normalised": _medians(s.normalised(e))}
+
+    return {
+        f: {
+            **errors(s, s.transformer[i]),
+            "share_beyond_bound": s.share_beyond_bound[i],
+            "bound_free": errors(s, s.bound_free[i])
+            if s.bound_free is not None
+            else None,
+        }
+        for f, s in coverage.items()
+    }
+
+
+def _ratio(values, at: int, of: int = 0) -> float:
+    """values[at] / values[of], inf where values[of] is 0 (nothing kept of nothing)."""
+    return float(values[at] / values[of]) if values[of] else math.inf
+
+
+def output_range_quantities(
+    data: dict, bound_share: float, training_range: float, factor: float
+) -> dict[str, Any]:
+    """The quantities of claims 2 and 3 and findings D and E re-measured four ways
+    (`claims.CHECKS`): at the largest shift where at most `bound_share` of the targets
+    lie beyond the bound, on the control family, on the models without the bound, and
+    in normalised error."""
+    shifts = data["shifts"]["x_mean"]
+    zero, largest = _ends(shifts, "output_range.json")
+    tf = data["transformer"]["x_mean"]
+    share = np.asarray(data["share_beyond_bound"]["x_mean"])
+    inside = [i for i, c in enumerate(shifts) if share[i] <= bound_share]
+    at = max(inside, key=lambda i: shifts[i])
+    control = data["transformer"]["x_mean_w_perp"]
+    free = data.get("bound_free", {}).get("x_mean")
+    ols_control = np.asarray(data["control_w_perp"]["ols"]["median"])
+    q = {
+        "bound": data["bound"],
+        "bound_share": bound_share,
+        "c_largest": shifts[largest],
+        "share_at_largest": float(share[largest]),
+        "c_in_bound": shifts[at],
+        "accuracy_in_bound": tf["accuracy"][at],
+        "accuracy_kept_in_bound": _ratio(tf["accuracy"], at, zero),
+        "error_growth_in_bound": _ratio(tf["median"], at, zero),
+        "error_in_bound": tf["median"][at],
+        "control_accuracy_0": control["accuracy"][zero],
+        "control_accuracy_largest": control["accuracy"][largest],
+        "accuracy_kept_control": _ratio(control["accuracy"], largest, zero),
+        "control_error_0": control["median"][zero],
+        "control_error_largest": control["median"][largest],
+        "error_growth_control": _ratio(control["median"], largest, zero),
+        "ols_control_error_max": float(ols_control.max()),
+        "normalised_accuracy_0": tf["normalised_accuracy"][zero],
+        "normalised_accuracy_largest": tf["normalised_accuracy"][largest],
+        "accuracy_kept_normalised": _ratio(tf["normalised_accuracy"], largest, zero),
+        "normalised_error_0": tf["normalised"][zero],
+        "normalised_error_largest": tf["normalised"][largest],
+        "error_growth_normalised": _ratio(tf["normalised"], largest, zero),
+        "accuracy_kept_free": None,
+        "error_growth_free": None,
+    }
+    if free is not None:
+        q.update(
+            free_accuracy_0=free["accuracy"][zero],
+            free_accuracy_largest=free["accuracy"][largest],
+            accuracy_kept_free=_ratio(free["accuracy"], largest, zero),
+            free_error_0=free["median_error"][zero],
+            free_error_largest=free["median_error"][largest],
+            error_growth_free=_ratio(free["median_error"], largest, zero),
+        )
+    return {
+        **q,
+        **_coverage_checks(
+            data.get("coverage_shifts"),
+            data.get("coverage"),
+            bound_share,
+            training_range,
+            factor,
+        ),
+    }
+
+
+def _coverage_checks(shifts, coverage, bound_share, training_range, factor) -> dict:
+    """Findings D (reach) and E (growth at the edge) of the coverage model, measured
+    within the bound, on the control family, without the bound, in normalised error;
+    None where a measurement is not possible (no coverage model, no model without the
+    bound, or no shift beyond the training range within the bound)."""
+    names = ("in_bound", "control", "free", "normalised")
+    q = {f"coverage_{m}_{k}": None for m in ("reach", "edge") for k in names}
+    if coverage is None:
+        return q
+    main, control = coverage["x_mean"], coverage["x_mean_w_perp"]
+    inside = [
+        i for i, c in enumerate(shifts) if main["share_beyond_bound"][i] <= bound_share
+    ]
+    kept = [shifts[i] for i in inside]
+    curves = {
+        "in_bound": (kept, [main["median_error"][i] for i in inside]),
+        "control": (shifts, control["median_error"]),
+        "normalised": (shifts, main["normalised"]),
+    }
+    if main.get("bound_free") is not None:
+        curves["free"] = (shifts, main["bound_free"]["median_error"])
+    for k, (c, error) in curves.items():
+        c, error = np.asarray(c, float), np.asarray(error, float)
+        q[f"coverage_reach_{k}"] = invariant_range(c, error, factor)
+        edge = int(np.argmax(np.abs(c)))
+        if abs(c[edge]) > training_range:
+            q[f"coverage_edge_{k}"] = float(error[edge] / error[c == 0][0])
+            q[f"coverage_edge_c_{k}"] = float(c[edge])
+    return q

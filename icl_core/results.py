@@ -44,13 +44,17 @@ def format_range(values: Sequence[float], fmt: str = ".2f") -> str:
 
 def mean_over_seeds(per_seed: Sequence[Any]) -> Any:
     """The across-seed mean of values with one structure: numbers and (nested) lists
-    elementwise, dicts key by key (a key over the seeds that have it); booleans become
+    elementwise, dicts key by key (a key over the seeds that have it, None counting as
+    not having it); booleans become
     the share of seeds where they hold; other values must agree."""
+    per_seed = [values for values in per_seed if values is not None]
+    if not per_seed:
+        return None
     first = per_seed[0]
     if isinstance(first, dict):
         keys = dict.fromkeys(key for values in per_seed for key in values)
         return {
-            key: mean_over_seeds([values[key] for values in per_seed if key in values])
+            key: mean_over_seeds([values.get(key) for values in per_seed])
             for key in keys
         }
     try:
@@ -178,23 +182,33 @@ def checkpoints_of(data: dict[str, dict]) -> dict[str, str]:
 
 
 def write_verdicts(
-    path: str | Path, verdicts: Sequence, seed_share: float, key: str, checkpoints: dict
+    path: str | Path,
+    verdicts: Sequence,
+    seed_share: float,
+    key: str,
+    checkpoints: dict,
+    parts: Sequence = (),
 ) -> None:
     """Judged verdicts (`claims` of the scorecard, `findings`): the rule, one entry per
-    verdict under `key` (its text under the singular of `key`), and the checkpoints
-    they rest on."""
+    verdict under `key` (its text under the singular of `key`), the verdicts' re-judged
+    `parts` (if any) under "parts", and the checkpoints they rest on."""
+
+    def entries(values) -> list[dict]:
+        return [
+            {
+                key[:-1] if k == "claim" else k: value
+                for k, value in dataclasses.asdict(v).items()
+            }
+            for v in values
+        ]
+
     write_json(
         path,
         {
             "rule": f"holds for the across-seed mean and in at least {seed_share:.0%} "
             "of seeds",
-            key: [
-                {
-                    key[:-1] if k == "claim" else k: value
-                    for k, value in dataclasses.asdict(v).items()
-                }
-                for v in verdicts
-            ],
+            key: entries(verdicts),
+            **({"parts": entries(parts)} if parts else {}),
             "checkpoints": checkpoints,
         },
     )

@@ -188,6 +188,7 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
             "results": str(results),
             "seeds": seeds,
             "pretraining_seeds": seeds,
+            "bound_free_seeds": seeds,
         },
         jobs=2,
     )

@@ -20,6 +20,7 @@ BAD_VALUES = {
         "noise_std": -0.1,
         "x_mean_spread": -4.0,
         "x_mean_direction": "diagonal",
+        "w_orthogonal_to_ones": 1,
     },
     ModelConfig: {
         "n_dims": 0,
@@ -28,6 +29,7 @@ BAD_VALUES = {
         "n_head": 3,
         "n_embd": 0,
         "activation": "relu",
+        "final_layernorm": "no",
     },
     CurriculumConfig: {
         "dims_start": 0,

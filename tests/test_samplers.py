@@ -78,7 +78,10 @@ def test_curriculum_zeroes_inactive_dimensions():
 
 def test_shift_families_neutral_value_is_the_standard_distribution():
     for name, family in SHIFT_FAMILIES.items():
-        assert shifted(name, family.neutral) == PromptDistribution()
+        # the control family keeps w ⟂ 1 at every c, its neutral value included
+        control = name == "x_mean_w_perp"
+        expected = PromptDistribution(w_orthogonal_to_ones=control)
+        assert shifted(name, family.neutral) == expected
     with pytest.raises(ValueError, match="family='x_rot'.*x_mean"):
         shifted("x_rot", 1.0)
 

@@ -183,6 +183,7 @@ def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoint
         "holds",
         "seeds_holding",
         "seeds",
+        "key",
     }
     assert sorted(written["checkpoints"]) == [f"cpu/cpu-{i}/model.pt" for i in range(3)]
 

@@ -25,6 +25,7 @@ from ..core.config import check
 from ..core.samplers import Prompts
 from .evaluation import EVAL_SEED_OFFSET, predict
 from .metrics import normalized_squared_error
+from .output_range import output_bound
 from .spectral import signature_score, spectral_sample
 
 SCALES = (0.333, 0.5, 2, 3)
@@ -241,10 +242,12 @@ def battery_run(
     score at the last layer against `reference`, on the prompt of the last defined
     position."""
     cfg = model.config
+    bound = output_bound(model)
     out = {}
     for setting in settings:
         prompts = battery_prompts(setting, n_prompts, cfg.n_points, cfg.n_dims, seed)
         errors = battery_errors(model, prompts, ("transformer",))
+        targets = prompts.query_ys[:, prompts.defined - 1].double()
         sample = spectral_sample(model, last_defined_prompt(prompts))
         out[setting] = {
             "transformer": errors["transformer"],
@@ -257,6 +260,9 @@ def battery_run(
                 signature_score(sample.top_vectors, reference)[-1].mean()
             ),
             "defined": prompts.defined,
+            # the unit of the normalised error: predicting 0, E[y²]/d at that query
+            "scale": float(targets.pow(2).mean() / cfg.n_dims),
+            "share_beyond_bound": float((targets.abs() > bound).double().mean()),
             **example_statistics(prompts),
         }
     return out
@@ -276,7 +282,15 @@ def battery_record(outcome: dict[str, dict]) -> dict[str, dict]:
             },
             **{
                 key: o[key]
-                for key in ("defined", "signature_score", "mean_shift", "rms", "rank")
+                for key in (
+                    "defined",
+                    "signature_score",
+                    "mean_shift",
+                    "rms",
+                    "rank",
+                    "scale",
+                    "share_beyond_bound",
+                )
             },
         }
         for name, o in outcome.items()
@@ -290,19 +304,36 @@ def last_defined(entry: dict, defined: int) -> float:
 
 def battery_table(settings: dict) -> dict[str, dict[str, float]]:
     """setting -> the transformer's and OLS's median error at the last defined query,
-    the transformer's relative to its in-distribution error, and the signature score."""
+    the transformer's relative to its in-distribution error (`ratio`), the same in
+    normalised error (each error ÷ E[y²]/d of its setting, `normalised_ratio`, where
+    recorded) and in error in excess of OLS's (`excess_ratio`), and the signature
+    score."""
     rows = {
         name: {
             "transformer": last_defined(s["transformer"], s["defined"]),
             "ols": last_defined(s["ols"], s["defined"]),
             "signature_score": s["signature_score"],
+            "scale": s.get("scale"),
         }
         for name, s in settings.items()
     }
-    base = rows["standard"]["transformer"]
-    return {
-        name: {**row, "ratio": row["transformer"] / base} for name, row in rows.items()
-    }
+    base = rows["standard"]
+
+    def excess(row):
+        return row["transformer"] - row["ols"]
+
+    out = {}
+    for name, row in rows.items():
+        out[name] = {
+            **row,
+            "ratio": row["transformer"] / base["transformer"],
+            "excess_ratio": excess(row) / excess(base),
+        }
+        if row["scale"] is not None:
+            out[name]["normalised_ratio"] = (row["transformer"] / row["scale"]) / (
+                base["transformer"] / base["scale"]
+            )
+    return out
 
 
 def battery_measures(settings: dict) -> tuple[float, float]:
@@ -322,3 +353,36 @@ def battery_measures(settings: dict) -> tuple[float, float]:
         [-row["transformer"] for row in table.values()],
     ).statistic
     return float(worst), float(rho)
+
+
+def battery_checks(settings: dict, bound_share: float) -> dict[str, float | None]:
+    """Findings B and C re-measured: the worst growth over Garg et al.'s settings whose
+    targets lie beyond the model's output bound for at most `bound_share` of prompts,
+    the worst growth and the Spearman coefficient in normalised error (each error ÷
+    E[y²]/d of its setting). None where the record predates these measurements."""
+    if "scale" not in settings["standard"]:
+        return dict.fromkeys(
+            ("worst_in_bound", "worst_normalised", "spearman_normalised")
+        )
+    table = battery_table(settings)
+    base = table["standard"]
+
+    def growth(name, unit=lambda row: 1.0):
+        row = table[name]
+        return (row["transformer"] / unit(row)) / max(
+            base["transformer"] / unit(base), row["ols"] / unit(row)
+        )
+
+    garg = [s for s in SETTINGS if s != "standard"]
+    reachable = [s for s in garg if settings[s]["share_beyond_bound"] <= bound_share]
+    normalised = {n: row["transformer"] / row["scale"] for n, row in table.items()}
+    return {
+        "worst_in_bound": max(map(growth, reachable)) if reachable else None,
+        "worst_normalised": max(growth(s, lambda row: row["scale"]) for s in garg),
+        "spearman_normalised": float(
+            stats.spearmanr(
+                [row["signature_score"] for row in table.values()],
+                [-normalised[n] for n in table],
+            ).statistic
+        ),
+    }

@@ -124,6 +124,22 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "heatmap_shift": (lambda v: _numbers([v]), "a finite number"),
     "reference_prompts": (_positive_int, "a positive integer"),
     "gd_steps": (_positive_int, "a positive integer"),
+    "gd_step_counts": (
+        lambda v: isinstance(v, (list, tuple))
+        and len(v) > 0
+        and all(map(_positive_int, v)),
+        "a non-empty list of positive integers",
+    ),
+    "ridge_alphas": (
+        lambda v: _numbers(v) and min(v) > 0,
+        "a non-empty list of numbers > 0",
+    ),
+    "bound_free_seeds": (
+        lambda v: v == [] or _seed_list(v),
+        "a list of distinct integers >= 0, possibly empty, e.g. [0, 1, 2]",
+    ),
+    "coverage_shifts": (_numbers, "a non-empty list of finite numbers"),
+    "bound_share": _SHARE,
 }
 
 

@@ -173,3 +173,34 @@ def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> 
         ax.set_xlim(min(sizes) / 3, max(sizes) * 3)
         ax.set_title(f"{claim.key}. {claim.title}")
         ax.set_ylabel(claim.label)
+
+
+def error_with_share(ax, shifts, curves: dict, share, share_label: str) -> None:
+    """Median error against the shift for several models or families (`curves`: label
+    -> (colour, (seeds, shifts))), log scale, with the share of targets beyond the
+    output bound on a second axis (dotted)."""
+    for label, (color, per_seed) in curves.items():
+        seed_lines(ax, shifts, per_seed, label, color, marker="o", markersize=3)
+    ax.set(yscale="log", ylabel="median error, last query")
+    twin = ax.twinx()
+    seed_lines(
+        twin,
+        shifts,
+        share,
+        share_label,
+        "0.45",
+        linestyle=":",
+        marker="s",
+        markersize=3,
+    )
+    twin.set(ylim=(-0.03, 1.03), ylabel="share of targets beyond the bound")
+    twin.grid(False)
+    twin.spines["right"].set_visible(True)
+    lines = ax.get_legend_handles_labels()
+    extra = twin.get_legend_handles_labels()
+    ax.legend(
+        lines[0] + extra[0],
+        lines[1] + extra[1],
+        loc="upper left",
+        bbox_to_anchor=(1.15, 1.0),
+    )

@@ -16,6 +16,8 @@ from ..core.presets import run_config
 from ..core.sweep import default_devices, train_all
 from ..core.train import TrainedModel, resolve_device, run_dir, train
 
+FREE = ", no final LayerNorm"  # the key suffix of models trained without it
+
 
 def trained_models(
     preset: str,
@@ -23,19 +25,28 @@ def trained_models(
     device: str = "auto",
     seeds: dict[str, list[int]] | None = None,
     train_missing: bool = True,
+    without_final_layernorm: dict[str, list[int]] | None = None,
 ) -> dict[str, list[TrainedModel]]:
-    """Every model of `seeds` ({pretraining distribution: training seeds}), from the
-    cache or trained now.
+    """Every model of `seeds` ({pretraining distribution: training seeds}) and of
+    `without_final_layernorm` (the same, for models trained without the final
+    LayerNorm, keyed `<distribution>, no final LayerNorm`), from the cache or trained
+    now.
 
-    Missing models train as a concurrent sweep (one one-thread job per core on a
+    Missing models train as one concurrent sweep (one one-thread job per core on a
     CPU, which `make bench` measures faster than one job at a time), then all are
     read from the cache. With `train_missing` False, missing models are an error that
     names them instead."""
-    seeds = seeds or {"standard": [0]}
+    seeds = {"standard": [0]} if seeds is None else seeds
     root = Path(results) / preset
     configs = {
         name: [run_config(preset, name, s) for s in values]
         for name, values in seeds.items()
+    }
+    configs |= {
+        name + FREE: [
+            run_config(preset, name, s, final_layernorm=False) for s in values
+        ]
+        for name, values in (without_final_layernorm or {}).items()
     }
     missing = [
         config
@@ -72,11 +83,13 @@ def training_notice(missing: list[ExperimentConfig], root: Path) -> str:
     runs = ", ".join(f"{c.name} (seed {c.train.seed})" for c in missing)
     steps = "/".join(f"{s:,}" for s in sorted({c.train.steps for c in missing}))
     first = missing[0]
+    payloads = map(checkpoint.read, sorted(Path(root).glob("*/model.pt")))
     seconds = [
         payload["seconds"]
-        for payload in map(checkpoint.read, sorted(Path(root).glob("*/model.pt")))
-        if payload["config"]["model"] == first.to_dict()["model"]
-        and payload["config"]["train"]["steps"] == first.train.steps
+        for payload in payloads
+        if (config := ExperimentConfig.from_dict(payload["config"])).model
+        == first.model
+        and config.train.steps == first.train.steps
     ]
     if seconds:
         rounds = math.ceil(len(missing) / (os.cpu_count() or 1))
@@ -105,7 +118,12 @@ def trained_seeds(
     seeds: list[int],
     pretraining: str = "standard",
     train_missing: bool = True,
+    final_layernorm: bool = True,
 ) -> list[TrainedModel]:
-    """The models of one pretraining distribution, one per training seed."""
+    """The models of one pretraining distribution, one per training seed (without the
+    final LayerNorm when `final_layernorm` is False)."""
     plan = {pretraining: seeds}
-    return trained_models(preset, results, device, plan, train_missing)[pretraining]
+    if final_layernorm:
+        return trained_models(preset, results, device, plan, train_missing)[pretraining]
+    runs = trained_models(preset, results, device, {}, train_missing, plan)
+    return runs[pretraining + FREE]

@@ -65,6 +65,26 @@ def least_squares(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     return _every_prefix(_least_squares_fit, xs, ys)
 
 
+def least_squares_intercept(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """Least squares on (1, x): exact on noiseless prompts like OLS, and a different
+    minimum-norm answer while under-determined."""
+    with_one = torch.cat((torch.ones_like(xs[..., :1]), xs), dim=-1)
+    return _every_prefix(_least_squares_fit, with_one, ys)
+
+
+def context_mean(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """The mean of the y seen so far (0 before any): what knowing only the y values
+    gives, the unit of the normalised error."""
+    seen = torch.arange(1, ys.shape[1], device=ys.device, dtype=ys.dtype)
+    preds = torch.zeros_like(ys)
+    preds[:, 1:] = ys.cumsum(dim=1)[:, :-1] / seen
+    return preds
+
+
+def zero(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(ys)
+
+
 def ridge(xs: torch.Tensor, ys: torch.Tensor, alpha: float = 0.1) -> torch.Tensor:
     check(alpha > 0, "alpha", alpha, "a number > 0")
     return _every_prefix(functools.partial(_ridge_fit, alpha=alpha), xs, ys)
@@ -106,12 +126,41 @@ def nearest_neighbours(xs: torch.Tensor, ys: torch.Tensor, k: int = 3) -> torch.
     return preds
 
 
+def tuned_step_size(
+    xs: torch.Tensor, ys: torch.Tensor, steps: int, grid: torch.Tensor | None = None
+) -> float:
+    """The fixed step size, from `grid` (default: 40 values from 10⁻³ to 2), with the
+    lowest median error at the last query of `steps`-step gradient descent on these
+    (in-distribution) prompts."""
+    grid = torch.logspace(-3, 0.3, 40) if grid is None else grid
+    x64, y64 = xs[:, :-1].double(), ys[:, :-1].double()
+    query, target = xs[:, -1].double(), ys[:, -1].double()
+    errors = [
+        torch.nan_to_num(
+            (
+                torch.einsum(
+                    "bd,bd->b",
+                    query,
+                    _gradient_descent_fit(x64, y64, steps, float(eta)),
+                )
+                - target
+            ).pow(2),
+            nan=float("inf"),
+        ).median()
+        for eta in grid
+    ]
+    return float(grid[int(torch.stack(errors).argmin())])
+
+
 BASELINES: dict[str, Baseline] = {
     "ols": least_squares,
     "ridge": ridge,
     "gd": gradient_descent,
     "averaging": averaging,
     "3nn": nearest_neighbours,
+    "ols_intercept": least_squares_intercept,
+    "context_mean": context_mean,
+    "zero": zero,
 }
 
 LABELS = {
@@ -121,6 +170,9 @@ LABELS = {
     "gd": "Gradient descent (10 steps)",
     "averaging": "Averaging",
     "3nn": "3-nearest neighbours",
+    "ols_intercept": "Least squares with intercept",
+    "context_mean": "Mean of the context's y",
+    "zero": "Zero",
 }
 
 

@@ -72,9 +72,18 @@ class PromptDistribution:
     # all-ones vector ("ones") or √d times a random unit vector per prompt ("random")
     x_mean_spread: float = 0.0
     x_mean_direction: str = "ones"
+    # w projected orthogonal to 1 after it is drawn: a mean shift of x along 1 then
+    # leaves y = w·x where it was (the control family `x_mean_w_perp`)
+    w_orthogonal_to_ones: bool = False
 
     def __post_init__(self) -> None:
         _vector("x_mean", self.x_mean)
+        check(
+            isinstance(self.w_orthogonal_to_ones, bool),
+            "w_orthogonal_to_ones",
+            self.w_orthogonal_to_ones,
+            "True or False",
+        )
         check(
             _finite(self.x_mean_spread) and self.x_mean_spread >= 0,
             "x_mean_spread",
@@ -156,10 +165,19 @@ class ModelConfig:
     n_embd: int = 256
     # GPT-2's tanh approximation ("gelu_new"), or the exact GELU ("gelu")
     activation: str = "gelu_new"
+    # False reads the prediction straight off the residual stream: without the final
+    # LayerNorm no bound on |prediction| is fixed by the weights (see `output_range`)
+    final_layernorm: bool = True
 
     def __post_init__(self) -> None:
         for name in ("n_dims", "n_points", "n_layer", "n_head", "n_embd"):
             _positive_int(name, getattr(self, name))
+        check(
+            isinstance(self.final_layernorm, bool),
+            "final_layernorm",
+            self.final_layernorm,
+            "True or False",
+        )
         check(
             self.activation in ACTIVATIONS,
             "activation",
@@ -243,6 +261,12 @@ class TrainConfig:
             "an integer >= 0",
         )
 
+
+# (section, field) -> default of the fields added after the first trained models
+LATER_FIELDS = {
+    ("model", "final_layernorm"): True,
+    ("task", "w_orthogonal_to_ones"): False,
+}
 
 _SECTIONS = {
     "model": ModelConfig,
@@ -328,6 +352,10 @@ class ExperimentConfig:
         """A hash of everything that determines the trained weights (the name is only a
         label)."""
         content = {k: v for k, v in self.to_dict().items() if k != "name"}
+        # fields added later hash, at their default, as before they existed
+        for (section, field), default in LATER_FIELDS.items():
+            if content[section][field] == default:
+                del content[section][field]
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[
             :12
         ]

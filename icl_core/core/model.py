@@ -99,7 +99,7 @@ class InContextRegressor(nn.Module):
         self.read_in = nn.Linear(cfg.n_dims, cfg.n_embd)
         self.wpe = nn.Embedding(2 * cfg.n_points, cfg.n_embd)
         self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd)
+        self.ln_f = nn.LayerNorm(cfg.n_embd) if cfg.final_layernorm else nn.Identity()
         self.read_out = nn.Linear(cfg.n_embd, 1)
         # GPT-2's initialisation for the backbone; the read-in and read-out keep
         # PyTorch's default, as in Garg et al., where they sit outside the HuggingFace

@@ -149,10 +149,17 @@ def pretraining_config(preset: str, distribution: str) -> ExperimentConfig:
     )
 
 
-def run_config(preset: str, distribution: str, seed: int) -> ExperimentConfig:
+def run_config(
+    preset: str, distribution: str, seed: int, final_layernorm: bool = True
+) -> ExperimentConfig:
     """The preset's run for a pretraining distribution and a training seed (initial
-    weights and data)."""
+    weights and data); with `final_layernorm` False, the same run without the final
+    LayerNorm (named `...-no-final-ln`)."""
     config = pretraining_config(preset, distribution)
-    if seed == config.train.seed:
-        return config
-    return config.with_changes(train={"seed": seed})
+    if seed != config.train.seed:
+        config = config.with_changes(train={"seed": seed})
+    if not final_layernorm:
+        config = config.with_changes(
+            name=f"{config.name}-no-final-ln", model={"final_layernorm": False}
+        )
+    return config

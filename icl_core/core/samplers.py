@@ -87,6 +87,8 @@ def sample_prompts(
         * dist.w_scale
     )
     ws = ws + _as_vector(dist.w_mean, "w_mean", n_dims, device)
+    if dist.w_orthogonal_to_ones:
+        ws = ws - ws.mean(dim=1, keepdim=True)
     ys = torch.einsum("bnd,bd->bn", xs, ws)
     if dist.noise_std > 0:
         ys = ys + dist.noise_std * torch.randn(
@@ -125,6 +127,12 @@ SHIFT_FAMILIES: dict[str, ShiftFamily] = {
     ),
     "w_scale": ShiftFamily(
         "w ~ N(0, c² I)", lambda d, c: dataclasses.replace(d, w_scale=c), 1.0
+    ),
+    # the control for x_mean: x moves exactly as there, y = w·x stays in its range
+    "x_mean_w_perp": ShiftFamily(
+        "x ~ N(c·1, I), w ⟂ 1",
+        lambda d, c: dataclasses.replace(d, x_mean=c, w_orthogonal_to_ones=True),
+        0.0,
     ),
 }
 

@@ -28,6 +28,7 @@ class Thresholds:
     alignment_drop: float = 0.2  # claim 5, finding F: drop of the signature score
     correlation: float = 0.5  # claim 6, finding C: Spearman with low loss
     training_range: float = 4.0  # findings D, F, G: |c| the coverage models saw
+    bound_share: float = 0.05  # checks 2a, 3a: share of targets beyond the bound
 
     @classmethod
     def from_namespace(cls, namespace: dict[str, Any]) -> "Thresholds":
@@ -198,6 +199,205 @@ CLAIMS: tuple[Claim, ...] = (
     ),
 )
 
+FREE_UNTESTED = "no model without the final LayerNorm trained at this preset"
+
+
+def _check(
+    claim: str,
+    part: str,
+    title: str,
+    condition: Condition,
+    results: str = "output_range",
+    **kw,
+) -> Claim:
+    """One of claim 2's or 3's re-measurements against the simpler explanations."""
+    texts = {
+        "a": "within the bound: at the largest c with at most {bound_share:.0%} of "
+        "targets beyond it",
+        "b": "on the control family x ~ N(c·1, I), w ⟂ 1 (y in its training range)",
+        "c": "for models trained without the final LayerNorm (no bound)",
+        "d": "in normalised error (units of the context mean's error)",
+    }
+    return Claim(
+        f"{claim}{part}",
+        results,
+        f"… {texts[part]}",
+        title,
+        condition,
+        condition.quantity,
+        **kw,
+    )
+
+
+_NO_COVERAGE = (
+    "coverage models (with and without the bound) not measured at this preset"
+)
+EDGE_UNTESTED = (
+    "no shift beyond the training range has at most {bound_share:.0%} of targets "
+    "beyond the bound"
+)
+COVERAGE_PARTS = (
+    ("a", "in_bound", "within the bound", _NO_COVERAGE),
+    ("b", "control", "on the control family", _NO_COVERAGE),
+    ("c", "free", "without the bound", FREE_UNTESTED),
+    ("d", "normalised", "in normalised error", _NO_COVERAGE),
+)
+
+# claims 2 and 3 and findings D and E re-measured where the output bound, the units and
+# the size of y cannot carry them: each a part of its claim's row in the scorecard
+CHECKS: tuple[Claim, ...] = (
+    _check(
+        "2",
+        "a",
+        "within the bound",
+        Condition("accuracy_kept_in_bound", "<", "collapse_ratio"),
+        criterion="accuracy at that c < {collapse_ratio:.0%} of its c = 0 value",
+        measured="accuracy {accuracy_in_bound:.0%} at c = {c_in_bound:g} (share "
+        "beyond the bound there ≤ {bound_share:.0%}; at c = {c_largest:g}: "
+        "{share_at_largest:.0%})",
+    ),
+    _check(
+        "2",
+        "b",
+        "on the control family",
+        Condition("accuracy_kept_control", "<", "collapse_ratio"),
+        criterion="accuracy at c = {c_largest:g} < {collapse_ratio:.0%} of its c = 0 "
+        "value",
+        measured="accuracy {control_accuracy_0:.0%} → {control_accuracy_largest:.0%}",
+    ),
+    _check(
+        "2",
+        "c",
+        "without the bound",
+        Condition("accuracy_kept_free", "<", "collapse_ratio"),
+        criterion="accuracy at c = {c_largest:g} < {collapse_ratio:.0%} of its c = 0 "
+        "value",
+        measured="accuracy {free_accuracy_0:.0%} → {free_accuracy_largest:.0%}",
+        untested=FREE_UNTESTED,
+    ),
+    _check(
+        "2",
+        "d",
+        "in normalised error",
+        Condition("accuracy_kept_normalised", "<", "collapse_ratio"),
+        criterion="accuracy on normalised error at c = {c_largest:g} < "
+        "{collapse_ratio:.0%} of its c = 0 value",
+        measured="accuracy {normalised_accuracy_0:.0%} → "
+        "{normalised_accuracy_largest:.0%}",
+    ),
+    _check(
+        "3",
+        "a",
+        "within the bound",
+        Condition("error_growth_in_bound", ">", "invariance_factor"),
+        criterion="transformer's median error at that c > ×{invariance_factor:g} its "
+        "c = 0 value",
+        measured="×{error_growth_in_bound:.3g} at c = {c_in_bound:g}",
+        log=True,
+    ),
+    _check(
+        "3",
+        "b",
+        "on the control family",
+        Condition("error_growth_control", ">", "invariance_factor"),
+        criterion="OLS exact (< 1e-6) and the transformer's median error at "
+        "c = {c_largest:g} > ×{invariance_factor:g} its c = 0 value",
+        measured="{control_error_0:.2g} → {control_error_largest:.2g} "
+        "(OLS ≤ {ols_control_error_max:.1g})",
+        requires=((Condition("ols_control_error_max", "<", 1e-6),),),
+        log=True,
+    ),
+    _check(
+        "3",
+        "c",
+        "without the bound",
+        Condition("error_growth_free", ">", "invariance_factor"),
+        criterion="median error at c = {c_largest:g} > ×{invariance_factor:g} its "
+        "c = 0 value",
+        measured="{free_error_0:.2g} → {free_error_largest:.2g}",
+        untested=FREE_UNTESTED,
+        log=True,
+    ),
+    _check(
+        "3",
+        "d",
+        "in normalised error",
+        Condition("error_growth_normalised", ">", "invariance_factor"),
+        criterion="normalised median error at c = {c_largest:g} > "
+        "×{invariance_factor:g} its c = 0 value",
+        measured="{normalised_error_0:.2g} → {normalised_error_largest:.2g}",
+        log=True,
+    ),
+    _check(
+        "B",
+        "a",
+        "within the bound",
+        Condition("battery_worst_in_bound", "<=", "invariance_factor"),
+        "garg_battery",
+        criterion="worst error growth over the settings with at most "
+        "{bound_share:.0%} of targets beyond the bound ≤ ×{invariance_factor:g}",
+        fmt=".3g",
+        unit="×",
+        mean_of_seeds=True,
+        log=True,
+        untested="not recorded at this preset",
+    ),
+    _check(
+        "B",
+        "d",
+        "in normalised error",
+        Condition("battery_worst_normalised", "<=", "invariance_factor"),
+        "garg_battery",
+        criterion="worst growth of the normalised error ≤ ×{invariance_factor:g}",
+        fmt=".3g",
+        unit="×",
+        mean_of_seeds=True,
+        log=True,
+        untested="not recorded at this preset",
+    ),
+    _check(
+        "C",
+        "d",
+        "in normalised error",
+        Condition("battery_spearman_normalised", ">=", "correlation"),
+        "garg_battery",
+        criterion="Spearman of the signature score with low normalised error ≥ "
+        "{correlation}",
+        mean_of_seeds=True,
+        untested="not recorded at this preset",
+    ),
+    *(
+        _check(
+            "D",
+            part,
+            title,
+            Condition(f"coverage_reach_{name}", ">=", "training_range"),
+            criterion="the coverage model's error within ×{invariance_factor:g} of "
+            "c = 0 for every c up to {training_range:g}",
+            fmt=".3g",
+            mean_of_seeds=True,
+            untested=untested,
+        )
+        for part, name, title, untested in COVERAGE_PARTS
+    ),
+    *(
+        _check(
+            "E",
+            part,
+            title,
+            Condition(f"coverage_edge_{name}", ">", "invariance_factor"),
+            criterion="the coverage model's error at the largest c measured beyond "
+            "{training_range:g} > ×{invariance_factor:g} that at c = 0",
+            fmt=".3g",
+            unit="×",
+            mean_of_seeds=True,
+            log=True,
+            untested=EDGE_UNTESTED if name == "in_bound" else untested,
+        )
+        for part, name, title, untested in COVERAGE_PARTS
+    ),
+)
+
 COVERAGE_UNTESTED = "coverage models not trained at this preset"
 
 FINDINGS: tuple[Claim, ...] = (
@@ -304,6 +504,7 @@ class Verdict:
     holds: bool | None
     seeds_holding: int
     seeds: int
+    key: str = ""  # the claim's or finding's key, e.g. "2" or "2a"
 
     @property
     def outcome(self) -> str:
@@ -327,7 +528,8 @@ def judge(
     heading, values = claim.heading(t), dataclasses.asdict(t)
     if mean.get(claim.quantity) is None:
         criterion = claim.criterion.format(**{**mean, **values})
-        return Verdict(heading, claim.untested.format(**mean), criterion, None, 0, 0)
+        untested = claim.untested.format(**mean)
+        return Verdict(heading, untested, criterion, None, 0, 0, claim.key)
     per_seed = [q for q in per_seed if q.get(claim.quantity) is not None]
     seeds = [bool(claim.holds(q, t)) for q in per_seed]
     if claim.mean_of_seeds:
@@ -347,7 +549,48 @@ def judge(
         bool(claim.holds(mean, t) and sum(seeds) >= seed_share * len(seeds)),
         sum(seeds),
         len(seeds),
+        claim.key,
     )
+
+
+def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
+    """The checks (`CHECKS`) that re-judge some of `claims`."""
+    keys = {c.key for c in claims}
+    return tuple(c for c in CHECKS if c.key[:-1] in keys)
+
+
+# what a verdict rests on when it fails under each check
+RESTS_ON = {
+    "within the bound": "targets beyond the output bound",
+    "on the control family": "the size of y",
+    "without the bound": "the read-out",
+    "in normalised error": "the units",
+}
+
+
+def rests_on_bound(parts: Sequence[Verdict]) -> str:
+    """One sentence per claim re-judged in `parts` (verdicts of `CHECKS`): the checks
+    it survives, and, for those it fails, what it rests on there."""
+    titles = {c.key: c.title for c in CHECKS}
+    sentences = []
+    for key in dict.fromkeys(v.key[:-1] for v in parts):
+        group = {titles[v.key]: v.holds for v in parts if v.key[:-1] == key}
+        name = f"Claim {key}" if key.isdigit() else f"Finding {key}"
+        held = [t for t, h in group.items() if h is True]
+        failed = [t for t, h in group.items() if h is False]
+        if not held and not failed:
+            sentences.append(f"{name} was not re-measured at this preset.")
+            continue
+        text = f"{name} holds {', '.join(held)}" if held else name
+        if failed:
+            reasons = ", ".join(RESTS_ON[t] for t in failed)
+            text += f"{' but' if held else ''} does not hold {', '.join(failed)}"
+            text += f", so there it rests on {reasons}"
+        untested = [t for t, h in group.items() if h is None]
+        if untested:
+            text += f" (not measured {', '.join(untested)})"
+        sentences.append(text + ".")
+    return " ".join(sentences)
 
 
 def count_holding(verdicts: Sequence[Verdict]) -> str:
@@ -366,9 +609,12 @@ def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
         "spectral": files.spectral_quantities,
         "pretraining": files.pretraining_quantities,
         "signature_intervention": files.signature_intervention_quantities,
-        "garg_battery": files.garg_battery_quantities,
+        "garg_battery": lambda data: files.garg_battery_quantities(data, t.bound_share),
         "coverage": lambda data: files.coverage_quantities(
             data, t.training_range, t.invariance_factor
+        ),
+        "output_range": lambda data: files.output_range_quantities(
+            data, t.bound_share, t.training_range, t.invariance_factor
         ),
     }
     q: dict[str, Any] = {}

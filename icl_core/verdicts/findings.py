@@ -19,7 +19,11 @@ def findings(
     return judge_all(FINDINGS, read_results(folder, RESULTS), t, seed_share)
 
 
-def write_findings(path: str | Path, verdicts: list[Verdict], seed_share: float):
-    """`findings.json` beside the results it judged, in the scorecard's form."""
-    data = read_results(Path(path).parent, RESULTS)
-    write_verdicts(path, verdicts, seed_share, "findings", checkpoints_of(data))
+def write_findings(
+    path: str | Path, verdicts: list[Verdict], seed_share: float, parts=()
+):
+    """`findings.json` beside the results it judged, in the scorecard's form, with the
+    findings' re-judged `parts` under "parts"."""
+    names = RESULTS + (("output_range",) if parts else ())
+    data = read_results(Path(path).parent, names)
+    write_verdicts(path, verdicts, seed_share, "findings", checkpoints_of(data), parts)

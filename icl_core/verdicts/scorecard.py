@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..results import checkpoints_of, read_results, write_verdicts
-from .claims import CLAIMS, Thresholds, Verdict, judge_all
+from .claims import CLAIMS, Claim, Thresholds, Verdict, judge_all, parts_of
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining")
@@ -26,10 +26,24 @@ def scorecard(
     return judge_all(CLAIMS, data, t, seed_share)
 
 
+def judged_parts(
+    folder: str | Path,
+    claims: tuple[Claim, ...] = CLAIMS,
+    t: Thresholds = Thresholds(),
+    seed_share: float = 0.8,
+) -> list[Verdict]:
+    """The parts of `claims` re-judged within the bound, on the control family, without
+    the bound and in normalised error (`claims.CHECKS`), from the results they read."""
+    checks = parts_of(claims)
+    names = dict.fromkeys(c.results for c in checks)
+    return judge_all(checks, read_results(folder, names), t, seed_share)
+
+
 def write_scorecard(
-    path: str | Path, verdicts: list[Verdict], seed_share: float
+    path: str | Path, verdicts: list[Verdict], seed_share: float, parts=()
 ) -> None:
     """`scorecard.json` beside the results it judged, with the checkpoints those were
-    computed from."""
-    data = read_results(Path(path).parent, RESULTS)
-    write_verdicts(path, verdicts, seed_share, "claims", checkpoints_of(data))
+    computed from; `parts`, the claims' re-judged parts, under "parts"."""
+    names = RESULTS + (("output_range",) if parts else ())
+    data = read_results(Path(path).parent, names)
+    write_verdicts(path, verdicts, seed_share, "claims", checkpoints_of(data), parts)
