@@ -92,7 +92,7 @@ def test_the_control_family_moves_x_and_leaves_every_target_where_it_was():
     prompts = {
         c: eval_prompts(shifted("x_mean_w_perp", c), 64, 7, 3, seed=0) for c in (0, 16)
     }
-    assert prompts[16].ws.sum(dim=1).abs().max() < 1e-5  # w ⟂ 1
+    assert prompts[16].ws.sum(dim=1).abs().max() < 1e-5  # w ⊥ 1
     assert (prompts[16].xs.mean() - prompts[0].xs.mean()).item() == pytest.approx(16)
     torch.testing.assert_close(prompts[16].ys, prompts[0].ys, atol=1e-3, rtol=1e-4)
     main = eval_prompts(shifted("x_mean", 16), 64, 7, 3, seed=0)
@@ -171,7 +171,7 @@ def test_the_quoted_pair_reports_a_reversal_only_where_there_is_one():
     worse = Sweep(np.linspace(0, 1, 100), np.linspace(1, 2, 100))
     better = Sweep(np.linspace(1, 2, 100), np.linspace(0, 1, 100))
     out = quoted_pair({"x_mean": worse, "x_mean_w_perp": better}, 0.5, grid)
-    control = "absolute error, control family (w ⟂ 1)"
+    control = "absolute error, control family (w ⊥ 1)"
     assert (
         out[control]["reverses"]
         and not out["absolute error, x ~ N(c·1, I)"]["reverses"]
@@ -221,11 +221,8 @@ def test_a_failure_seen_only_beyond_the_bound_is_said_to_rest_on_it():
     assert held["3a"] is False and held["3b"] is False and held["3d"] is True
     assert held["3c"] is None and held["Da"] is None
     sentence = rests_on_bound(parts)
-    assert (
-        "Claim 3 holds in normalised error but does not hold within the bound"
-        in sentence
-    )
-    assert "targets beyond the output bound" in sentence
+    assert "Claim 3 holds in normalised error but not within the bound" in sentence
+    assert "needs shifts at which targets lie beyond the output bound" in sentence
     assert "Finding D was not re-measured" in sentence
 
 

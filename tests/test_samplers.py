@@ -78,7 +78,7 @@ def test_curriculum_zeroes_inactive_dimensions():
 
 def test_shift_families_neutral_value_is_the_standard_distribution():
     for name, family in SHIFT_FAMILIES.items():
-        # the control family keeps w ⟂ 1 at every c, its neutral value included
+        # the control family keeps w ⊥ 1 at every c, its neutral value included
         control = name == "x_mean_w_perp"
         expected = PromptDistribution(w_orthogonal_to_ones=control)
         assert shifted(name, family.neutral) == expected

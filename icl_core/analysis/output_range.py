@@ -203,7 +203,7 @@ def quoted_pair(
             x_mean.versus_context_mean(x_mean.transformer),
         ),
         "relative error |ŷ − y| / |y|, x ~ N(c·1, I)": (x_mean, x_mean.relative),
-        "absolute error, control family (w ⟂ 1)": (control, control.transformer),
+        "absolute error, control family (w ⊥ 1)": (control, control.transformer),
     }
     if x_mean.bound_free is not None:
         definitions["absolute error, models without the bound"] = (

@@ -130,7 +130,7 @@ SHIFT_FAMILIES: dict[str, ShiftFamily] = {
     ),
     # the control for x_mean: x moves exactly as there, y = w·x stays in its range
     "x_mean_w_perp": ShiftFamily(
-        "x ~ N(c·1, I), w ⟂ 1",
+        "x ~ N(c·1, I), w ⊥ 1",
         lambda d, c: dataclasses.replace(d, x_mean=c, w_orthogonal_to_ones=True),
         0.0,
     ),

@@ -214,9 +214,9 @@ def _check(
     texts = {
         "a": "within the bound: at the largest c with at most {bound_share:.0%} of "
         "targets beyond it",
-        "b": "on the control family x ~ N(c·1, I), w ⟂ 1 (y in its training range)",
+        "b": "on the control family x ~ N(c·1, I), w ⊥ 1 (y in its training range)",
         "c": "for models trained without the final LayerNorm (no bound)",
-        "d": "in normalised error (units of the context mean's error)",
+        "d": "in normalised error (error ÷ E[y²]/d at the same shift)",
     }
     return Claim(
         f"{claim}{part}",
@@ -559,18 +559,18 @@ def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
     return tuple(c for c in CHECKS if c.key[:-1] in keys)
 
 
-# what a verdict rests on when it fails under each check
+# what a verdict needs where it fails under each check
 RESTS_ON = {
-    "within the bound": "targets beyond the output bound",
-    "on the control family": "the size of y",
-    "without the bound": "the read-out",
-    "in normalised error": "the units",
+    "within the bound": "shifts at which targets lie beyond the output bound",
+    "on the control family": "targets that grow with the shift",
+    "without the bound": "the final LayerNorm's read-out",
+    "in normalised error": "errors measured in absolute units",
 }
 
 
 def rests_on_bound(parts: Sequence[Verdict]) -> str:
     """One sentence per claim re-judged in `parts` (verdicts of `CHECKS`): the checks
-    it survives, and, for those it fails, what it rests on there."""
+    it survives, and, for those it fails, what the verdict needs there."""
     titles = {c.key: c.title for c in CHECKS}
     sentences = []
     for key in dict.fromkeys(v.key[:-1] for v in parts):
@@ -584,8 +584,8 @@ def rests_on_bound(parts: Sequence[Verdict]) -> str:
         text = f"{name} holds {', '.join(held)}" if held else name
         if failed:
             reasons = ", ".join(RESTS_ON[t] for t in failed)
-            text += f"{' but' if held else ''} does not hold {', '.join(failed)}"
-            text += f", so there it rests on {reasons}"
+            text += " but not " if held else " does not hold "
+            text += f"{', '.join(failed)}: there the verdict needs {reasons}"
         untested = [t for t, h in group.items() if h is None]
         if untested:
             text += f" (not measured {', '.join(untested)})"
