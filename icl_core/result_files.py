@@ -392,14 +392,18 @@ def write_output_range(
                 lambda s: {
                     "median": _medians(s.transformer[i]),
                     "normalised": _medians(s.normalised(s.transformer[i])),
-                    "versus_context_mean": _medians(
-                        s.versus_context_mean(s.transformer[i])
-                    ),
                     "accuracy": accuracy(s.transformer[i], tolerance, axis=1),
                     "normalised_accuracy": accuracy(
                         s.normalised(s.transformer[i]), tolerance, axis=1
                     ),
                 }
+            ),
+            # the median error over the prompts whose target the bound can reach
+            "reachable_median": _finite_or_none(
+                [
+                    np.median(e[r]) if r.any() else np.nan
+                    for e, r in zip(x_mean.transformer[i], x_mean.reachable()[i])
+                ]
             ),
             "control_w_perp": {
                 m: {"median": _medians(e)}
@@ -452,7 +456,7 @@ def write_output_range(
         shifts={f: s.shifts for f, s in sweeps.items()},
         bounds=[float(b) for b in x_mean.bound],
         scale=families(lambda s: s.scale.tolist()),
-        context_scale=families(lambda s: s.context_scale.tolist()),
+        unit_median=families(lambda s: np.median(s.unit, axis=1).tolist()),
         baselines=baselines,
         coverage_shifts=next(iter(coverage.values())).shifts if coverage else None,
         quoted_pair={
@@ -600,8 +604,7 @@ def _coverage_checks(shifts, coverage, bound_share, training_range, factor) -> d
     for k, (c, error) in curves.items():
         c, error = np.asarray(c, float), np.asarray(error, float)
         q[f"coverage_reach_{k}"] = invariant_range(c, error, factor)
-        edge = int(np.argmax(np.abs(c)))
-        if abs(c[edge]) > training_range:
-            q[f"coverage_edge_{k}"] = float(error[edge] / error[c == 0][0])
-            q[f"coverage_edge_c_{k}"] = float(c[edge])
+        edge = np.abs(c) == np.abs(c).max()  # both signs: the smaller growth counts
+        if np.abs(c).max() > training_range:
+            q[f"coverage_edge_{k}"] = float(error[edge].min() / error[c == 0][0])
     return q

@@ -247,21 +247,30 @@ def battery_run(
     for setting in settings:
         prompts = battery_prompts(setting, n_prompts, cfg.n_points, cfg.n_dims, seed)
         errors = battery_errors(model, prompts, ("transformer",))
-        targets = prompts.query_ys[:, prompts.defined - 1].double()
+        last = prompts.defined - 1
+        targets = prompts.query_ys[:, last].double()
+        # each prompt's unit of normalised error: its context's spread of y
+        unit = prompts.ys[:, :last].double().var(dim=1).numpy() / cfg.n_dims
         sample = spectral_sample(model, last_defined_prompt(prompts))
+        ols_errors = (
+            ols[setting]
+            if ols is not None
+            else battery_errors(None, prompts, ("ols",))["ols"]
+        )
         out[setting] = {
             "transformer": errors["transformer"],
-            "ols": (
-                ols[setting]
-                if ols is not None
-                else battery_errors(None, prompts, ("ols",))["ols"]
-            ),
+            "ols": ols_errors,
+            "normalised": {
+                m: float(np.median(e[:, last] / unit))
+                for m, e in (
+                    ("transformer", errors["transformer"]),
+                    ("ols", ols_errors),
+                )
+            },
             "signature_score": float(
                 signature_score(sample.top_vectors, reference)[-1].mean()
             ),
             "defined": prompts.defined,
-            # the unit of the normalised error: predicting 0, E[y²]/d at that query
-            "scale": float(targets.pow(2).mean() / cfg.n_dims),
             "share_beyond_bound": float((targets.abs() > bound).double().mean()),
             **example_statistics(prompts),
         }
@@ -288,7 +297,7 @@ def battery_record(outcome: dict[str, dict]) -> dict[str, dict]:
                     "mean_shift",
                     "rms",
                     "rank",
-                    "scale",
+                    "normalised",
                     "share_beyond_bound",
                 )
             },
@@ -305,15 +314,15 @@ def last_defined(entry: dict, defined: int) -> float:
 def battery_table(settings: dict) -> dict[str, dict[str, float]]:
     """setting -> the transformer's and OLS's median error at the last defined query,
     the transformer's relative to its in-distribution error (`ratio`), the same in
-    normalised error (each error ÷ E[y²]/d of its setting, `normalised_ratio`, where
-    recorded) and in error in excess of OLS's (`excess_ratio`), and the signature
-    score."""
+    normalised error (each prompt's error ÷ its context's spread of y,
+    `normalised_ratio`, where recorded) and in error in excess of OLS's
+    (`excess_ratio`), and the signature score."""
     rows = {
         name: {
             "transformer": last_defined(s["transformer"], s["defined"]),
             "ols": last_defined(s["ols"], s["defined"]),
             "signature_score": s["signature_score"],
-            "scale": s.get("scale"),
+            "normalised": s.get("normalised"),
         }
         for name, s in settings.items()
     }
@@ -329,9 +338,9 @@ def battery_table(settings: dict) -> dict[str, dict[str, float]]:
             "ratio": row["transformer"] / base["transformer"],
             "excess_ratio": excess(row) / excess(base),
         }
-        if row["scale"] is not None:
-            out[name]["normalised_ratio"] = (row["transformer"] / row["scale"]) / (
-                base["transformer"] / base["scale"]
+        if row["normalised"] is not None:
+            out[name]["normalised_ratio"] = (
+                row["normalised"]["transformer"] / base["normalised"]["transformer"]
             )
     return out
 
@@ -358,31 +367,33 @@ def battery_measures(settings: dict) -> tuple[float, float]:
 def battery_checks(settings: dict, bound_share: float) -> dict[str, float | None]:
     """Findings B and C re-measured: the worst growth over Garg et al.'s settings whose
     targets lie beyond the model's output bound for at most `bound_share` of prompts,
-    the worst growth and the Spearman coefficient in normalised error (each error ÷
-    E[y²]/d of its setting). None where the record predates these measurements."""
-    if "scale" not in settings["standard"]:
+    the worst growth and the Spearman coefficient in normalised error (each prompt's
+    error ÷ its context's spread of y). None where the record predates these
+    measurements."""
+    if "normalised" not in settings["standard"]:
         return dict.fromkeys(
             ("worst_in_bound", "worst_normalised", "spearman_normalised")
         )
     table = battery_table(settings)
     base = table["standard"]
 
-    def growth(name, unit=lambda row: 1.0):
+    def growth(name):
         row = table[name]
-        return (row["transformer"] / unit(row)) / max(
-            base["transformer"] / unit(base), row["ols"] / unit(row)
-        )
+        return row["transformer"] / max(base["transformer"], row["ols"])
+
+    def normalised_growth(name):
+        row, base_row = settings[name]["normalised"], base["normalised"]
+        return row["transformer"] / max(base_row["transformer"], row["ols"])
 
     garg = [s for s in SETTINGS if s != "standard"]
     reachable = [s for s in garg if settings[s]["share_beyond_bound"] <= bound_share]
-    normalised = {n: row["transformer"] / row["scale"] for n, row in table.items()}
     return {
         "worst_in_bound": max(map(growth, reachable)) if reachable else None,
-        "worst_normalised": max(growth(s, lambda row: row["scale"]) for s in garg),
+        "worst_normalised": max(map(normalised_growth, garg)),
         "spearman_normalised": float(
             stats.spearmanr(
                 [row["signature_score"] for row in table.values()],
-                [-normalised[n] for n in table],
+                [-row["normalised"]["transformer"] for row in table.values()],
             ).statistic
         ),
     }

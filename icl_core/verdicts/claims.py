@@ -208,6 +208,7 @@ def _check(
     title: str,
     condition: Condition,
     results: str = "output_range",
+    text: str | None = None,
     **kw,
 ) -> Claim:
     """One of claim 2's or 3's re-measurements against the simpler explanations."""
@@ -215,13 +216,14 @@ def _check(
         "a": "within the bound: at the largest c with at most {bound_share:.0%} of "
         "targets beyond it",
         "b": "on the control family x ~ N(c·1, I), w ⊥ 1 (y in its training range)",
-        "c": "for models trained without the final LayerNorm (no bound)",
-        "d": "in normalised error (error ÷ E[y²]/d at the same shift)",
+        "c": "for models trained without the final LayerNorm (its bound removed; the "
+        "blocks' own LayerNorms remain)",
+        "d": "in normalised error (each prompt's error ÷ its context's spread of y)",
     }
     return Claim(
         f"{claim}{part}",
         results,
-        f"… {texts[part]}",
+        f"… {text or texts[part]}",
         title,
         condition,
         condition.quantity,
@@ -239,7 +241,7 @@ EDGE_UNTESTED = (
 COVERAGE_PARTS = (
     ("a", "in_bound", "within the bound", _NO_COVERAGE),
     ("b", "control", "on the control family", _NO_COVERAGE),
-    ("c", "free", "without the bound", FREE_UNTESTED),
+    ("c", "free", "without the final LayerNorm", FREE_UNTESTED),
     ("d", "normalised", "in normalised error", _NO_COVERAGE),
 )
 
@@ -268,7 +270,7 @@ CHECKS: tuple[Claim, ...] = (
     _check(
         "2",
         "c",
-        "without the bound",
+        "without the final LayerNorm",
         Condition("accuracy_kept_free", "<", "collapse_ratio"),
         criterion="accuracy at c = {c_largest:g} < {collapse_ratio:.0%} of its c = 0 "
         "value",
@@ -310,7 +312,7 @@ CHECKS: tuple[Claim, ...] = (
     _check(
         "3",
         "c",
-        "without the bound",
+        "without the final LayerNorm",
         Condition("error_growth_free", ">", "invariance_factor"),
         criterion="median error at c = {c_largest:g} > ×{invariance_factor:g} its "
         "c = 0 value",
@@ -334,6 +336,8 @@ CHECKS: tuple[Claim, ...] = (
         "within the bound",
         Condition("battery_worst_in_bound", "<=", "invariance_factor"),
         "garg_battery",
+        "within the bound: over the settings with at most {bound_share:.0%} of "
+        "targets beyond it",
         criterion="worst error growth over the settings with at most "
         "{bound_share:.0%} of targets beyond the bound ≤ ×{invariance_factor:g}",
         fmt=".3g",
@@ -563,29 +567,59 @@ def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
 RESTS_ON = {
     "within the bound": "shifts at which targets lie beyond the output bound",
     "on the control family": "targets that grow with the shift",
-    "without the bound": "the final LayerNorm's read-out",
+    "without the final LayerNorm": "the final LayerNorm's read-out",
     "in normalised error": "errors measured in absolute units",
 }
 
 
-def rests_on_bound(parts: Sequence[Verdict]) -> str:
+# what a failing verdict's failure rests on, where it holds under each check
+FAILS_ON = {
+    "within the bound": "targets beyond the output bound",
+    "on the control family": "targets that grow with the shift",
+    "without the final LayerNorm": "the final LayerNorm's read-out",
+    "in normalised error": "errors measured in absolute units",
+}
+
+
+def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
     """One sentence per claim re-judged in `parts` (verdicts of `CHECKS`): the checks
-    it survives, and, for those it fails, what the verdict needs there."""
+    it survives and, for those it fails, what the verdict needs there; with the
+    claims' own `verdicts`, a claim that fails as stated but holds under some check
+    is said to fail on what that check removes."""
     titles = {c.key: c.title for c in CHECKS}
+    main = {v.key: v.holds for v in verdicts}
     sentences = []
     for key in dict.fromkeys(v.key[:-1] for v in parts):
         group = {titles[v.key]: v.holds for v in parts if v.key[:-1] == key}
         name = f"Claim {key}" if key.isdigit() else f"Finding {key}"
         held = [t for t, h in group.items() if h is True]
         failed = [t for t, h in group.items() if h is False]
-        if not held and not failed:
+        # a part some seeds pass and most do not is split, not failed
+        split = {
+            titles[v.key]: f"{v.seeds_holding} of {v.seeds}"
+            for v in parts
+            if v.key[:-1] == key and v.holds is False and v.seeds_holding > 0
+        }
+        failed = [t for t in failed if t not in split]
+        if not held and not failed and not split:
             sentences.append(f"{name} was not re-measured at this preset.")
             continue
-        text = f"{name} holds {', '.join(held)}" if held else name
-        if failed:
-            reasons = ", ".join(RESTS_ON[t] for t in failed)
-            text += " but not " if held else " does not hold "
-            text += f"{', '.join(failed)}: there the verdict needs {reasons}"
+        if main.get(key) is False:
+            text = f"{name} does not hold as stated"
+            if held:
+                reasons = ", ".join(FAILS_ON[t] for t in held)
+                text += f", but holds {', '.join(held)}: its failure rests on {reasons}"
+        else:
+            text = f"{name} holds {', '.join(held)}" if held else name
+            if failed:
+                reasons = ", ".join(RESTS_ON[t] for t in failed)
+                text += " but not " if held else " does not hold "
+                text += f"{', '.join(failed)}: there the verdict needs {reasons}"
+        if split:
+            text += ":" if text == name else ";"
+            text += " the seeds split " + ", ".join(
+                f"{t} ({n} seeds hold)" for t, n in split.items()
+            )
         untested = [t for t, h in group.items() if h is None]
         if untested:
             text += f" (not measured {', '.join(untested)})"
