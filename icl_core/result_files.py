@@ -529,7 +529,8 @@ def output_range_quantities(
     tf = data["transformer"]["x_mean"]
     share = np.asarray(data["share_beyond_bound"]["x_mean"])
     inside = [i for i, c in enumerate(shifts) if share[i] <= bound_share]
-    at = max(inside, key=lambda i: shifts[i])
+    # None where even c = 0 has more targets beyond the bound than the cut allows
+    at = max(inside, key=lambda i: shifts[i]) if inside else None
     control = data["transformer"]["x_mean_w_perp"]
     free = data.get("bound_free", {}).get("x_mean")
     ols_control = np.asarray(data["control_w_perp"]["ols"]["median"])
@@ -538,11 +539,12 @@ def output_range_quantities(
         "bound_share": bound_share,
         "c_largest": shifts[largest],
         "share_at_largest": float(share[largest]),
-        "c_in_bound": shifts[at],
-        "accuracy_in_bound": tf["accuracy"][at],
-        "accuracy_kept_in_bound": _ratio(tf["accuracy"], at, zero),
-        "error_growth_in_bound": _ratio(tf["median"], at, zero),
-        "error_in_bound": tf["median"][at],
+        "c_in_bound": None if at is None else shifts[at],
+        "accuracy_in_bound": None if at is None else tf["accuracy"][at],
+        "accuracy_kept_in_bound": None
+        if at is None
+        else _ratio(tf["accuracy"], at, zero),
+        "error_growth_in_bound": None if at is None else _ratio(tf["median"], at, zero),
         "control_accuracy_0": control["accuracy"][zero],
         "control_accuracy_largest": control["accuracy"][largest],
         "accuracy_kept_control": _ratio(control["accuracy"], largest, zero),
@@ -595,10 +597,11 @@ def _coverage_checks(shifts, coverage, bound_share, training_range, factor) -> d
     ]
     kept = [shifts[i] for i in inside]
     curves = {
-        "in_bound": (kept, [main["median_error"][i] for i in inside]),
         "control": (shifts, control["median_error"]),
         "normalised": (shifts, main["normalised"]),
     }
+    if 0 in kept:
+        curves["in_bound"] = (kept, [main["median_error"][i] for i in inside])
     if main.get("bound_free") is not None:
         curves["free"] = (shifts, main["bound_free"]["median_error"])
     for k, (c, error) in curves.items():
