@@ -517,6 +517,19 @@ def _ratio(values, at: int, of: int = 0) -> float:
     return float(values[at] / values[of]) if values[of] else math.inf
 
 
+def _from_zero_to(at: int, zero: int, name: str, accuracy, error) -> dict[str, Any]:
+    """One measurement's accuracy and median error at c = 0 and at shift index `at`,
+    with the share of accuracy kept and the growth of the error."""
+    return {
+        f"{name}_accuracy_0": accuracy[zero],
+        f"{name}_accuracy_largest": accuracy[at],
+        f"accuracy_kept_{name}": _ratio(accuracy, at, zero),
+        f"{name}_error_0": error[zero],
+        f"{name}_error_largest": error[at],
+        f"error_growth_{name}": _ratio(error, at, zero),
+    }
+
+
 def output_range_quantities(
     data: dict, bound_share: float, training_range: float, factor: float
 ) -> dict[str, Any]:
@@ -545,30 +558,19 @@ def output_range_quantities(
         if at is None
         else _ratio(tf["accuracy"], at, zero),
         "error_growth_in_bound": None if at is None else _ratio(tf["median"], at, zero),
-        "control_accuracy_0": control["accuracy"][zero],
-        "control_accuracy_largest": control["accuracy"][largest],
-        "accuracy_kept_control": _ratio(control["accuracy"], largest, zero),
-        "control_error_0": control["median"][zero],
-        "control_error_largest": control["median"][largest],
-        "error_growth_control": _ratio(control["median"], largest, zero),
         "ols_control_error_max": float(ols_control.max()),
-        "normalised_accuracy_0": tf["normalised_accuracy"][zero],
-        "normalised_accuracy_largest": tf["normalised_accuracy"][largest],
-        "accuracy_kept_normalised": _ratio(tf["normalised_accuracy"], largest, zero),
-        "normalised_error_0": tf["normalised"][zero],
-        "normalised_error_largest": tf["normalised"][largest],
-        "error_growth_normalised": _ratio(tf["normalised"], largest, zero),
         "accuracy_kept_free": None,
         "error_growth_free": None,
+        **_from_zero_to(
+            largest, zero, "control", control["accuracy"], control["median"]
+        ),
+        **_from_zero_to(
+            largest, zero, "normalised", tf["normalised_accuracy"], tf["normalised"]
+        ),
     }
     if free is not None:
-        q.update(
-            free_accuracy_0=free["accuracy"][zero],
-            free_accuracy_largest=free["accuracy"][largest],
-            accuracy_kept_free=_ratio(free["accuracy"], largest, zero),
-            free_error_0=free["median_error"][zero],
-            free_error_largest=free["median_error"][largest],
-            error_growth_free=_ratio(free["median_error"], largest, zero),
+        q |= _from_zero_to(
+            largest, zero, "free", free["accuracy"], free["median_error"]
         )
     return {
         **q,
