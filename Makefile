@@ -1,5 +1,6 @@
 # make book: execute every chapter (papermill) and build the book; make test: the test suite;
-# make small: every chapter at the small preset (one seed, the standard model) into
+# make small: every chapter at the small preset (one seed; the standard model, and the
+# x_shifted and x_wide models where a chapter compares pretraining distributions) into
 # results/small/chapters, for the Scale chapter, leaving the published chapters as they are.
 PYTHON ?= python3
 VENV := .venv
@@ -23,8 +24,9 @@ book: venv
 	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain) $(if $(JOBS),--jobs $(JOBS))
 
 small: venv
-	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 --pretraining standard \
-		--bound-free-seeds --out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
+	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 \
+		--pretraining standard x_shifted x_wide --bound-free-seeds \
+		--out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
 
 test: venv
 	$(PY) -m pytest -q

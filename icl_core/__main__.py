@@ -104,8 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument(
         "--pretraining",
         nargs="+",
-        help="pretraining distributions to train and compare (default: each "
-        f"chapter's own, drawn from {', '.join(PRETRAINING)})",
+        help="pretraining distributions to use: each chapter trains and compares "
+        "those of its own among them (default: all of its own, drawn from "
+        f"{', '.join(PRETRAINING)}; 'standard' always included)",
     )
     book.add_argument(
         "--out",
@@ -166,7 +167,7 @@ def _chapter_parameters(args: argparse.Namespace) -> dict:
     if args.bound_free_seeds is not None:
         parameters["bound_free_seeds"] = args.bound_free_seeds
     if args.pretraining is not None:
-        parameters["pretraining"] = args.pretraining
+        parameters["pretraining_available"] = args.pretraining
     return parameters
 
 

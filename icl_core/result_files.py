@@ -261,18 +261,45 @@ def pretraining_quantities(pre: dict) -> dict[str, Any]:
 
 
 def write_signature_intervention(
-    results, preset, runs, per_seed, conclusions, **settings
+    results, preset, runs, per_seed, verdict, **settings
 ) -> None:
-    """`per_seed`: each seed's `interventions.intervention_record`; `conclusions`: its verdict."""
-    values = [{**s, "conclusion": c} for s, c in zip(per_seed, conclusions)]
-    _write(results, preset, "signature_intervention", runs, values, **settings)
+    """`per_seed`: each seed's `interventions.intervention_record`; `verdict`: their
+    `interventions.PatchingVerdict`."""
+    values = [
+        {**s, "conclusion": {f: c[i] for f, c in verdict.by_seed.items()}}
+        for i, s in enumerate(per_seed)
+    ]
+    shared = {
+        "layer": verdict.layer,
+        "conclusion": verdict.conclusion,
+        "reason": verdict.reason,
+        "conclusion_by_layer": verdict.by_layer,
+    }
+    _write(
+        results, preset, "signature_intervention", runs, values, **shared, **settings
+    )
+
+
+# the family on which the finding is judged: there the counterfactual has the same
+# targets, so the whole-stream patch restores the error and a patch can show an effect
+PATCHED_FAMILY = "x_mean_w_perp"
 
 
 def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
+    family, layer = PATCHED_FAMILY, intervention["layer"]
+    conclusion = intervention["conclusion"][family]
+    signature = intervention["interventions"]["signature subspace"][family]
     return {
-        "conclusion": intervention["conclusion"],
-        "best_layer": intervention["best_layer"],
-        "only_correlated": float(intervention["conclusion"] == "only correlated"),
+        "patching_conclusion": conclusion,
+        "patching_conclusion_x_mean": intervention["conclusion"]["x_mean"],
+        "patching_reason": intervention["reason"][family],
+        "patching_layer": layer,
+        "patching_restore": signature["restore"]["share"][layer],
+        "patching_break": signature["break"]["share"][layer],
+        # an inconclusive test leaves the finding untested
+        "not_causal": None
+        if conclusion == "inconclusive"
+        else float(conclusion != "causal"),
     }
 
 

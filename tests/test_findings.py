@@ -57,8 +57,17 @@ GOOD = {
 }
 
 
+def _patching(conclusion, restore=0.05, induce=0.7):
+    """A patching result with the signature's shares at every layer (3)."""
+    family = {"restore": {"share": [restore] * 3}, "break": {"share": [induce] * 3}}
+    return {
+        "conclusion": {"x_mean": "inconclusive", "x_mean_w_perp": conclusion},
+        "interventions": {"signature subspace": {"x_mean_w_perp": family}},
+    }
+
+
 def write_results(
-    results, n_seeds=3, coverage=None, battery=None, conclusion="only correlated"
+    results, n_seeds=3, coverage=None, battery=None, conclusion="partly causal"
 ):
     folder = results / "cpu"
     paths = []
@@ -71,9 +80,10 @@ def write_results(
     write_json(
         folder / "signature_intervention.json",
         {
-            "conclusion": conclusion,
-            "best_layer": 4,
-            "seeds": [{"conclusion": conclusion}] * n_seeds,
+            **_patching(conclusion),
+            "layer": 2,
+            "reason": {"x_mean": "…", "x_mean_w_perp": "a reason"},
+            "seeds": [_patching(conclusion)] * n_seeds,
             "checkpoints": record,
         },
     )
@@ -132,6 +142,11 @@ def test_each_finding_fails_when_its_evidence_does(tmp_path):
         "F": False,
         "G": True,
     }
+
+
+def test_an_inconclusive_patching_test_leaves_its_finding_untested(tmp_path):
+    verdict = findings(write_results(tmp_path, conclusion="inconclusive"))[0]
+    assert verdict.holds is None and "a reason" in verdict.measured
 
 
 def test_findings_from_a_changed_checkpoint_are_refused(tmp_path):

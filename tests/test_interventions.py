@@ -1,104 +1,163 @@
-"""The residual-stream interventions do what their names say."""
+"""Interchange patching does what its names say, and its rule says 'inconclusive'
+whenever a control fails."""
 
 import numpy as np
+import pytest
 import torch
 
+from icl_core import InContextRegressor, ModelConfig
+from icl_core.analysis.evaluation import eval_prompts
 from icl_core.analysis.interventions import (
+    FULL,
+    RANDOM,
+    SIGNATURE,
     conclusion,
-    intervention_verdict,
-    random_change,
-    share_removed,
-    transplant_change,
+    intervention_experiment,
+    patched,
+    patching_verdict,
+    projector,
+    random_projectors,
+    readout_direction,
+    shares,
 )
+from icl_core.core.samplers import shifted
+
+CFG = ModelConfig(n_dims=4, n_points=9, n_layer=2, n_head=2, n_embd=16)
 
 
 def _stream(seed=0, prompts=6, tokens=10, width=8):
-    return torch.randn(
-        prompts,
-        tokens,
-        width,
-        generator=torch.Generator().manual_seed(seed),
-        dtype=torch.float64,
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(prompts, tokens, width, generator=g, dtype=torch.float64)
+
+
+def test_a_patch_takes_the_donors_component_in_the_subspace_and_keeps_the_rest():
+    receiver, donor = _stream(0), _stream(1)
+    P = projector(torch.randn(2, 8, dtype=torch.float64))
+    assert torch.allclose(P @ P, P) and torch.allclose(P, P.T)
+    assert torch.isclose(torch.trace(P), torch.tensor(2.0, dtype=torch.float64))
+    out = patched(receiver, donor, P)
+    assert torch.allclose(out @ P, donor @ P)
+    assert torch.allclose(out - out @ P, receiver - receiver @ P)
+    assert torch.equal(patched(receiver, donor, None), donor)
+
+
+def test_a_patch_between_a_prompt_and_itself_is_the_identity():
+    h = _stream()
+    P = projector(torch.randn(2, 8, dtype=torch.float64))
+    assert (patched(h, h, P) - h).abs().max() < 1e-12
+
+
+def test_shares_are_one_at_full_recovery_and_zero_at_none_in_both_directions():
+    baseline = np.array([0.01, 0.011, 1.0, 10.0])  # c = 0.5 adds too little to count
+    shifts = [0, 0.5, 1, 2]
+    floor, none = np.full((1, 4), 0.01), baseline[None]
+    assert np.allclose(shares(baseline, floor, "restore", shifts), 1)
+    assert np.allclose(shares(baseline, none, "restore", shifts), 0)
+    assert np.allclose(shares(baseline, none, "break", shifts), 1)
+    assert np.allclose(shares(baseline, floor, "break", shifts), 0)
+    # pooled on log medians over the shifts that at least doubled the error
+    half = np.array([[0.01, 123.0, 0.1, 10**-0.5]])
+    assert np.allclose(shares(baseline, half, "restore", shifts), 0.5)
+    # no shift doubled the error: nothing to judge
+    assert np.isnan(shares(np.array([1.0, 1.5]), np.ones((1, 2)), "break", [0, 1]))
+
+
+GOOD = {
+    "identity": 0.0,
+    "restore": 0.8,
+    "break": 0.9,
+    "restore_random": 0.05,
+    "break_random": 0.2,
+    "restore_full": 1.0,
+    "break_full": 1.0,
+}
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({}, "causal"),
+        ({"break": 0.25}, "partly causal"),  # repairs, spoils no more than random
+        ({"restore": 0.3}, "partly causal"),  # repairs part of the error
+        # spoiling alone is no evidence: any large foreign component harms
+        ({"restore": 0.05}, "not causal"),
+        ({"restore": 0.12}, "not causal"),  # within the margin of a random plane
+        ({"identity": 1e-2}, "inconclusive"),  # something moved where nothing should
+        ({"restore_full": 0.2}, "inconclusive"),  # no patch could show an effect
+        ({"restore_random": 0.6}, "inconclusive"),  # any plane restores
+        ({"restore": np.nan}, "inconclusive"),  # no shift doubled the error
+    ],
+)
+def test_the_rule_concludes_from_the_signature_against_its_controls(change, expected):
+    assert conclusion({**GOOD, **change})[0] == expected
+
+
+@pytest.fixture(scope="module")
+def record():
+    torch.manual_seed(0)
+    model = InContextRegressor(CFG).eval()
+    return model, intervention_experiment(
+        model, [0, 4], n_prompts=30, reference_prompts=30, n_random=3, seed=0
     )
 
 
-def test_the_transplant_moves_the_top_two_directions_onto_the_reference_and_keeps_the_spectrum():
-    # two strong directions over small noise, as in residual streams
-    g = torch.Generator().manual_seed(1)
-    h = (
-        torch.randn(6, 10, 2, generator=g, dtype=torch.float64)
-        * torch.tensor([40.0, 20.0], dtype=torch.float64)
-    ) @ torch.linalg.qr(torch.randn(8, 2, generator=g, dtype=torch.float64))[
-        0
-    ].T + 0.01 * _stream()
-    # orthonormal rows
-    reference = torch.linalg.qr(torch.randn(8, 2, dtype=torch.float64))[0].T
-    moved = h + transplant_change(h, reference)
-    _, s_before, _ = torch.linalg.svd(h, full_matrices=False)
-    _, s_after, vh = torch.linalg.svd(moved, full_matrices=False)
-    cos = torch.einsum("pkc,kc->pk", vh[:, :2], reference).abs()
-    assert torch.allclose(cos, torch.ones_like(cos), atol=1e-4)
-    assert torch.allclose(s_after[:, :2], s_before[:, :2], rtol=1e-3)
+def test_the_whole_stream_patch_runs_the_donor_from_that_layer_on(record):
+    model, record = record
+    base = shifted("x_mean", 0)
+    clean = eval_prompts(base, 30, CFG.n_points, CFG.n_dims, 0)
+    far = eval_prompts(shifted("x_mean", 4, base), 30, CFG.n_points, CFG.n_dims, 0)
+    with torch.no_grad():
+        preds = model(clean.xs, clean.ys)[:, -1].double()
+    expected = np.median(((preds - far.ys[:, -1].double()) ** 2 / CFG.n_dims).numpy())
+    full = record["controls"][FULL]["x_mean"]["restore"]["median_error"]
+    assert np.allclose(full[:, 1], expected, rtol=1e-4)
 
 
-def test_the_transplant_leaves_a_prompt_that_already_carries_the_signature_unchanged():
-    h = _stream()
-    _, _, vh = torch.linalg.svd(h[:1], full_matrices=False)
-    change = transplant_change(h[:1], -vh[0, :2])  # the same directions, opposite signs
-    assert change.abs().max() < 1e-10
+def test_the_random_planes_lie_in_the_span_they_are_drawn_from():
+    basis = torch.linalg.qr(torch.randn(8, 3, dtype=torch.float64))[0].T
+    for P in random_projectors(basis, 4, seed=0):
+        assert torch.allclose(P @ basis.T @ basis, P)  # inside the span
+        assert torch.isclose(torch.trace(P), torch.tensor(2.0, dtype=torch.float64))
+    first = random_projectors(basis, 4, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(first, random_projectors(basis, 4, 0)))
 
 
-def test_the_random_control_has_the_requested_norm_per_prompt():
-    h = _stream()
-    norms = torch.arange(1.0, 7.0, dtype=torch.float64)
-    change = random_change(h, norms, seed=3)
-    assert torch.allclose(change.flatten(1).norm(dim=1), norms)
-    assert torch.equal(change, random_change(h, norms, seed=3))
+def test_the_readout_direction_is_what_the_prediction_reads_at_the_last_layer():
+    torch.manual_seed(0)
+    model = InContextRegressor(CFG).double().eval()
+    with torch.no_grad():
+        model.ln_f.weight.uniform_(0.5, 2.0)
+        model.ln_f.bias.normal_()
+        h = torch.randn(3, 2 * CFG.n_points, CFG.n_embd, dtype=torch.float64)
+        preds = model.continue_from(CFG.n_layer, h)
+        w = model.read_out.weight[0] * model.ln_f.weight
+        offset = model.read_out.weight[0] @ model.ln_f.bias + model.read_out.bias
+    x = h[:, ::2]
+    centred = x - x.mean(dim=-1, keepdim=True)
+    scale = (centred.var(dim=-1, unbiased=False) + model.ln_f.eps).sqrt()
+    # ŷ = ‖P(w_out ⊙ γ)‖ · (h − mean h) · v / σ(h) + const, v the read-out direction
+    along = centred @ readout_direction(model) * (w - w.mean()).norm()
+    assert torch.allclose(preds - offset, along / scale)
 
 
-def test_share_removed_is_one_at_the_in_distribution_error_and_zero_at_the_baseline():
-    baseline = np.array([0.01, 1.0, 10.0])
-    assert np.allclose(share_removed(baseline, np.array([0.01, 0.01, 0.01]), 0)[1:], 1)
-    assert np.allclose(share_removed(baseline, baseline, 0)[1:], 0)
-    # worse than doing nothing
-    assert share_removed(baseline, np.array([0.01, 10.0, 100.0]), 0)[2] < 0
-    # no shift-induced error to remove
-    assert np.isnan(share_removed(baseline, baseline, 0)[0])
+def test_every_patch_leaves_an_unshifted_prompt_alone(record):
+    _, record = record
+    assert max(record["controls"]["identity at c = 0"].values()) < 1e-5
+    assert record["readout_cosine"].shape == (2,)
+    assert record["mean_token_cosine"].shape == (CFG.n_layer + 1,)
+    for family in ("x_mean", "x_mean_w_perp"):
+        base = record["baseline_median_error"][family][0]
+        signature = record["interventions"][SIGNATURE][family]["restore"]
+        random = record["controls"][RANDOM][family]["break"]["median_error"]
+        assert np.allclose(signature["median_error"][:, 0], base, rtol=1e-4)
+        assert random.shape == (CFG.n_layer + 1, 2, 3)
+        assert np.allclose(random[:, 0], base, rtol=1e-4)
 
 
-def test_the_conclusion_needs_the_transplant_to_beat_its_random_control():
-    assert conclusion(0.8, 0.1, 1.2) == "causal"
-    assert conclusion(0.8, 0.75, 1.2) == "only correlated"
-    assert conclusion(0.3, 0.0, 1.0) == "partly causal"
-    # harmful in distribution: not fully causal
-    assert conclusion(0.8, 0.0, 5.0) == "partly causal"
-    assert conclusion(-0.3, 0.0, 1.0) == "only correlated"
-
-
-def _summary(transplant_share, control_share, ratio):
-    """A seed's `summary` with one shifted c: shares (layers,), ratio (layers,)."""
-
-    def entry(share):
-        share = np.asarray(share, dtype=float)
-        return {"share_removed": np.stack([np.full_like(share, np.nan), share], axis=1)}
-
-    return {
-        "interventions": {"signature transplant": entry(transplant_share)},
-        "controls": {
-            "random, transplant's norm": entry(control_share),
-            "transplant in distribution": {"error_ratio": np.asarray(ratio, float)},
-        },
-    }
-
-
-def test_the_finding_is_judged_at_the_transplants_best_layer_for_the_mean_and_each_seed():
-    per_seed = [
-        _summary([0.0, 0.9, 0.2], [0.0, 0.1, 0.0], [1.0, 1.1, 1.0]),
-        _summary([0.0, 0.7, 0.1], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
-        _summary([0.0, 0.2, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
-    ]
-    result = intervention_verdict(per_seed)
-    assert result.layer == 1
-    assert result.conclusion == "causal"  # mean share 0.6, control 0.033
-    assert result.by_seed == ["causal", "causal", "partly causal"]
-    assert result.transplant.shape == (3, 3)
+def test_the_verdict_is_reached_for_the_seed_mean_each_seed_and_each_layer(record):
+    _, record = record
+    verdict = patching_verdict([record, record], layer=CFG.n_layer)
+    for family in ("x_mean", "x_mean_w_perp"):
+        assert verdict.by_seed[family] == [verdict.conclusion[family]] * 2
+        assert len(verdict.by_layer[family]) == CFG.n_layer + 1
+        assert verdict.by_layer[family][-1] == verdict.conclusion[family]

@@ -31,6 +31,19 @@ def test_training_path_computes_the_last_block_at_x_tokens_only_and_agrees_with_
     assert (model(xs, ys) - full).abs().max() < 1e-12
 
 
+def test_continuing_from_any_layer_reproduces_the_forward_pass():
+    model = InContextRegressor(CFG).double().eval()
+    for param in model.parameters():
+        torch.nn.init.normal_(param, std=0.3)
+    xs, ys = (t.double() for t in prompts())
+    with torch.no_grad():
+        full, hidden = model(xs, ys, return_hidden=True)
+        for layer in range(CFG.n_layer + 1):
+            assert (
+                model.continue_from(layer, hidden[layer]) - full
+            ).abs().max() < 1e-12
+
+
 def test_prediction_i_ignores_everything_after_x_i():
     torch.manual_seed(0)
     model = InContextRegressor(CFG).eval()

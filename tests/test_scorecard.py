@@ -167,6 +167,18 @@ def test_chapter_parameters_are_checked_by_name():
         check_parameters(n_promts=10)
 
 
+def test_the_books_pretraining_option_keeps_a_chapters_own_distributions_among_it():
+    from icl_core.book.parameters import open_chapter
+
+    chapter = {"pretraining": ["standard", "x_mean_spread"]}
+    # as papermill passes a list given on the command line: a string
+    namespace = {**chapter, "pretraining_available": '["standard", "x_shifted"]'}
+    open_chapter(namespace)
+    assert namespace["pretraining"] == ["standard"]
+    with pytest.raises(ValueError, match=r"pretraining_available=.*'standard'"):
+        open_chapter({**chapter, "pretraining_available": ["x_shifted"]})
+
+
 def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoints(
     tmp_path,
 ):

@@ -1,19 +1,20 @@
-"""Interventions on the residual stream: does restoring the spectral signature restore
-the loss?
+"""Interchange (activation) patching: is the spectral signature causal for the loss?
 
-Each intervention edits the residual stream of a batch of prompts at one layer (0:
-after the embedding, l: after block l) through the model's `intervene` hook; the
-rest of the forward pass runs as usual.
+Each shifted prompt (x = z + c·1, y = w·x) has a matched counterfactual with the same
+z and w at c = 0. At one layer (0: after the embedding, l: after block l) a patch
+replaces the receiving prompt's component in a subspace of the width space by the
+donor prompt's component in it, h ← h − h P + h_donor P, and the rest of the forward
+pass runs as usual. Restoring: the shifted prompt receives from its counterfactual
+(does the error come back down?). Breaking: the counterfactual receives from the
+shifted prompt (does its error go up?). At c = 0 both prompts are one, so every patch
+is the identity there: the first control.
 
-- transplant: a prompt's component in its own top-2 right singular subspace, Σ_j s_j
-  u_j v_jᵀ, is replaced by Σ_j s_j u_j r_jᵀ, the same singular values and left
-  vectors along the in-distribution reference directions r_j (each signed to agree
-  with v_j).
-- mean repair: the mean residual (per token position) that shifted prompts have in
-  excess of in-distribution ones is subtracted.
-- random: a change of the same Frobenius norm as another intervention's, per prompt,
-  along a random direction of the (tokens × width) space: the control for "any edit
-  of this size"."""
+Subspaces: the in-distribution signature (the plane of its two reference directions)
+and each reference direction alone; as controls, random planes of the width space
+("any edit of this rank"), random planes inside the span of the top reference
+directions (edits of this rank along directions the in-distribution stream uses, of a
+size nearer the signature's), and the whole stream (the upper bound of what any patch
+at that layer can do, and a check of the design)."""
 
 from __future__ import annotations
 
@@ -24,227 +25,396 @@ import torch
 
 from ..core.presets import PRETRAINING
 from ..core.samplers import shifted
-from .evaluation import eval_prompts, predict, residual_streams
+from .evaluation import eval_prompts, residual_streams
 from .metrics import normalized_squared_error
-from .spectral import signature_reference
+from .spectral import reference_directions
+
+FAMILIES = ("x_mean", "x_mean_w_perp")
+SIGNATURE = "signature subspace"
+PARTS = ("first reference direction", "second reference direction")
+RANDOM = "random planes"
+TOP = "random planes among the top directions"
+RANDOMS = (RANDOM, TOP)
+TOP_DIRECTIONS = 8  # the span the second random control draws its planes from
+FULL = "whole stream"
+DIRECTIONS = ("restore", "break")
 
 
-def transplant_change(h: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """The change that moves each prompt's top-2 right singular directions onto
-    `reference` (k, C)."""
-    k = reference.shape[-2]
-    U, S, Vh = torch.linalg.svd(h.double(), full_matrices=False)
-    v = Vh[..., :k, :]  # (B, k, C)
-    sign = torch.sign(torch.einsum("bkc,kc->bk", v, reference.double()))
-    sign[sign == 0] = 1
-    target = sign[..., None] * reference.double()
-    return ((U[..., :k] * S[..., None, :k]) @ (target - v)).to(h.dtype)
+def projector(directions: torch.Tensor) -> torch.Tensor:
+    """The orthogonal projector (C, C) onto the span of `directions` (k, C)."""
+    q = torch.linalg.qr(directions.double().T)[0]
+    return q @ q.T
 
 
-def random_change(h: torch.Tensor, norms: torch.Tensor, seed: int) -> torch.Tensor:
-    """Per prompt, a Gaussian direction of the (T, C) space scaled to the given
-    Frobenius norm."""
-    g = torch.randn(
-        h.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
-    )
-    g = g / g.flatten(1).norm(dim=1)[:, None, None]
-    return (g * norms[:, None, None]).to(h.dtype)
+def patched(receiver: torch.Tensor, donor: torch.Tensor, P: torch.Tensor | None):
+    """`receiver` with its component in the subspace of projector `P` (the whole
+    stream when None) replaced by `donor`'s."""
+    if P is None:
+        return donor.clone()
+    P = P.to(receiver.dtype)
+    return receiver - receiver @ P + donor @ P
+
+
+def random_projectors(basis: torch.Tensor, n: int, seed: int) -> list[torch.Tensor]:
+    """`n` projectors onto uniformly random planes inside the span of the orthonormal
+    rows of `basis` (k, C)."""
+    g = torch.Generator().manual_seed(seed)
+    coefficients = torch.randn(n, 2, len(basis), generator=g, dtype=torch.float64)
+    return [projector(c @ basis.double()) for c in coefficients]
 
 
 @dataclass
-class References:
-    """What the interventions restore towards, at every layer: the in-distribution
-    signature (L, 2, C) and mean residual (L, T, C), and the shifted prompts' mean
-    residual (L, T, C)."""
+class Subspaces:
+    """What the patches need at every layer, from in-distribution prompts drawn apart
+    from the evaluated ones: the named projectors, the top reference directions (L, k,
+    C) the second random control draws from, and two descriptions of the signature:
+    |cos| of its first reference direction with the mean residual (L,), and of each
+    reference direction with the read-out at the last layer (2,)."""
 
-    signature: torch.Tensor
-    id_mean: torch.Tensor
-    shifted_mean: torch.Tensor
+    named: list[dict[str, torch.Tensor]]
+    top: torch.Tensor
+    mean_token_cosine: np.ndarray
+    readout_cosine: np.ndarray
 
 
-def mean_stream(model, dist, n_prompts: int, seed: int) -> torch.Tensor:
-    """Mean residual stream (L, T, C) of prompts drawn apart from the evaluated ones
-    (seed + 1), as the signature reference is."""
+def readout_direction(model) -> torch.Tensor:
+    """The direction of the last layer's stream that the prediction reads, (C,): after
+    the final LayerNorm's centring, w_out ⊙ γ with its mean removed (w_out without a
+    final LayerNorm)."""
+    w = model.read_out.weight[0].detach().double()
+    if isinstance(model.ln_f, torch.nn.LayerNorm):
+        w = w * model.ln_f.weight.detach().double()
+        w = w - w.mean()
+    return w / w.norm()
+
+
+def signature_subspaces(model, reference_prompts: int, seed: int) -> Subspaces:
+    """The `Subspaces` of `model`, from `reference_prompts` in-distribution prompts of
+    seed + 1."""
     cfg = model.config
-    prompts = eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed + 1)
-    return residual_streams(model, prompts)[1].mean(dim=1)
-
-
-def changes(
-    stream: torch.Tensor, layer: int, ref: References, seed: int
-) -> dict[str, torch.Tensor]:
-    """Every intervention and control, as the change it makes to the stream (P, T, C) at
-    `layer`.
-
-    An edit at one layer sees the unedited stream of that layer, so the changes are
-    computed once from it and added during the forward pass."""
-    transplant = transplant_change(stream, ref.signature[layer])
-    repair = (ref.id_mean[layer] - ref.shifted_mean[layer]).expand_as(stream)
-    both = repair + transplant_change(stream + repair, ref.signature[layer])
-    return {
-        "signature transplant": transplant,
-        "mean repair": repair,
-        "mean repair, then transplant": both,
-        "random, transplant's norm": random_change(
-            stream, transplant.flatten(1).norm(dim=1), seed + layer
-        ),
-        "random, repair's norm": random_change(
-            stream, repair.flatten(1).norm(dim=1), seed + layer
-        ),
-    }
-
-
-CONTROLS = ("random, transplant's norm", "random, repair's norm")
+    prompts = eval_prompts(
+        PRETRAINING["standard"], reference_prompts, cfg.n_points, cfg.n_dims, seed + 1
+    )
+    hidden = residual_streams(model, prompts)[1].double()
+    top = reference_directions(hidden, k=min(TOP_DIRECTIONS, cfg.n_embd))
+    mean = hidden.mean(dim=(1, 2))
+    mean = mean / mean.norm(dim=-1, keepdim=True)
+    return Subspaces(
+        named=[
+            {
+                SIGNATURE: projector(top[layer, :2]),
+                PARTS[0]: projector(top[layer, :1]),
+                PARTS[1]: projector(top[layer, 1:2]),
+            }
+            for layer in range(cfg.n_layer + 1)
+        ],
+        top=top,
+        mean_token_cosine=torch.einsum("lc,lc->l", top[:, 0], mean).abs().numpy(),
+        readout_cosine=(top[-1, :2] @ readout_direction(model)).abs().numpy(),
+    )
 
 
 @torch.inference_mode()
-def last_query_error(
-    model, prompts, layer: int = 0, change: torch.Tensor | None = None
-) -> np.ndarray:
-    """Normalised squared error at each prompt's last query, with `change` added to the
-    stream at `layer`."""
-    if change is None:
-        preds = predict(model, prompts.xs, prompts.ys)
-    else:
-        device = next(model.parameters()).device
-        change = change.to(device)
-        preds = model(
-            prompts.xs.to(device),
-            prompts.ys.to(device),
-            intervene=lambda l, h: h + change if l == layer else h,
-        ).cpu()
-    return normalized_squared_error(
-        preds[:, -1].double(), prompts.ys[:, -1].double(), prompts.xs.shape[-1]
-    ).numpy()
+def last_query_prediction(model, layer: int, stream: torch.Tensor) -> torch.Tensor:
+    """Each prompt's prediction at its last query (P,) from its stream (P, T, C) at
+    `layer`."""
+    device = next(model.parameters()).device
+    stream = stream.to(device=device, dtype=torch.float32)
+    return model.continue_from(layer, stream)[:, -1].cpu().double()
 
 
-def intervention_sweep(
-    model, shifts, n_prompts: int, reference_prompts: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Median error at the last query along the mean shift of x: 'baseline' (shifts,)
-    and each intervention and control (layers, shifts)."""
-    cfg, base = model.config, PRETRAINING["standard"]
-    signature = signature_reference(model, base, reference_prompts, seed)
-    id_mean = mean_stream(model, base, reference_prompts, seed)
-    out = {"baseline": np.zeros(len(shifts))}
+def last_query_error(prompts, preds: torch.Tensor) -> np.ndarray:
+    """Normalised squared error of last-query predictions (P,)."""
+    ys = prompts.ys[:, -1].double()
+    return normalized_squared_error(preds, ys, prompts.xs.shape[-1]).numpy()
+
+
+def _edit_size(before: torch.Tensor, after: torch.Tensor) -> float:
+    """Median over prompts of ‖Δh‖ / ‖h‖ at the last query's token, the one whose
+    prediction is measured."""
+    last = before[:, -2]  # tokens alternate x, y: the last x is second to last
+    return float(((after[:, -2] - last).norm(dim=1) / last.norm(dim=1)).median())
+
+
+def _grid(layers: int, n_shifts: int, *draws: int) -> dict[str, np.ndarray]:
+    shape = (layers, n_shifts, *draws)
+    return {"median_error": np.full(shape, np.nan), "edit_size": np.full(shape, np.nan)}
+
+
+def patching_sweep(
+    model,
+    family: str,
+    shifts,
+    n_prompts: int,
+    subspaces: Subspaces,
+    n_random: int,
+    seed: int,
+) -> dict:
+    """Median error at the last query of every patch, in both directions, at every
+    layer and c: 'baseline' (shifts,) for the unpatched shifted prompts (at c = 0 the
+    counterfactuals); under 'restore' and 'break', per subspace, `median_error` and
+    `edit_size` (layers, shifts), with a last axis of draws for the random planes;
+    'identity' the largest change of any prediction that any patch makes at c = 0, or
+    that running the stream on from any layer makes."""
+    cfg = model.config
+    layers, n_shifts = cfg.n_layer + 1, len(shifts)
+    base = shifted(family, 0.0, PRETRAINING["standard"])
+    clean = eval_prompts(base, n_prompts, cfg.n_points, cfg.n_dims, seed)
+    clean_hidden = residual_streams(model, clean)[1].double()
+    out = {"baseline": np.zeros(n_shifts), "identity": 0.0}
+    for d in DIRECTIONS:
+        out[d] = {name: _grid(layers, n_shifts) for name in (SIGNATURE, *PARTS, FULL)}
+        out[d].update({name: _grid(layers, n_shifts, n_random) for name in RANDOMS})
+    width = torch.eye(cfg.n_embd, dtype=torch.float64)
+    draws = [
+        {
+            RANDOM: random_projectors(width, n_random, seed * 1000 + layer),
+            TOP: random_projectors(subspaces.top[layer], n_random, seed * 1000 + layer),
+        }
+        for layer in range(layers)
+    ]
     for j, c in enumerate(shifts):
-        dist = shifted("x_mean", c, base)
-        prompts = eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed)
-        out["baseline"][j] = np.median(last_query_error(model, prompts))
-        ref = References(
-            signature, id_mean, mean_stream(model, dist, reference_prompts, seed)
+        prompts = eval_prompts(
+            shifted(family, c, base), n_prompts, cfg.n_points, cfg.n_dims, seed
         )
-        streams = residual_streams(model, prompts)[1]
-        for layer in range(cfg.n_layer + 1):
-            for name, change in changes(streams[layer], layer, ref, seed).items():
-                out.setdefault(name, np.full((cfg.n_layer + 1, len(shifts)), np.nan))
-                out[name][layer, j] = np.median(
-                    last_query_error(model, prompts, layer, change)
-                )
+        full_preds, hidden = residual_streams(model, prompts)
+        hidden = hidden.double()
+        preds = last_query_prediction(model, 0, hidden[0])
+        out["baseline"][j] = np.median(last_query_error(prompts, preds))
+        for layer in range(layers):
+            pairs = {
+                "restore": (prompts, hidden[layer], clean_hidden[layer]),
+                "break": (clean, clean_hidden[layer], hidden[layer]),
+            }
+            named = subspaces.named[layer].items()
+            cells = [(name, (layer, j), P) for name, P in named]
+            cells += [(FULL, (layer, j), None)]
+            cells += [
+                (name, (layer, j, k), P)
+                for name, planes in draws[layer].items()
+                for k, P in enumerate(planes)
+            ]
+            if c == 0:  # running on from `layer` reproduces the forward pass
+                unpatched = last_query_prediction(model, layer, hidden[layer])
+                change = float((unpatched - full_preds[:, -1].double()).abs().max())
+                out["identity"] = max(out["identity"], change)
+            for d, (target, receiver, donor) in pairs.items():
+                for name, index, P in cells:
+                    stream = patched(receiver, donor, P)
+                    edited = last_query_prediction(model, layer, stream)
+                    if c == 0:
+                        change = float((edited - unpatched).abs().max())
+                        out["identity"] = max(out["identity"], change)
+                    error = last_query_error(target, edited)
+                    out[d][name]["median_error"][index] = np.median(error)
+                    out[d][name]["edit_size"][index] = _edit_size(receiver, stream)
     return out
 
 
-def share_removed(
-    baseline: np.ndarray, edited: np.ndarray, unshifted: int
-) -> np.ndarray:
-    """Share of the shift-induced error an edit removes, on a log scale: 1 brings the
-    error back to the in-distribution baseline, 0 leaves it, below 0 makes it worse.
-    NaN where the shift added no error."""
-    added = np.log(baseline) - np.log(baseline[unshifted])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = (np.log(baseline) - np.log(edited)) / added
-    return np.where(added > np.log(1.5), share, np.nan)
+def shares(baseline: np.ndarray, edited: np.ndarray, direction: str, shifts):
+    """The share of the shift-induced error a patch removes ('restore') or induces
+    ('break'), on log medians, pooled over the shifts that at least doubled the median
+    error: Σ (log E_none(c) − log E_patch(c)) / Σ (log E_none(c) − log E_none(0)) and
+    Σ (log E_patch(c) − log E_none(0)) / the same. `edited` is (layers, shifts, ...);
+    NaN where no shift doubled the error."""
+    floor = baseline[list(shifts).index(0)]
+    used = baseline >= 2 * floor
+    if not used.any():
+        return np.full(np.delete(edited.shape, 1), np.nan)
+    added = np.log(baseline[used] / floor).sum()
+    logs = np.log(np.moveaxis(edited, 1, -1)[..., used])
+    if direction == "restore":
+        moved = np.log(baseline[used]).sum() - logs.sum(axis=-1)
+    else:
+        moved = logs.sum(axis=-1) - used.sum() * np.log(floor)
+    return moved / added
 
 
-def conclusion(
-    transplant_share: float,
-    control_share: float,
-    in_distribution_ratio: float,
-    causal: float = 0.5,
-    partial: float = 0.1,
-    margin: float = 0.1,
-) -> str:
-    """'causal', 'partly causal' or 'only correlated', from the transplant's share of
-    the shift-induced error removed (at its best layer), the same for the random
-    control, and how much the transplant changes the in-distribution error (a ratio;
-    a causal reading needs it near 1)."""
-    beats_control = transplant_share - control_share >= margin
-    harmless = 0.5 <= in_distribution_ratio <= 2
-    if transplant_share >= causal and beats_control and harmless:
-        return "causal"
-    if transplant_share >= partial and beats_control:
-        return "partly causal"
-    return "only correlated"
+def patching_record(sweep: dict, shifts) -> dict:
+    """One family's sweep with the shares each patch removes or induces (layers,) and,
+    for the random planes, the largest over draws."""
+    out = {"baseline_median_error": sweep["baseline"], "identity": sweep["identity"]}
+    for d in DIRECTIONS:
+        out[d] = {}
+        for name, entry in sweep[d].items():
+            share = shares(sweep["baseline"], entry["median_error"], d, shifts)
+            out[d][name] = {**entry, "share": share}
+            if name in RANDOMS:
+                out[d][name]["share_max"] = share.max(axis=-1)
+    return out
 
 
-def intervention_record(sweep: dict[str, np.ndarray], shifts) -> dict:
-    """One seed's results in the layout of `signature_intervention.json`: median errors,
-    and the share of the shift-induced error each intervention or control removes,
-    (layers, shifts) each; the in-distribution transplant control as the ratio of edited
-    to unedited error by layer."""
-    unshifted = list(shifts).index(0)
-    base = sweep["baseline"]
+# what each conclusion says about the signature, for the chapter's prose
+MEANING = {
+    "causal": "the shift's damage passes through the signature subspace both ways: "
+    "repairing it repairs the prediction and spoiling it spoils it",
+    "partly causal": "repairing the signature subspace restores part of the error, "
+    "beyond any random plane, but not both ways in full",
+    "not causal": "repairing the signature subspace restores no more of the error "
+    "than random planes do",
+    "inconclusive": "the test cannot decide, because a control failed",
+}
 
-    def entry(name):
-        return {
-            "median_error": sweep[name],
-            "share_removed": share_removed(base, sweep[name], unshifted),
-        }
 
-    edited = [name for name in sweep if name != "baseline"]
+@dataclass(frozen=True)
+class PatchRule:
+    """The numbers of the conclusion's rule, stated before any result."""
+
+    causal: float = 0.5  # share removed and induced, each, for 'causal'
+    partial: float = 0.1  # share removed for 'partly causal'
+    margin: float = 0.1  # above the largest share of any random plane
+    upper: float = 0.5  # the whole-stream patch must remove at least this
+    identity: float = 1e-4  # largest change of a prediction at c = 0
+
+
+def conclusion(at_layer: dict[str, float], rule: PatchRule = PatchRule()):
+    """('causal' | 'partly causal' | 'not causal' | 'inconclusive', why), from one
+    layer's shares: `restore` and `break` for the signature subspace, `*_random` the
+    largest of any random plane (of either kind), `*_full` the whole stream's, and
+    `identity` the largest change of a prediction where none should change. Any failed
+    control gives 'inconclusive'; a label with 'causal' in it needs the repair, as
+    spoiling a stream with a large foreign component harms whatever it carries."""
+    q = at_layer
+    if not q["identity"] <= rule.identity:
+        moved = q["identity"]
+        return "inconclusive", f"a prediction moved by {moved:.2g} where none should"
+    if np.isnan(q["restore"]):
+        return "inconclusive", "no shift doubled the error"
+    if q["restore_full"] < rule.upper:
+        return "inconclusive", (
+            f"patching the whole stream removes {q['restore_full']:.2f} of the error "
+            f"(below {rule.upper:g}), so no patch at this layer can show an effect"
+        )
+    if q["restore_random"] >= rule.causal:
+        return "inconclusive", (
+            f"a random plane already removes {q['restore_random']:.2f}"
+        )
+    beats = {
+        d: q[d] >= rule.partial and q[d] - q[f"{d}_random"] >= rule.margin
+        for d in DIRECTIONS
+    }
+    why = (
+        f"repairing removes {q['restore']:.2f} (random planes up to "
+        f"{q['restore_random']:.2f}); spoiling induces {q['break']:.2f} (random "
+        f"planes up to {q['break_random']:.2f})"
+    )
+    if all(beats.values()) and min(q["restore"], q["break"]) >= rule.causal:
+        return "causal", why
+    if beats["restore"]:
+        return "partly causal", why
+    return "not causal", why
+
+
+def intervention_experiment(
+    model,
+    shifts,
+    n_prompts: int,
+    reference_prompts: int,
+    n_random: int,
+    seed: int,
+    families=FAMILIES,
+) -> dict:
+    """Every patch on every family, for one model: its `intervention_record`."""
+    subspaces = signature_subspaces(model, reference_prompts, seed)
+    records = {
+        f: patching_record(
+            patching_sweep(model, f, shifts, n_prompts, subspaces, n_random, seed),
+            shifts,
+        )
+        for f in families
+    }
     return {
-        "baseline_median_error": base,
-        "interventions": {name: entry(name) for name in edited if name not in CONTROLS},
+        **intervention_record(records),
+        "mean_token_cosine": subspaces.mean_token_cosine,
+        "readout_cosine": subspaces.readout_cosine,
+    }
+
+
+def intervention_record(records: dict[str, dict]) -> dict:
+    """One seed's `patching_record` per family in the layout of
+    `signature_intervention.json`: the signature subspace and its parts under
+    "interventions", the identity, random-plane and whole-stream patches under
+    "controls",
+    each by family, then by direction."""
+
+    def by_family(name):
+        return {f: {d: r[d][name] for d in DIRECTIONS} for f, r in records.items()}
+
+    return {
+        "baseline_median_error": {
+            f: r["baseline_median_error"] for f, r in records.items()
+        },
+        "interventions": {name: by_family(name) for name in (SIGNATURE, *PARTS)},
         "controls": {
-            **{name: entry(name) for name in CONTROLS},
-            "transplant in distribution": {
-                "error_ratio": sweep["signature transplant"][:, unshifted]
-                / base[unshifted]
-            },
+            "identity at c = 0": {f: r["identity"] for f, r in records.items()},
+            **{name: by_family(name) for name in RANDOMS},
+            FULL: by_family(FULL),
         },
     }
 
 
-def over_seeds(per_seed: list[dict], name: str, field: str) -> np.ndarray:
-    """One intervention's or control's `field` from every seed's `intervention_record`, stacked:
-    (seeds, ...)."""
-    group = "controls" if name in per_seed[0]["controls"] else "interventions"
-    return np.stack([s[group][name][field] for s in per_seed])
-
-
-def mean_share_removed(per_seed: list[dict], name: str) -> np.ndarray:
-    """(seeds, layers) share of the shift-induced error an edit removes, averaged over
-    the shifted c."""
-    return np.nanmean(over_seeds(per_seed, name, "share_removed"), axis=2)
+def rule_inputs(record: dict, family: str, layer: int) -> dict[str, float]:
+    """The shares `conclusion` reads, at `layer`, from an `intervention_record`."""
+    controls = record["controls"]
+    q = {"identity": float(controls["identity at c = 0"][family])}
+    for d in DIRECTIONS:
+        q[d] = float(record["interventions"][SIGNATURE][family][d]["share"][layer])
+        q[f"{d}_random"] = max(
+            float(controls[name][family][d]["share_max"][layer]) for name in RANDOMS
+        )
+        q[f"{d}_full"] = float(controls[FULL][family][d]["share"][layer])
+    return q
 
 
 @dataclass
-class InterventionVerdict:
-    """The verdict at the transplant's best layer (by the seed mean), for the seed mean
-    and for each seed alone."""
+class PatchingVerdict:
+    """The rule's conclusion per family at the stated `layer`, for the seed mean of
+    its inputs and for each seed alone, and (for the seed mean) at every layer."""
 
     layer: int
-    conclusion: str
-    by_seed: list[str]
-    transplant: np.ndarray  # (seeds, layers) share removed by the transplant
-    control: np.ndarray  # (seeds, layers) the same for a random edit of its norm
-    in_distribution: (
-        np.ndarray
-    )  # (seeds, layers) the transplant's in-distribution ratio
+    conclusion: dict[str, str]
+    reason: dict[str, str]
+    by_seed: dict[str, list[str]]
+    by_layer: dict[str, list[str]]
 
 
-def intervention_verdict(per_seed: list[dict]) -> InterventionVerdict:
-    """Judge the seeds' `intervention_record` results with `conclusion`."""
-    transplant = mean_share_removed(per_seed, "signature transplant")
-    control = mean_share_removed(per_seed, "random, transplant's norm")
-    in_distribution = over_seeds(per_seed, "transplant in distribution", "error_ratio")
-    layer = int(np.argmax(transplant.mean(axis=0)))
-    at_layer = transplant[:, layer], control[:, layer], in_distribution[:, layer]
-    return InterventionVerdict(
+def _mean_inputs(per_seed: list[dict], family: str, layer: int) -> dict[str, float]:
+    inputs = [rule_inputs(r, family, layer) for r in per_seed]
+    mean = {k: float(np.mean([q[k] for q in inputs])) for k in inputs[0]}
+    return {**mean, "identity": max(q["identity"] for q in inputs)}
+
+
+def patching_verdict(
+    per_seed: list[dict], layer: int, rule: PatchRule = PatchRule()
+) -> PatchingVerdict:
+    """Judge the seeds' `intervention_record`s with `conclusion` at `layer`."""
+    families = list(per_seed[0]["baseline_median_error"])
+    layers = len(
+        per_seed[0]["interventions"][SIGNATURE][families[0]]["restore"]["share"]
+    )
+    mean = {f: conclusion(_mean_inputs(per_seed, f, layer), rule) for f in families}
+    return PatchingVerdict(
         layer=layer,
-        conclusion=conclusion(*(values.mean() for values in at_layer)),
-        by_seed=[conclusion(*seed) for seed in zip(*at_layer)],
-        transplant=transplant,
-        control=control,
-        in_distribution=in_distribution,
+        conclusion={f: mean[f][0] for f in families},
+        reason={f: mean[f][1] for f in families},
+        by_seed={
+            f: [conclusion(rule_inputs(r, f, layer), rule)[0] for r in per_seed]
+            for f in families
+        },
+        by_layer={
+            f: [
+                conclusion(_mean_inputs(per_seed, f, l), rule)[0] for l in range(layers)
+            ]
+            for f in families
+        },
+    )
+
+
+def over_seeds(
+    per_seed: list[dict], name: str, family: str, direction: str, field: str = "share"
+) -> np.ndarray:
+    """One patch's `field` in every seed's `intervention_record`, stacked: (seeds, ...)."""
+    group = "interventions" if name in per_seed[0]["interventions"] else "controls"
+    return np.stack(
+        [np.asarray(s[group][name][family][direction][field]) for s in per_seed]
     )

@@ -109,6 +109,12 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         and set(v) <= set(PRETRAINING),
         f"a non-empty list drawn from {', '.join(PRETRAINING)}",
     ),
+    "pretraining_available": (
+        lambda v: isinstance(v, (list, tuple))
+        and "standard" in v
+        and set(v) <= set(PRETRAINING),
+        f"a list drawn from {', '.join(PRETRAINING)} that includes 'standard'",
+    ),
     "layer": (
         lambda v: isinstance(v, int) and not isinstance(v, bool),
         "an integer layer index (-1 = last)",
@@ -123,6 +129,7 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "heatmap_prompts": (_positive_int, "a positive integer"),
     "heatmap_shift": (lambda v: _numbers([v]), "a finite number"),
     "reference_prompts": (_positive_int, "a positive integer"),
+    "n_random": (_positive_int, "a positive integer"),
     "gd_steps": (_positive_int, "a positive integer"),
     "gd_step_counts": (
         lambda v: isinstance(v, (list, tuple))
@@ -178,5 +185,9 @@ def open_chapter(
         check(
             value in given[name], name, given[name], f"a list that includes {value!r}"
         )
+    # the book's --pretraining: a chapter compares its own among those given
+    available = given.pop("pretraining_available", None)
+    if available is not None and "pretraining" in given:
+        given["pretraining"] = [p for p in given["pretraining"] if p in available]
     namespace.update(given)
     use_book_style()

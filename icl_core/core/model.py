@@ -151,9 +151,7 @@ class InContextRegressor(nn.Module):
         h = self.embed(xs, ys)
         # only x tokens are read out, so the last block computes only those
         if not return_hidden and intervene is None:
-            for block in self.h[:-1]:
-                h = block(h)
-            return self.read_out(self.ln_f(self.h[-1].forward_x_queries(h)))[..., 0]
+            return self.continue_from(0, h)
         hidden = []
         for layer in range(self.config.n_layer + 1):
             if layer:
@@ -163,3 +161,13 @@ class InContextRegressor(nn.Module):
             hidden.append(h)
         preds = self.read_out(self.ln_f(h[:, ::2]))[..., 0]
         return (preds, torch.stack(hidden)) if return_hidden else preds
+
+    def continue_from(self, layer: int, h: torch.Tensor) -> torch.Tensor:
+        """Predictions (B, n) from the residual stream `h` (B, 2n, C) at `layer` (0:
+        after the embedding), running only the blocks after it: a patched stream's
+        forward pass without recomputing what comes before the patch."""
+        if layer == self.config.n_layer:
+            return self.read_out(self.ln_f(h[:, ::2]))[..., 0]
+        for block in self.h[layer:-1]:
+            h = block(h)
+        return self.read_out(self.ln_f(self.h[-1].forward_x_queries(h)))[..., 0]

@@ -413,13 +413,17 @@ FINDINGS: tuple[Claim, ...] = (
     Claim(
         "A",
         "signature_intervention",
-        "Transplanting the signature does not restore the loss: the signature is only "
-        "correlated with it",
-        "only correlated",
-        Condition("only_correlated", ">=", 1.0),
-        "seeds concluding 'only correlated'",
-        "the intervention chapter's verdict is 'only correlated'",
-        "'{conclusion}' for the seed mean, at layer {best_layer}",
+        "Repairing the signature subspace does not fully restore the loss: the "
+        "signature is not causal for it in full",
+        "not fully causal",
+        Condition("not_causal", ">=", 1.0),
+        "seeds whose conclusion is not 'causal'",
+        "the patching rule's conclusion on x ~ N(c·1, I) with w ⊥ 1, at the last "
+        "layer, is 'not causal' or 'partly causal'",
+        "'{patching_conclusion}' for the seed mean at layer {patching_layer}: "
+        "repairing removes {patching_restore:.2f} of the error, spoiling induces "
+        "{patching_break:.2f} ('{patching_conclusion_x_mean}' on x ~ N(c·1, I))",
+        untested="the patching test is inconclusive: {patching_reason}",
     ),
     Claim(
         "B",
