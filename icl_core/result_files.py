@@ -22,6 +22,7 @@ from .analysis.battery import (
     battery_measures,
 )
 from .analysis.coverage import coverage_measures, invariant_range
+from .analysis.input_controls import share_above
 from .analysis.metrics import accuracy, accuracy_curve
 from .analysis.shift_sweeps import best_shift, own_wins
 from .results import write_results
@@ -152,20 +153,29 @@ def distribution_shift_quantities(shift: dict) -> dict[str, Any]:
 # spectral.json (the chapter on the signature and the loss) ------------------------
 
 
-def write_spectral(results, preset, runs, per_seed, other_family, **settings) -> None:
-    """`per_seed`: each seed's mean last-layer `signature` score and leading singular
-    values `sigma` per shift, its pooled `score`s and the correlations `by_layer`."""
+def write_spectral(
+    results, preset, runs, per_seed, other_family, thresholds, **settings
+) -> None:
+    """`per_seed`: each seed's spectral `controls` (`input_controls.spectral_controls`),
+    its `pooled` prompts (`spectral.PooledPrompts`) and their correlations `by_layer`,
+    and `predictors` (last layer, `loss_predictors.loss_predictors`); `thresholds`, the
+    signature scores at which the share of in-distribution prompts at or above each is
+    recorded; `settings["center"]`, the centring the chapter judges."""
 
     def seed_values(s):
-        last = s["by_layer"][-1]
+        trained, untrained = s["controls"]["trained"], s["controls"]["untrained"]
+        last, mine = s["by_layer"][-1], trained[settings["center"]]
         return {
-            "signature_score": s["signature"],
-            "leading_singular_values": dict(zip(("sigma1", "sigma2"), s["sigma"])),
+            "signature_score": mine.score[-1],
+            "leading_singular_values": {
+                "sigma1": mine.sigma1[-1],
+                "sigma2": mine.sigma2[-1],
+            },
             "spearman_signature_vs_loss": {
                 "value": last["spearman"],
                 "low": last["spearman_low"],
                 "high": last["spearman_high"],
-                "pooled_prompts": s["score"].shape[1],
+                "pooled_prompts": len(s["pooled"].error),
                 "other_family": other_family,
             },
             "pearson_signature_vs_log_loss": {
@@ -173,30 +183,100 @@ def write_spectral(results, preset, runs, per_seed, other_family, **settings) ->
                 "low": last["pearson_low"],
                 "high": last["pearson_high"],
             },
+            "by_layer": {
+                **mine.record(),
+                "spearman": [r["spearman"] for r in s["by_layer"]],
+            },
+            "layer0": {"signature_score": mine.score[0], "sigma1": mine.sigma1[0]},
+            "untrained": {
+                **untrained[False].record(),
+                "centred_signature_score": untrained[True].score,
+            },
+            "centred": trained[True].record(),
+            "per_direction": mine.alignment[-1],
+            "score_above_threshold": {
+                "thresholds": thresholds,
+                "trained": share_above(mine.in_distribution_scores[-1], thresholds),
+                "layer0": share_above(mine.in_distribution_scores[0], thresholds),
+                "untrained": share_above(
+                    untrained[False].in_distribution_scores[-1], thresholds
+                ),
+            },
+            **s["predictors"],
         }
 
     values = [seed_values(s) for s in per_seed]
     _write(results, preset, "spectral", runs, values, **settings)
 
 
+def _interval_ends(spec: dict, key: str) -> tuple[float, float]:
+    """A seed's own 95% interval; for the across-seed file, the lowest lower and the
+    highest upper end over the seeds' intervals (never an average of endpoints)."""
+    entries = [spec[key]] if "seed" in spec else [s[key] for s in spec["seeds"]]
+    return min(e["low"] for e in entries), max(e["high"] for e in entries)
+
+
 def spectral_quantities(spec: dict) -> dict[str, Any]:
     zero, largest = _ends(list(spec["shifts"]), "spectral.json")
+    layer = spec["layer"]
     score = np.asarray(spec["signature_score"])
     sigma1 = np.asarray(spec["leading_singular_values"]["sigma1"])
-    rho = spec["spearman_signature_vs_loss"]
-    return {
-        "layer": spec["layer"],
+    layer0 = {k: np.asarray(v) for k, v in spec["layer0"].items()}
+    untrained = {
+        k: np.asarray(spec["untrained"][k])[layer]
+        for k in ("signature_score", "sigma1")
+    }
+    centred = np.asarray(spec["centred"]["signature_score"])[layer]
+
+    def drop(values):
+        return values[zero] - values[largest]
+
+    def growth(values):
+        return values[largest] / values[zero]
+
+    free = spec["model_free_spearman"]
+    best = max(free, key=lambda name: abs(free[name]["pooled"]))
+    within, partial = spec["within_shift_spearman"], spec["partial_spearman"]
+    q = {
+        "layer": layer,
         "signature_in_distribution": score[zero],
         "signature_largest": score[largest],
-        "signature_drop": score[zero] - score[largest],
+        "signature_drop": drop(score),
         "sigma1_0": sigma1[zero],
         "sigma1_largest": sigma1[largest],
-        "sigma1_growth": sigma1[largest] / sigma1[zero],
-        "spearman": rho["value"],
-        "spearman_low": rho["low"],
-        "spearman_high": rho["high"],
-        "pooled_prompts": rho["pooled_prompts"],
+        "sigma1_growth": growth(sigma1),
+        "spearman": spec["spearman_signature_vs_loss"]["value"],
+        "pooled_prompts": spec["spearman_signature_vs_loss"]["pooled_prompts"],
+        # what the input alone gives: the embedding (layer 0) and the untrained model
+        "signature_layer0": layer0["signature_score"][zero],
+        "signature_untrained": untrained["signature_score"][zero],
+        "signature_centred": centred[zero],
+        "signature_centred_drop": drop(centred),
+        "drop_layer0": drop(layer0["signature_score"]),
+        "drop_untrained": drop(untrained["signature_score"]),
+        "sigma1_growth_layer0": growth(layer0["sigma1"]),
+        "sigma1_growth_untrained": growth(untrained["sigma1"]),
+        "within_shift_spearman": within["value"],
+        "partial_spearman": partial["value"],
+        "best_model_free": best,
+        "best_model_free_spearman": abs(free[best]["pooled"]),
     }
+    q["signature_beyond_input"] = q["signature_in_distribution"] - max(
+        q["signature_layer0"], q["signature_untrained"]
+    )
+    q["drop_beyond_input"] = q["signature_drop"] - max(
+        q["drop_layer0"], q["drop_untrained"]
+    )
+    q["sigma1_growth_beyond_input"] = q["sigma1_growth"] / max(
+        q["sigma1_growth_layer0"], q["sigma1_growth_untrained"]
+    )
+    for name, key in (
+        ("spearman", "spearman_signature_vs_loss"),
+        ("within_shift_spearman", "within_shift_spearman"),
+        ("partial_spearman", "partial_spearman"),
+    ):
+        q[f"{name}_low"], q[f"{name}_high"] = _interval_ends(spec, key)
+    return q
 
 
 # pretraining.json ----------------------------------------------------------------

@@ -29,6 +29,9 @@ class Thresholds:
     correlation: float = 0.5  # claim 6, finding C: Spearman with low loss
     training_range: float = 4.0  # findings D, F, G: |c| the coverage models saw
     bound_share: float = 0.05  # checks 2a, 3a: share of targets beyond the bound
+    # checks 4a, 5a: how far the trained model's score (or score drop) must exceed both
+    # layer 0's and the untrained model's
+    input_margin: float = 0.1
 
     @classmethod
     def from_namespace(cls, namespace: dict[str, Any]) -> "Thresholds":
@@ -375,6 +378,70 @@ CHECKS: tuple[Claim, ...] = (
         mean_of_seeds=True,
         untested="not recorded at this preset",
     ),
+    _check(
+        "4",
+        "a",
+        "beyond the input",
+        Condition("signature_beyond_input", ">=", "input_margin"),
+        "spectral",
+        "beyond the input: above what layer 0 and the untrained model give",
+        criterion="score ≥ {shared_alignment} and ≥ {input_margin} above both the "
+        "embedding's (layer 0) and the untrained model's at layer {layer}",
+        measured="{signature_in_distribution:.2f} against {signature_layer0:.2f} at "
+        "layer 0 and {signature_untrained:.2f} untrained",
+        requires=((Condition("signature_in_distribution", ">=", "shared_alignment"),),),
+    ),
+    _check(
+        "4",
+        "b",
+        "centred",
+        Condition("signature_centred", ">=", "shared_alignment"),
+        "spectral",
+        "with each prompt's mean token removed (centred residual matrices)",
+        criterion="centred score ≥ {shared_alignment}",
+        measured="centred score {signature_centred:.2f} at layer {layer}",
+    ),
+    _check(
+        "5",
+        "a",
+        "beyond the input",
+        Condition("drop_beyond_input", ">=", "input_margin"),
+        "spectral",
+        "beyond the input: more than layer 0 and the untrained model show",
+        criterion="score drop ≥ {input_margin} above both the embedding's and the "
+        "untrained model's, and σ1 growth above both",
+        measured="drop {signature_drop:.2f} against {drop_layer0:.2f} at layer 0 and "
+        "{drop_untrained:.2f} untrained; σ1 ×{sigma1_growth:.3g} against "
+        "×{sigma1_growth_layer0:.3g} and ×{sigma1_growth_untrained:.3g}",
+        requires=((Condition("sigma1_growth_beyond_input", ">", 1.0),),),
+    ),
+    _check(
+        "6",
+        "a",
+        "within a shift level",
+        Condition("within_shift_spearman", ">=", "correlation"),
+        "spectral",
+        "within a shift level, not only across pooled levels",
+        criterion="Spearman within each shift level, averaged over the levels, ≥ "
+        "{correlation}, 95% intervals above 0",
+        measured="{within_shift_spearman:.2f} (95% intervals {within_shift_spearman_low"
+        ":.2f} to {within_shift_spearman_high:.2f})",
+        requires=((Condition("within_shift_spearman_low", ">", 0.0),),),
+    ),
+    _check(
+        "6",
+        "b",
+        "beyond model-free predictors",
+        Condition("partial_spearman", ">=", "correlation"),
+        "spectral",
+        "beyond what statistics of the prompt (‖x̄‖, rms of x, rms of y) predict",
+        criterion="partial Spearman with the three statistics partialled out ≥ "
+        "{correlation}, 95% intervals above 0",
+        measured="partial {partial_spearman:.2f} (95% intervals {partial_spearman_low"
+        ":.2f} to {partial_spearman_high:.2f}); {best_model_free} alone "
+        "|{best_model_free_spearman:.2f}|",
+        requires=((Condition("partial_spearman_low", ">", 0.0),),),
+    ),
     *(
         _check(
             "D",
@@ -578,6 +645,10 @@ RESTS_ON = {
     "on the control family": "targets that grow with the shift",
     "without the final LayerNorm": "the final LayerNorm's read-out",
     "in normalised error": "errors measured in absolute units",
+    "beyond the input": "what the input alone produces (layer 0, untrained model)",
+    "centred": "the prompts' mean token",
+    "within a shift level": "differences between pooled shift levels",
+    "beyond model-free predictors": "what statistics of the prompt already predict",
 }
 
 
@@ -587,6 +658,10 @@ FAILS_ON = {
     "on the control family": "targets that grow with the shift",
     "without the final LayerNorm": "the final LayerNorm's read-out",
     "in normalised error": "errors measured in absolute units",
+    "beyond the input": "the input's own structure",
+    "centred": "the prompts' mean token",
+    "within a shift level": "pooling across shift levels",
+    "beyond model-free predictors": "what statistics of the prompt predict",
 }
 
 
