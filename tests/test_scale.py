@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import spectral_controls_record
 
 from icl_core.core import checkpoint
 from icl_core.core.presets import get_preset
@@ -67,6 +68,7 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
                     "high": 0.7,
                     "pooled_prompts": 100,
                 },
+                **spectral_controls_record(),
             },
             "pretraining": {
                 "models": ["standard", "x_shifted", "x_wide"][:n_models],

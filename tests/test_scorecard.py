@@ -1,6 +1,7 @@
 import copy
 
 import pytest
+from conftest import spectral_controls_record
 
 from icl_core.book.parameters import check_parameters
 from icl_core.core.storage import read_json, write_json
@@ -33,6 +34,7 @@ VALUES = {
             "high": 0.85,
             "pooled_prompts": 100,
         },
+        **spectral_controls_record(),
     },
     "pretraining": {
         "models": ["a", "b"],

@@ -126,10 +126,10 @@ def mean_token_profile(
     """How much of the signature is the prompts' mean token, per layer: |cos| of the
     first reference direction with the mean token of all prompts, and the mean share of
     each prompt's energy ‖H‖²_F that its mean token carries (n‖h̄‖² / ‖H‖²_F)."""
-    h = hidden.double()
+    h, first = hidden.double(), reference[:, 0].double()
     mean_token = h.mean(dim=(1, 2))
-    cosine = torch.einsum("lc,lc->l", reference[:, 0], mean_token).abs() / (
-        mean_token.norm(dim=-1) * reference[:, 0].norm(dim=-1)
+    cosine = torch.einsum("lc,lc->l", first, mean_token).abs() / (
+        mean_token.norm(dim=-1) * first.norm(dim=-1)
     )
     share = h.shape[2] * h.mean(dim=2).pow(2).sum(-1) / h.pow(2).sum(dim=(2, 3))
     return {

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import torch
+from conftest import spectral_controls_record
+from test_scorecard import write_results
+
+from icl_core.analysis.input_controls import (
+    beyond_input,
+    share_above,
+    spectral_profile,
+    untrained_twin,
+)
+from icl_core.analysis.spectral import mean_token_profile
+from icl_core.core.config import ModelConfig, PromptDistribution
+from icl_core.core.model import InContextRegressor
+from icl_core.verdicts.claims import CLAIMS, parts_of
+from icl_core.verdicts.scorecard import judged_parts
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    cfg = ModelConfig(n_dims=3, n_points=5, n_embd=16, n_layer=2, n_head=2)
+    return InContextRegressor(cfg).eval()
+
+
+def test_untrained_twin_is_fresh_reproducible_and_leaves_the_global_stream():
+    model = tiny_model()
+    state = torch.random.get_rng_state()
+    a, b = untrained_twin(model, 3), untrained_twin(model, 3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.read_in.weight, untrained_twin(model, 4).read_in.weight)
+    assert a.config == model.config and not a.training
+
+
+def test_mean_token_profile_finds_a_shared_mean_token():
+    gen = torch.Generator().manual_seed(0)
+    direction = torch.zeros(8)
+    direction[2] = 1.0
+    noise = torch.randn(1, 30, 6, 8, generator=gen)
+    hidden = noise + 10 * direction  # every token carries the same large offset
+    reference = torch.stack([direction, torch.eye(8)[5]])[None]
+    profile = mean_token_profile(hidden, reference)
+    assert profile["first_reference_cosine"][0] > 0.99
+    expected = 6 * 100 / (6 * 100 + 6 * 8)  # n‖h̄‖² / ‖H‖²: offset energy over total
+    assert profile["energy_share"][0] == pytest.approx(expected, rel=0.05)
+    pure = mean_token_profile(noise - noise.mean(dim=2, keepdim=True), reference)
+    assert pure["energy_share"][0] < 1e-12
+
+
+def test_share_above_and_beyond_input():
+    scores = np.array([0.2, 0.5, 0.9, 1.0])
+    assert share_above(scores, [0.0, 0.5, 0.95, 1.01]).tolist() == [1, 0.75, 0.25, 0]
+    assert beyond_input([0.8, 0.5], [0.6, 0.7], [0.7, 0.1]).tolist() == pytest.approx(
+        [0.1, -0.2]
+    )
+
+
+def test_profile_shapes_and_reference_agreement():
+    model = tiny_model()
+    profile = spectral_profile(model, PromptDistribution(), [0, 4], 12, 20, seed=0)
+    layers = model.config.n_layer + 1
+    assert profile.score.shape == (layers, 2)
+    assert profile.alignment.shape == (layers, 2, 2)
+    assert profile.in_distribution_scores.shape == (layers, 12)
+    assert np.allclose(profile.score[:, 0], profile.in_distribution_scores.mean(1))
+    assert ((profile.score >= 0) & (profile.score <= 1 + 1e-12)).all()
+    with pytest.raises(ValueError, match="shifts"):
+        spectral_profile(model, PromptDistribution(), [1, 4], 12, 20, seed=0)
+
+
+PARTS = ("4a", "4b", "5a", "6a", "6b")
+
+
+def held(folder):
+    checks = tuple(c for c in parts_of(CLAIMS) if c.key in PARTS)
+    verdicts = judged_parts(folder, tuple(c for c in CLAIMS if c.key in "456"))
+    return {v.key: v.holds for v in verdicts if v.key in {c.key for c in checks}}
+
+
+def test_every_beyond_the_input_part_holds_on_results_that_show_it(tmp_path):
+    assert held(write_results(tmp_path)) == dict.fromkeys(PARTS, True)
+
+
+@pytest.mark.parametrize(
+    "change,failing",
+    [
+        # the untrained model shares the signature as strongly: 4a fails
+        (
+            {
+                "untrained": {
+                    "signature_score": [[0.95, 0.9]] * 5,
+                    "sigma1": [[10, 12]] * 5,
+                }
+            },
+            "4a",
+        ),
+        ({"centred": {"signature_score": [[0.5, 0.4]] * 5}}, "4b"),
+        # layer 0 already drops as far: 5a fails
+        ({"layer0": {"signature_score": [0.6, 0.0], "sigma1": [10.0, 12.0]}}, "5a"),
+        # the input grows σ1 more than the trained model does: 5a fails
+        ({"layer0": {"signature_score": [0.5, 0.45], "sigma1": [1.0, 50.0]}}, "5a"),
+        ({"within_shift_spearman": {"value": 0.2, "low": 0.1, "high": 0.3}}, "6a"),
+        ({"partial_spearman": {"value": 0.6, "low": -0.1, "high": 0.9}}, "6b"),
+    ],
+)
+def test_each_part_fails_where_the_input_alone_explains_the_claim(
+    tmp_path, change, failing
+):
+    verdicts = held(write_results(tmp_path, spectral=change))
+    assert verdicts == {k: k != failing for k in PARTS}
+
+
+def test_interval_of_the_mean_spans_the_seeds_intervals_not_their_average(tmp_path):
+    from icl_core.core.storage import read_json
+    from icl_core.result_files import spectral_quantities
+
+    folder = write_results(
+        tmp_path,
+        n_seeds=2,
+        seed_changes={
+            1: {
+                "spectral": {
+                    "partial_spearman": {"value": 0.1, "low": -0.3, "high": 0.4}
+                }
+            }
+        },
+    )
+    q = spectral_quantities(read_json(folder / "spectral.json"))
+    assert (q["partial_spearman_low"], q["partial_spearman_high"]) == (-0.3, 0.7)
+    assert spectral_controls_record()["layer0"]["sigma1"] == [10.0, 12.0]
