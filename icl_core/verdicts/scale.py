@@ -33,12 +33,24 @@ STANDARD_QUANTITIES = (
     "signature_drop",
     "spearman",
     "sigma1_growth",
+    # the key quantities of the spectral claims' parts against the input alone
+    "signature_beyond_input",
+    "signature_centred",
+    "drop_beyond_input",
+    "within_shift_spearman",
+    "partial_spearman",
 )
+# the parts of `claims.CHECKS` the Scale chapter compares across presets
+SCALE_PARTS = ("4a", "4b", "5a", "6a", "6b")
 
 
 def verdict_of(summary: "PresetSummary", claim: Claim) -> Verdict:
-    """The preset's verdict on `claim`, found by its number."""
-    return next(v for v in summary.verdicts if v.claim.startswith(f"{claim.key}. "))
+    """The preset's verdict on `claim` (or on one of its parts), found by its key."""
+    return next(
+        v
+        for v in (*summary.verdicts, *summary.parts)
+        if v.claim.startswith(f"{claim.key}. ")
+    )
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class PresetSummary:
     pretraining: list[str]
     quantities: dict[str, list[float]]
     verdicts: list[Verdict]
+    parts: list[Verdict]  # the `SCALE_PARTS` re-judged by the scorecard
     checkpoints: dict[str, str]
 
 
@@ -102,6 +115,11 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         pretraining=list(pre["models"]),
         quantities=quantities_by_seed,
         verdicts=[Verdict(**claim) for claim in data["scorecard"]["claims"]],
+        parts=[
+            Verdict(**part)
+            for part in data["scorecard"].get("parts", [])
+            if part["key"] in SCALE_PARTS
+        ],
         checkpoints=checkpoints_of(data),
     )
 
@@ -173,6 +191,13 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
         row("signature score at largest c", measured("signature_largest", ".2f")),
         row("Spearman, signature vs low loss", measured("spearman", ".2f")),
         row("σ1 growth, largest c vs c = 0", measured("sigma1_growth", unit="×")),
+        row("signature score, c = 0, above layer 0 and untrained",
+            measured("signature_beyond_input", ".2f")),
+        row("signature score, c = 0, centred", measured("signature_centred", ".2f")),
+        row("score drop, above layer 0 and untrained", measured("drop_beyond_input", ".2f")),
+        row("Spearman within a shift level", measured("within_shift_spearman", ".2f")),
+        row("Spearman, prompt statistics partialled out",
+            measured("partial_spearman", ".2f")),
     ]  # fmt: skip
 
 
@@ -224,6 +249,7 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
                     "pretraining": s.pretraining,
                     "quantities": s.quantities,
                     "verdicts": [dataclasses.asdict(v) for v in s.verdicts],
+                    "parts": [dataclasses.asdict(v) for v in s.parts],
                 }
                 for s in summaries
             },
