@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
         help="training seeds of every model (default: each chapter's own)",
     )
     book.add_argument(
+        "--pretraining-seeds",
+        nargs="+",
+        type=int,
+        help="training seeds of the models pretrained on other distributions "
+        "(default: --seeds, else each chapter's own)",
+    )
+    book.add_argument(
         "--bound-free-seeds",
         nargs="*",
         type=int,
@@ -164,6 +171,8 @@ def _chapter_parameters(args: argparse.Namespace) -> dict:
     if args.seeds is not None:
         parameters["seeds"] = parameters["pretraining_seeds"] = args.seeds
         parameters["bound_free_seeds"] = args.seeds
+    if args.pretraining_seeds is not None:
+        parameters["pretraining_seeds"] = args.pretraining_seeds
     if args.bound_free_seeds is not None:
         parameters["bound_free_seeds"] = args.bound_free_seeds
     if args.pretraining is not None:

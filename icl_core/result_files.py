@@ -23,6 +23,7 @@ from .analysis.battery import (
 )
 from .analysis.coverage import coverage_measures, invariant_range
 from .analysis.input_controls import share_above
+from .analysis.loss_predictors import STATISTICS
 from .analysis.metrics import accuracy, accuracy_curve
 from .analysis.shift_sweeps import best_shift, own_wins
 from .results import write_results
@@ -258,7 +259,7 @@ def spectral_quantities(spec: dict) -> dict[str, Any]:
         "sigma1_growth_untrained": growth(untrained["sigma1"]),
         "within_shift_spearman": within["value"],
         "partial_spearman": partial["value"],
-        "best_model_free": best,
+        "best_model_free": STATISTICS[best],
         "best_model_free_spearman": abs(free[best]["pooled"]),
     }
     q["signature_beyond_input"] = q["signature_in_distribution"] - max(

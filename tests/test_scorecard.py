@@ -167,6 +167,23 @@ def test_chapter_parameters_are_checked_by_name():
         check_parameters(shifts=[])
     with pytest.raises(ValueError, match=r"parameter='n_promts'"):
         check_parameters(n_promts=10)
+    with pytest.raises(ValueError, match=r"score_thresholds=\[1\.5\].*\[0, 1\]"):
+        check_parameters(score_thresholds=[1.5])
+    with pytest.raises(ValueError, match=r"input_margin=-0\.1"):
+        check_parameters(input_margin=-0.1)
+
+
+def test_the_book_command_passes_pretraining_seeds_apart_from_seeds():
+    from icl_core.__main__ import _chapter_parameters, _parser
+
+    args = _parser().parse_args(
+        ["book", "--seeds", "0", "1", "2", "--pretraining-seeds", "0"]
+    )
+    assert _chapter_parameters(args) == {
+        "seeds": [0, 1, 2],
+        "pretraining_seeds": [0],
+        "bound_free_seeds": [0, 1, 2],
+    }
 
 
 def test_the_books_pretraining_option_keeps_a_chapters_own_distributions_among_it():

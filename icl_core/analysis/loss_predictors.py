@@ -15,13 +15,9 @@ from scipy import stats
 from ..core.config import check
 from ..core.samplers import Prompts
 
-# model-free statistics of a prompt, by name: what a reader could compute without the
-# network
-STATISTICS = {
-    "mean_x_norm": "‖x̄‖ (norm of the prompt's mean x)",
-    "rms_x": "rms of x",
-    "rms_y": "rms of the context's y",
-}
+# model-free statistics of a prompt, by name, with their labels: what a reader could
+# compute without the network (x̄ is the prompt's mean x; y leaves out the target)
+STATISTICS = {"mean_x_norm": "‖x̄‖", "rms_x": "rms of x", "rms_y": "rms of y"}
 
 
 def prompt_statistics(prompts: Prompts) -> dict[str, np.ndarray]:
@@ -111,8 +107,7 @@ def loss_predictors(
     `within_shift_spearman`: the signature's Spearman within each level, averaged over
     the levels (per family and over both); `model_free_spearman`: each statistic's,
     pooled and within levels; `partial_spearman`: the signature's, pooled, with every
-    statistic partialled out; `pooled_spearman`: the signature's, pooled. Intervals are
-    95% bootstrap percentiles over prompts."""
+    statistic partialled out. Intervals are 95% bootstrap percentiles over prompts."""
     P = len(loss)
     check(
         score.shape == (P,) and levels.shape == (P,) and families.shape == (P,),
@@ -124,10 +119,6 @@ def loss_predictors(
     controls = np.stack([statistics[name] for name in STATISTICS])
     draws = level_resamples(levels, n_resamples, seed)
     pooled_index = np.concatenate(list(draws.values()), axis=1)  # (R, P)
-
-    def pooled(stat, *arrays):
-        point = stat(*arrays)
-        return _interval(point, stat(*(a[..., pooled_index] for a in arrays)))
 
     def within(stat, *arrays, mask=None):
         keep = np.ones(P, bool) if mask is None else mask
@@ -144,7 +135,6 @@ def loss_predictors(
         score[pooled_index], low_loss[pooled_index], moved
     )
     return {
-        "pooled_spearman": pooled(spearman_rows, score, low_loss),
         "within_shift_spearman": {
             **within(spearman_rows, score, low_loss),
             "by_family": {

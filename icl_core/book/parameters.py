@@ -147,6 +147,16 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "coverage_shifts": (_numbers, "a non-empty list of finite numbers"),
     "bound_share": _SHARE,
+    "input_margin": (
+        lambda v: isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and 0 <= v < 1,
+        "a number in [0, 1)",
+    ),
+    "score_thresholds": (
+        lambda v: _numbers(v) and all(0 <= x <= 1 for x in v),
+        "a non-empty list of numbers in [0, 1]",
+    ),
 }
 
 

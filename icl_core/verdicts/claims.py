@@ -438,8 +438,8 @@ CHECKS: tuple[Claim, ...] = (
         criterion="partial Spearman with the three statistics partialled out ≥ "
         "{correlation}, 95% intervals above 0",
         measured="partial {partial_spearman:.2f} (95% intervals {partial_spearman_low"
-        ":.2f} to {partial_spearman_high:.2f}); {best_model_free} alone "
-        "|{best_model_free_spearman:.2f}|",
+        ":.2f} to {partial_spearman_high:.2f}); {best_model_free} alone: |ρ| "
+        "{best_model_free_spearman:.2f}",
         requires=((Condition("partial_spearman_low", ">", 0.0),),),
     ),
     *(
