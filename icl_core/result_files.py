@@ -26,7 +26,7 @@ from .analysis.input_controls import share_above
 from .analysis.loss_predictors import STATISTICS
 from .analysis.metrics import accuracy, accuracy_curve
 from .analysis.shift_sweeps import best_shift, own_wins
-from .results import write_results
+from .results import mean_over_seeds, write_results
 
 # the moderate shift at which the Scale chapter also compares error growth
 MODERATE_SHIFT = 4
@@ -165,17 +165,16 @@ def write_spectral(
 
     def seed_values(s):
         trained, untrained = s["controls"]["trained"], s["controls"]["untrained"]
-        last, mine = s["by_layer"][-1], trained[settings["center"]]
+        center = settings["center"]
+        last, mine = s["by_layer"][-1], trained[center]
         return {
             "signature_score": mine.score[-1],
             "leading_singular_values": {
                 "sigma1": mine.sigma1[-1],
                 "sigma2": mine.sigma2[-1],
             },
-            "spearman_signature_vs_loss": {
-                "value": last["spearman"],
-                "low": last["spearman_low"],
-                "high": last["spearman_high"],
+            "spearman_signature_vs_loss": {  # the interval clustered as in 6a, 6b
+                **s["predictors"]["pooled_spearman"],
                 "pooled_prompts": len(s["pooled"].error),
                 "other_family": other_family,
             },
@@ -188,9 +187,14 @@ def write_spectral(
                 **mine.record(),
                 "spearman": [r["spearman"] for r in s["by_layer"]],
             },
-            "layer0": {"signature_score": mine.score[0], "sigma1": mine.sigma1[0]},
+            "layer0": {
+                "signature_score": mine.score[0],
+                "sigma1": mine.sigma1[0],
+                "sigma2": mine.sigma2[0],
+                "centred_signature_score": trained[True].score[0],
+            },
             "untrained": {
-                **untrained[False].record(),
+                **untrained[center].record(),
                 "centred_signature_score": untrained[True].score,
             },
             "centred": trained[True].record(),
@@ -207,14 +211,30 @@ def write_spectral(
         }
 
     values = [seed_values(s) for s in per_seed]
-    _write(results, preset, "spectral", runs, values, **settings)
+    spans = {
+        key: _interval_span([v[key] for v in values])
+        for key in ("spearman_signature_vs_loss", "within_shift_spearman")
+        + ("partial_spearman", "pooled_spearman", "pearson_signature_vs_log_loss")
+    }
+    _write(results, preset, "spectral", runs, values, **settings, **spans)
 
 
-def _interval_ends(spec: dict, key: str) -> tuple[float, float]:
-    """A seed's own 95% interval; for the across-seed file, the lowest lower and the
-    highest upper end over the seeds' intervals (never an average of endpoints)."""
-    entries = [spec[key]] if "seed" in spec else [s[key] for s in spec["seeds"]]
-    return min(e["low"] for e in entries), max(e["high"] for e in entries)
+def _interval_span(entries: list[dict]) -> dict:
+    """The across-seed entry of 95% intervals: the mean of the values, and as the ends
+    the lowest lower and the highest upper end of the seeds' own intervals (never an
+    average of endpoints), in nested entries too."""
+    mean = mean_over_seeds(entries)
+
+    def span(mean, entries):
+        if not isinstance(mean, dict):
+            return mean
+        out = {k: span(v, [e[k] for e in entries]) for k, v in mean.items()}
+        if "low" in mean:
+            out["low"] = min(e["low"] for e in entries)
+            out["high"] = max(e["high"] for e in entries)
+        return out
+
+    return span(mean, entries)
 
 
 def spectral_quantities(spec: dict) -> dict[str, Any]:
@@ -252,7 +272,6 @@ def spectral_quantities(spec: dict) -> dict[str, Any]:
         "signature_layer0": layer0["signature_score"][zero],
         "signature_untrained": untrained["signature_score"][zero],
         "signature_centred": centred[zero],
-        "signature_centred_drop": drop(centred),
         "drop_layer0": drop(layer0["signature_score"]),
         "drop_untrained": drop(untrained["signature_score"]),
         "sigma1_growth_layer0": growth(layer0["sigma1"]),
@@ -262,21 +281,30 @@ def spectral_quantities(spec: dict) -> dict[str, Any]:
         "best_model_free": STATISTICS[best],
         "best_model_free_spearman": abs(free[best]["pooled"]),
     }
-    q["signature_beyond_input"] = q["signature_in_distribution"] - max(
-        q["signature_layer0"], q["signature_untrained"]
-    )
-    q["drop_beyond_input"] = q["signature_drop"] - max(
-        q["drop_layer0"], q["drop_untrained"]
-    )
-    q["sigma1_growth_beyond_input"] = q["sigma1_growth"] / max(
-        q["sigma1_growth_layer0"], q["sigma1_growth_untrained"]
+    centred_layer0 = np.asarray(layer0["centred_signature_score"])
+    centred_untrained = np.asarray(spec["untrained"]["centred_signature_score"])[layer]
+    q |= {
+        "signature_beyond_input": q["signature_in_distribution"]
+        - max(q["signature_layer0"], q["signature_untrained"]),
+        "centred_beyond_input": centred[zero]
+        - max(centred_layer0[zero], centred_untrained[zero]),
+        "drop_beyond_input": q["signature_drop"]
+        - max(q["drop_layer0"], q["drop_untrained"]),
+        "centred_drop": drop(centred),
+        "centred_drop_layer0": drop(centred_layer0),
+        "centred_drop_untrained": drop(centred_untrained),
+        "sigma1_growth_beyond_input": q["sigma1_growth"]
+        / max(q["sigma1_growth_layer0"], q["sigma1_growth_untrained"]),
+    }
+    q["centred_drop_beyond_input"] = q["centred_drop"] - max(
+        q["centred_drop_layer0"], q["centred_drop_untrained"]
     )
     for name, key in (
         ("spearman", "spearman_signature_vs_loss"),
         ("within_shift_spearman", "within_shift_spearman"),
         ("partial_spearman", "partial_spearman"),
     ):
-        q[f"{name}_low"], q[f"{name}_high"] = _interval_ends(spec, key)
+        q[f"{name}_low"], q[f"{name}_high"] = spec[key]["low"], spec[key]["high"]
     return q
 
 

@@ -18,10 +18,15 @@ def spectral_controls_record(n_layers: int = 5) -> dict:
     shifts [0, 16], at which every "beyond the input" part holds (scores of the trained
     model 0.95 → 0.3, σ1 10 → 80)."""
     return {
-        "layer0": {"signature_score": [0.5, 0.45], "sigma1": [10.0, 12.0]},
+        "layer0": {
+            "signature_score": [0.5, 0.45],
+            "sigma1": [10.0, 12.0],
+            "centred_signature_score": [0.5, 0.45],
+        },
         "untrained": {
             "signature_score": [[0.5, 0.45]] * n_layers,
             "sigma1": [[10.0, 12.0]] * n_layers,
+            "centred_signature_score": [[0.5, 0.45]] * n_layers,
         },
         "centred": {"signature_score": [[0.92, 0.4]] * n_layers},
         "within_shift_spearman": {"value": 0.7, "low": 0.6, "high": 0.8},

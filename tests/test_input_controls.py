@@ -69,7 +69,9 @@ def test_profile_shapes_and_reference_agreement():
         spectral_profile(model, PromptDistribution(), [1, 4], 12, 20, seed=0)
 
 
-PARTS = ("4a", "4b", "5a", "6a", "6b")
+LAYER0 = spectral_controls_record()["layer0"]
+UNTRAINED = spectral_controls_record()["untrained"]
+PARTS = ("4a", "4b", "5a", "5b", "5c", "6a", "6b")
 
 
 def held(folder):
@@ -89,17 +91,29 @@ def test_every_beyond_the_input_part_holds_on_results_that_show_it(tmp_path):
         (
             {
                 "untrained": {
+                    **UNTRAINED,
                     "signature_score": [[0.95, 0.9]] * 5,
-                    "sigma1": [[10, 12]] * 5,
                 }
             },
             "4a",
         ),
-        ({"centred": {"signature_score": [[0.5, 0.4]] * 5}}, "4b"),
+        ({"centred": {"signature_score": [[0.5, 0.1]] * 5}}, "4b"),
+        # the embedding shares the centred signature as strongly: 4b fails
+        ({"layer0": {**LAYER0, "centred_signature_score": [0.9, 0.85]}}, "4b"),
         # layer 0 already drops as far: 5a fails
-        ({"layer0": {"signature_score": [0.6, 0.0], "sigma1": [10.0, 12.0]}}, "5a"),
-        # the input grows σ1 more than the trained model does: 5a fails
-        ({"layer0": {"signature_score": [0.5, 0.45], "sigma1": [1.0, 50.0]}}, "5a"),
+        ({"layer0": {**LAYER0, "signature_score": [0.6, 0.0]}}, "5a"),
+        # the input grows σ1 more than the trained model does: 5b fails
+        ({"layer0": {**LAYER0, "sigma1": [1.0, 50.0]}}, "5b"),
+        # the untrained model's centred score drops as far: 5c fails
+        (
+            {
+                "untrained": {
+                    **UNTRAINED,
+                    "centred_signature_score": [[0.6, 0.1]] * 5,
+                }
+            },
+            "5c",
+        ),
         ({"within_shift_spearman": {"value": 0.2, "low": 0.1, "high": 0.3}}, "6a"),
         ({"partial_spearman": {"value": 0.6, "low": -0.1, "high": 0.9}}, "6b"),
     ],
@@ -111,21 +125,28 @@ def test_each_part_fails_where_the_input_alone_explains_the_claim(
     assert verdicts == {k: k != failing for k in PARTS}
 
 
-def test_interval_of_the_mean_spans_the_seeds_intervals_not_their_average(tmp_path):
-    from icl_core.core.storage import read_json
-    from icl_core.result_files import spectral_quantities
+def test_the_across_seed_interval_spans_the_seeds_intervals_not_their_average():
+    from icl_core.result_files import _interval_span
 
-    folder = write_results(
-        tmp_path,
-        n_seeds=2,
-        seed_changes={
-            1: {
-                "spectral": {
-                    "partial_spearman": {"value": 0.1, "low": -0.3, "high": 0.4}
-                }
-            }
+    seeds = [
+        {
+            "value": 0.6,
+            "low": 0.5,
+            "high": 0.7,
+            "by_family": {"a": {"value": 0.2, "low": 0.1, "high": 0.3}},
         },
+        {
+            "value": 0.1,
+            "low": -0.3,
+            "high": 0.4,
+            "by_family": {"a": {"value": 0.0, "low": -0.2, "high": 0.1}},
+        },
+    ]
+    span = _interval_span(seeds)
+    assert (span["value"], span["low"], span["high"]) == pytest.approx(
+        (0.35, -0.3, 0.7)
     )
-    q = spectral_quantities(read_json(folder / "spectral.json"))
-    assert (q["partial_spearman_low"], q["partial_spearman_high"]) == (-0.3, 0.7)
-    assert spectral_controls_record()["layer0"]["sigma1"] == [10.0, 12.0]
+    assert (span["by_family"]["a"]["low"], span["by_family"]["a"]["high"]) == (
+        -0.2,
+        0.3,
+    )

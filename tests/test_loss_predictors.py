@@ -80,3 +80,15 @@ def test_mismatched_lengths_are_named():
     score, loss, statistics, level, family = design(0.0)
     with pytest.raises(ValueError, match="score, levels, families"):
         loss_predictors(score[:-1], loss, statistics, level, family, ["a", "b"])
+
+
+def test_resamples_draw_the_same_prompts_of_every_level_together():
+    from icl_core.analysis.loss_predictors import level_resamples
+
+    levels = np.repeat([0, 1, 2], 5)
+    draws = level_resamples(levels, n_resamples=4, seed=0)
+    assert all(d.shape == (4, 5) for d in draws.values())
+    assert np.array_equal(draws[1] - 5, draws[0])  # same positions within each level
+    assert np.array_equal(draws[2] - 10, draws[0])
+    with pytest.raises(ValueError, match="same number of prompts per level"):
+        level_resamples(np.array([0, 0, 1]), 4, 0)

@@ -49,17 +49,21 @@ class SpectralProfile:
     sigma1: np.ndarray  # (layers, shifts) mean leading singular value
     sigma2: np.ndarray  # (layers, shifts) mean second singular value
     in_distribution_scores: np.ndarray  # (layers, prompts) each prompt's, at c = 0
-    mean_token: dict[str, np.ndarray]  # `spectral.mean_token_profile`, (layers,)
+    # `spectral.mean_token_profile` of the uncentred streams, (layers,)
+    mean_token: dict[str, np.ndarray]
     reference: torch.Tensor  # (layers, 2, width)
     sweep: dict[float, SpectralSample]
+    centred: bool
 
     def record(self) -> dict:
-        """The profile as a results file keeps it."""
+        """The profile as a results file keeps it (the mean token's profile only for
+        uncentred matrices, where it is not removed by construction)."""
         return {
             "signature_score": self.score,
             "per_direction": self.alignment,
             "sigma1": self.sigma1,
-            "mean_token": self.mean_token,
+            "sigma2": self.sigma2,
+            **({} if self.centred else {"mean_token": self.mean_token}),
         }
 
 
@@ -97,6 +101,7 @@ def spectral_profile(
         mean_token=mean_token_profile(hidden, reference),
         reference=reference,
         sweep=sweep,
+        centred=center,
     )
 
 

@@ -65,15 +65,18 @@ def level_resamples(
     levels: np.ndarray, n_resamples: int, seed: int
 ) -> dict[int, np.ndarray]:
     """For each shift level, `n_resamples` draws with replacement of its prompts'
-    indices: (n_resamples, prompts in the level)."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for level in np.unique(levels):
-        members = np.flatnonzero(levels == level)
-        out[int(level)] = members[
-            rng.integers(0, len(members), (n_resamples, len(members)))
-        ]
-    return out
+    indices: (n_resamples, prompts in the level). Every level is drawn from the same
+    seed, so its k-th prompt shares x's noise and w with the k-th of every other level;
+    the draws therefore resample those clusters jointly (the same positions in every
+    level), not each level on its own."""
+    members = {int(k): np.flatnonzero(levels == k) for k in np.unique(levels)}
+    sizes = {len(m) for m in members.values()}
+    check(
+        len(sizes) == 1, "levels", sorted(sizes), "the same number of prompts per level"
+    )
+    n = sizes.pop()
+    positions = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
+    return {k: m[positions] for k, m in members.items()}
 
 
 def _interval(point: float, boot: np.ndarray) -> dict[str, float]:
@@ -104,8 +107,9 @@ def loss_predictors(
     """Rank correlations with low loss (−`loss`) of the signature `score` and of each
     model-free statistic, over prompts (P,) labelled by shift level and family.
 
-    `within_shift_spearman`: the signature's Spearman within each level, averaged over
-    the levels (per family and over both); `model_free_spearman`: each statistic's,
+    `pooled_spearman`: the signature's Spearman over all prompts;
+    `within_shift_spearman`: the same within each level, averaged over the levels (per
+    family and over both); `model_free_spearman`: each statistic's,
     pooled and within levels; `partial_spearman`: the signature's, pooled, with every
     statistic partialled out. Intervals are 95% bootstrap percentiles over prompts."""
     P = len(loss)
@@ -135,6 +139,10 @@ def loss_predictors(
         score[pooled_index], low_loss[pooled_index], moved
     )
     return {
+        "pooled_spearman": _interval(
+            spearman_rows(score, low_loss),
+            spearman_rows(score[pooled_index], low_loss[pooled_index]),
+        ),
         "within_shift_spearman": {
             **within(spearman_rows, score, low_loss),
             "by_family": {

@@ -29,8 +29,8 @@ class Thresholds:
     correlation: float = 0.5  # claim 6, finding C: Spearman with low loss
     training_range: float = 4.0  # findings D, F, G: |c| the coverage models saw
     bound_share: float = 0.05  # checks 2a, 3a: share of targets beyond the bound
-    # checks 4a, 5a: how far the trained model's score (or score drop) must exceed both
-    # layer 0's and the untrained model's
+    # checks 4a, 4b, 5a, 5c: how far the trained model's score (or score drop) must
+    # exceed both its embedding's (layer 0) and the untrained model's
     input_margin: float = 0.1
 
     @classmethod
@@ -384,12 +384,13 @@ CHECKS: tuple[Claim, ...] = (
         "beyond the input",
         Condition("signature_beyond_input", ">=", "input_margin"),
         "spectral",
-        "beyond the input: above what layer 0 and the untrained model give",
-        criterion="score ≥ {shared_alignment} and ≥ {input_margin} above both the "
-        "embedding's (layer 0) and the untrained model's at layer {layer}",
-        measured="{signature_in_distribution:.2f} against {signature_layer0:.2f} at "
-        "layer 0 and {signature_untrained:.2f} untrained",
+        "beyond the input: above the trained embedding (layer 0) and the untrained "
+        "model",
+        criterion="score ≥ {shared_alignment}, and ≥ {input_margin} above both the "
+        "embedding's (layer 0) and the untrained model's at layer {layer} (measured: "
+        "the margin over the larger, per seed)",
         requires=((Condition("signature_in_distribution", ">=", "shared_alignment"),),),
+        mean_of_seeds=True,
     ),
     _check(
         "4",
@@ -397,9 +398,12 @@ CHECKS: tuple[Claim, ...] = (
         "centred",
         Condition("signature_centred", ">=", "shared_alignment"),
         "spectral",
-        "with each prompt's mean token removed (centred residual matrices)",
-        criterion="centred score ≥ {shared_alignment}",
-        measured="centred score {signature_centred:.2f} at layer {layer}",
+        "with each prompt's mean token removed (centred residual matrices), above "
+        "the embedding and the untrained model centred alike",
+        criterion="centred score ≥ {shared_alignment}, and ≥ {input_margin} above "
+        "both references' centred scores",
+        requires=((Condition("centred_beyond_input", ">=", "input_margin"),),),
+        mean_of_seeds=True,
     ),
     _check(
         "5",
@@ -407,13 +411,36 @@ CHECKS: tuple[Claim, ...] = (
         "beyond the input",
         Condition("drop_beyond_input", ">=", "input_margin"),
         "spectral",
-        "beyond the input: more than layer 0 and the untrained model show",
-        criterion="score drop ≥ {input_margin} above both the embedding's and the "
-        "untrained model's, and σ1 growth above both",
-        measured="drop {signature_drop:.2f} against {drop_layer0:.2f} at layer 0 and "
-        "{drop_untrained:.2f} untrained; σ1 ×{sigma1_growth:.3g} against "
-        "×{sigma1_growth_layer0:.3g} and ×{sigma1_growth_untrained:.3g}",
-        requires=((Condition("sigma1_growth_beyond_input", ">", 1.0),),),
+        "beyond the input: its score drops more than the embedding's (layer 0) and "
+        "the untrained model's",
+        criterion="score drop ≥ {input_margin} above both references' drops "
+        "(measured: the margin over the larger, per seed)",
+        mean_of_seeds=True,
+    ),
+    _check(
+        "5",
+        "b",
+        "σ1 beyond the input",
+        Condition("sigma1_growth_beyond_input", ">", 1.0),
+        "spectral",
+        "its σ1 grows more than the embedding's (layer 0) and the untrained model's",
+        criterion="σ1's growth ÷ the larger of both references' growths > 1",
+        fmt=".2f",
+        unit="×",
+        mean_of_seeds=True,
+    ),
+    _check(
+        "5",
+        "c",
+        "centred, beyond the input",
+        Condition("centred_drop_beyond_input", ">=", "input_margin"),
+        "spectral",
+        "centred (the rank-one shift of every x token removed with the mean token), "
+        "beyond the input",
+        criterion="centred score drops by ≥ {alignment_drop} and ≥ {input_margin} "
+        "more than both references' centred scores (measured: the margin, per seed)",
+        requires=((Condition("centred_drop", ">=", "alignment_drop"),),),
+        mean_of_seeds=True,
     ),
     _check(
         "6",
@@ -645,8 +672,11 @@ RESTS_ON = {
     "on the control family": "targets that grow with the shift",
     "without the final LayerNorm": "the final LayerNorm's read-out",
     "in normalised error": "errors measured in absolute units",
-    "beyond the input": "what the input alone produces (layer 0, untrained model)",
+    "beyond the input": "what the trained embedding (layer 0) or the untrained "
+    "model already shows",
     "centred": "the prompts' mean token",
+    "σ1 beyond the input": "the growth of σ1 that the embedding already shows",
+    "centred, beyond the input": "the mean token",
     "within a shift level": "differences between pooled shift levels",
     "beyond model-free predictors": "what statistics of the prompt already predict",
 }
@@ -658,8 +688,10 @@ FAILS_ON = {
     "on the control family": "targets that grow with the shift",
     "without the final LayerNorm": "the final LayerNorm's read-out",
     "in normalised error": "errors measured in absolute units",
-    "beyond the input": "the input's own structure",
+    "beyond the input": "what the embedding or the untrained model show",
     "centred": "the prompts' mean token",
+    "σ1 beyond the input": "σ1 growth in the embedding",
+    "centred, beyond the input": "the mean token",
     "within a shift level": "pooling across shift levels",
     "beyond model-free predictors": "what statistics of the prompt predict",
 }

@@ -37,11 +37,13 @@ STANDARD_QUANTITIES = (
     "signature_beyond_input",
     "signature_centred",
     "drop_beyond_input",
+    "sigma1_growth_beyond_input",
+    "centred_drop_beyond_input",
     "within_shift_spearman",
     "partial_spearman",
 )
 # the parts of `claims.CHECKS` the Scale chapter compares across presets
-SCALE_PARTS = ("4a", "4b", "5a", "6a", "6b")
+SCALE_PARTS = ("4a", "4b", "5a", "5b", "5c", "6a", "6b")
 
 
 def verdict_of(summary: "PresetSummary", claim: Claim) -> Verdict:
@@ -195,6 +197,10 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
             measured("signature_beyond_input", ".2f")),
         row("signature score, c = 0, centred", measured("signature_centred", ".2f")),
         row("score drop, above layer 0 and untrained", measured("drop_beyond_input", ".2f")),
+        row("σ1 growth ÷ layer 0's or untrained's",
+            measured("sigma1_growth_beyond_input", ".2f", "×")),
+        row("centred score drop, above layer 0 and untrained",
+            measured("centred_drop_beyond_input", ".2f")),
         row("Spearman within a shift level", measured("within_shift_spearman", ".2f")),
         row("Spearman, prompt statistics partialled out",
             measured("partial_spearman", ".2f")),
