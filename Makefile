@@ -24,7 +24,7 @@ book: venv
 	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain) $(if $(JOBS),--jobs $(JOBS))
 
 small: venv
-	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 \
+	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 1 2 --pretraining-seeds 0 \
 		--pretraining standard x_shifted x_wide --bound-free-seeds \
 		--out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
 

@@ -140,3 +140,21 @@ def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
     (folder / "cpu-1" / "model.pt").write_bytes(b"retrained")
     with pytest.raises(StaleResultsError, match="cpu-1"):
         preset_summary(tmp_path, "cpu")
+
+
+def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_path):
+    from icl_core.verdicts.scale import attribution, moved_by
+
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
+    # more training moves nothing; d moves claim 4 from no to yes
+    write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
+    write_preset(tmp_path, "cpu-d10", [0.02, 2.0, 20.0], 0.95, [True] * 4 + [False] * 3)
+    summaries = [preset_summary(tmp_path, p) for p in ("cpu", "cpu-d10", "cpu-16k")]
+    claim4 = attribution(summaries, DEFINED[3])
+    assert claim4 == {
+        "d and prompt length": "flips (no → yes)",
+        "training length": "no clear change (no at both)",
+        "model size and training length": "not run",
+    }
+    assert moved_by(claim4) == "d and prompt length: flips"
+    assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"

@@ -132,19 +132,19 @@ def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
 
 
 def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> None:
-    """One panel per claim: its key quantity against the parameter count, the seed mean
-    with the seed range, the marker filled where the claim holds, the threshold
-    dashed."""
+    """One panel per claim: its key quantity at each preset (in `PRESETS` order), the
+    seed mean with the seed range, the marker filled where the claim holds, the
+    threshold dashed."""
+    names = [s.preset for s in summaries]
     for ax, claim in zip(axes, CLAIMS):
-        points = []
-        for s in summaries:
+        for x, s in enumerate(summaries):
             values = measured_values(s, claim.quantity)
             if not values:
                 continue
             mean, low, high = np.mean(values), min(values), max(values)
             holds = verdict_of(s, claim).holds
             ax.errorbar(
-                s.n_parameters,
+                x,
                 mean,
                 yerr=[[mean - low], [high - mean]],
                 fmt="o",
@@ -154,23 +154,13 @@ def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> 
                 capsize=3,
                 zorder=3,
             )
-            ax.annotate(
-                s.preset,
-                (s.n_parameters, mean),
-                textcoords="offset points",
-                xytext=(7, 5),
-            )
-            points.append((s.n_parameters, mean))
-        if len(points) > 1:
-            ax.plot(*zip(*points), color=PALETTE[0], linewidth=1, alpha=0.5)
         ax.axhline(
             claim.key_condition.bound(t), linestyle="--", color="grey", linewidth=1
         )
-        ax.set_xscale("log")
         if claim.log:
             ax.set_yscale("log")
-        sizes = [s.n_parameters for s in summaries]
-        ax.set_xlim(min(sizes) / 3, max(sizes) * 3)
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=9)
+        ax.set_xlim(-0.5, len(names) - 0.5)
         ax.set_title(f"{claim.key}. {claim.title}")
         ax.set_ylabel(claim.label)
 

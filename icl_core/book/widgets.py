@@ -24,8 +24,10 @@ def alignment_heatmap(ax, top_vectors, layer: int, index: int = 0):
 
 
 def alignment_explorer(model, n_prompts: int = 60, seed: int = 0):
-    """Sliders for layer, shift family and shift size; redraws the prompt × prompt
-    heatmaps."""
+    """Sliders for layer, shift family and shift size, and a button that draws the
+    prompt × prompt heatmaps. Nothing is drawn until the button is pressed: built
+    while a chapter executes headless, a widget that draws at once can stall the
+    kernel on its output (seen twice in the alignment chapter)."""
     import ipywidgets as widgets
 
     cfg = model.config
@@ -42,6 +44,7 @@ def alignment_explorer(model, n_prompts: int = 60, seed: int = 0):
 
     return widgets.interactive(
         draw,
+        {"manual": True, "manual_name": "draw"},
         layer=widgets.IntSlider(
             value=cfg.n_layer, min=0, max=cfg.n_layer, description="layer"
         ),

@@ -15,7 +15,7 @@ from ..core.presets import PRESETS
 from ..core.storage import write_json
 from ..result_files import MODERATE_SHIFT
 from ..results import checkpoints_of, format_range, one_seed, read_results
-from .claims import CLAIMS, Claim, Verdict, quantities
+from .claims import CHECKS, CLAIMS, Claim, Verdict, quantities
 from .scorecard import STANDARD_MODEL_RESULTS
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
@@ -44,6 +44,11 @@ STANDARD_QUANTITIES = (
 )
 # the parts of `claims.CHECKS` the Scale chapter compares across presets
 SCALE_PARTS = ("4a", "4b", "5a", "5b", "5c", "6a", "6b")
+
+
+def scale_parts() -> tuple[Claim, ...]:
+    """The definitions of `SCALE_PARTS`."""
+    return tuple(c for c in CHECKS if c.key in SCALE_PARTS)
 
 
 def verdict_of(summary: "PresetSummary", claim: Claim) -> Verdict:
@@ -126,24 +131,63 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
     )
 
 
+# the factor each pair of presets varies, everything else held fixed (the last pair
+# varies model size and training length together: no preset separates them)
+FACTORS = (
+    ("d and prompt length", "cpu", "cpu-d10"),
+    ("training length", "cpu", "cpu-16k"),
+    ("model size and training length", "cpu-d10", "small"),
+)
+
+
+def change(before: PresetSummary, after: PresetSummary, claim: Claim) -> str:
+    """How a claim moves from one preset to another: 'flips (no → yes)' when its
+    verdict changes; else 'no clear change' when the two seed ranges of its key
+    quantity overlap, or whether it moves to the side where the claim holds
+    ('strengthens') or away from it ('weakens'); 'not tested' where either preset
+    could not test it."""
+    verdicts = [verdict_of(s, claim) for s in (before, after)]
+    if any(v.holds is None for v in verdicts):
+        return "not tested"
+    outcomes = [v.outcome for v in verdicts]
+    if outcomes[0] != outcomes[1]:
+        return f"flips ({outcomes[0]} → {outcomes[1]})"
+    first, last = (measured_values(s, claim.quantity) for s in (before, after))
+    if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
+        return f"no clear change ({outcomes[1]} at both)"
+    toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))
+    return f"{'strengthens' if toward else 'weakens'} ({outcomes[1]} at both)"
+
+
 def trend(summaries: list[PresetSummary], claim: Claim) -> str:
-    """How a claim moves from the smallest to the largest preset that tested it:
-    'flips (no → yes)' when its verdict changes; else 'no clear change' when the two
-    presets' seed ranges of its key quantity overlap, or whether it moves to the side
-    where the claim holds ('strengthens') or away from it ('weakens')."""
+    """How a claim moves from the smallest to the largest preset that tested it
+    (`change`)."""
     tested = [s for s in summaries if verdict_of(s, claim).holds is not None]
     if len(tested) < 2:
         return "tested at one scale" if tested else "not tested"
-    small, large = tested[0], tested[-1]
-    outcomes = [verdict_of(s, claim).outcome for s in (small, large)]
-    if outcomes[0] != outcomes[1]:
-        return f"flips ({outcomes[0]} → {outcomes[1]})"
-    first, last = (measured_values(s, claim.quantity) for s in (small, large))
-    if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
-        return f"no clear change ({outcomes[1]} at both)"
-    before, after = np.mean(first), np.mean(last)
-    toward = (after > before) == (claim.key_condition.op in (">", ">="))
-    return f"{'strengthens' if toward else 'weakens'} ({outcomes[1]} at both)"
+    return change(tested[0], tested[-1], claim)
+
+
+def attribution(summaries: list[PresetSummary], claim: Claim) -> dict[str, str]:
+    """For each of `FACTORS`, how the claim moves when only that factor changes ('not
+    run' where either preset lacks results)."""
+    by_name = {s.preset: s for s in summaries}
+    return {
+        factor: change(by_name[a], by_name[b], claim)
+        if a in by_name and b in by_name
+        else "not run"
+        for factor, a, b in FACTORS
+    }
+
+
+def moved_by(attributed: dict[str, str]) -> str:
+    """The factors that flip a claim's verdict, else those that move its quantity
+    beyond the seed ranges, else 'no clear change'."""
+    for kinds in (("flips",), ("strengthens", "weakens")):
+        factors = [f for f, c in attributed.items() if c.startswith(kinds)]
+        if factors:
+            return "; ".join(f"{f}: {attributed[f].split(' (')[0]}" for f in factors)
+    return "no clear change"
 
 
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
@@ -258,6 +302,13 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
                     "parts": [dataclasses.asdict(v) for v in s.parts],
                 }
                 for s in summaries
+            },
+            "attribution": {
+                "factors": [list(f) for f in FACTORS],
+                "claims": {
+                    claim.key: attribution(summaries, claim)
+                    for claim in (*CLAIMS, *scale_parts())
+                },
             },
             "checkpoints": {k: v for s in summaries for k, v in s.checkpoints.items()},
         },
