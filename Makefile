@@ -1,7 +1,10 @@
 # make book: execute every chapter (papermill) and build the book; make test: the test suite;
-# make small: every chapter at the small preset (one seed; the standard model, and the
-# x_shifted and x_wide models where a chapter compares pretraining distributions) into
-# results/small/chapters, for the Scale chapter, leaving the published chapters as they are.
+# make small: every chapter at the small preset (standard model seeds 0-2; the x_shifted
+# and x_wide models, seed 0, where a chapter compares pretraining distributions) into
+# results/small/chapters, for the Scale chapter, leaving the published chapters as they are;
+# make variants: the chapters the scorecard reads at cpu-d10 and cpu-16k (the cpu preset
+# with one factor changed), seeds 0-2, into results/<variant>/chapters, for the Scale
+# chapter's attribution.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +13,7 @@ DEVICE ?= auto
 RETRAIN ?= 0
 JOBS ?=
 
-.PHONY: venv book small test bench serve clean
+.PHONY: venv book small variants test bench serve clean
 
 $(VENV)/installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +30,16 @@ small: venv
 	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 1 2 --pretraining-seeds 0 \
 		--pretraining standard x_shifted x_wide --bound-free-seeds \
 		--out results/small/chapters $(if $(filter 1,$(RETRAIN)),--retrain)
+
+VARIANT_CHAPTERS := in_distribution distribution_shift signature_and_loss pretraining \
+	what_fails scorecard
+
+variants: venv
+	for preset in cpu-d10 cpu-16k; do \
+		$(PY) -m icl_core book --preset $$preset --device $(DEVICE) --seeds 0 1 2 \
+			--pretraining standard --bound-free-seeds --chapters $(VARIANT_CHAPTERS) \
+			--out results/$$preset/chapters || exit 1; \
+	done
 
 test: venv
 	$(PY) -m pytest -q

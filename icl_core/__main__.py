@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         f"{', '.join(PRETRAINING)}; 'standard' always included)",
     )
     book.add_argument(
+        "--chapters",
+        nargs="+",
+        help="run only these chapters (file names without .ipynb; default: all)",
+    )
+    book.add_argument(
         "--out",
         help="write the executed chapters to this folder and build no book "
         "(default: execute them in place and build the book)",
@@ -208,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.jobs,
                 _chapter_parameters(args),
                 args.out,
+                args.chapters,
             )
         else:
             _train(args)

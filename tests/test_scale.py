@@ -158,3 +158,14 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
     }
     assert moved_by(claim4) == "d and prompt length: flips"
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
+
+
+def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
+    from icl_core.verdicts.scale import moved_by, unlearned_seeds
+
+    # the last seed's in-distribution error is 10% worse: 0.05 → 0.055
+    write_preset(tmp_path, "cpu", [0.05, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
+    summary = preset_summary(tmp_path, "cpu")
+    assert unlearned_seeds(summary, 0.052) == [2]
+    assert unlearned_seeds(summary, 0.06) == []
+    assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"

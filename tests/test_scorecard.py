@@ -232,3 +232,10 @@ def test_claim_7_is_not_tested_with_a_single_pretraining_distribution(tmp_path):
         count_holding(verdicts) == "6 of 6 tested"
         and count_holding(verdicts[:6]) == "6 of 6"
     )
+
+
+def test_the_book_command_runs_named_chapters_only_if_the_book_has_them(tmp_path):
+    from icl_core.book.pipeline import execute
+
+    with pytest.raises(ValueError, match=r"chapters='scorcard'.*scorecard"):
+        execute("book", {"preset": "smoke"}, only=["scorcard"])

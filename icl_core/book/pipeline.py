@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from ..core.config import check
 from ..core.jobs import Job, run_side_by_side
 from ..core.train import resolve_device
 from ..results import write_timings
@@ -54,12 +55,25 @@ def prerequisites(notebook: Path) -> list[str]:
 
 
 def execute(
-    book_dir: str | Path, parameters: dict, jobs: int = 1, out: Path | None = None
+    book_dir: str | Path,
+    parameters: dict,
+    jobs: int = 1,
+    out: Path | None = None,
+    only: list[str] | None = None,
 ) -> dict[str, float]:
-    """Run each chapter with `parameters`, in place or into the folder `out`, up to
-    `jobs` side by side (each waits for its `prerequisites`); return the seconds each
-    took. Chapters running side by side share the cores between them, one kernel's
-    threads each, which on CPU beats one chapter at a time on every core."""
+    """Run each chapter (or those named in `only`) with `parameters`, in place or into
+    the folder `out`, up to `jobs` side by side (each waits for those of its
+    `prerequisites` that run); return the seconds each took. Chapters running side by
+    side share the cores between them, one kernel's threads each, which on CPU beats
+    one chapter at a time on every core."""
+    notebooks = chapters(book_dir)
+    names = [nb.stem for nb in notebooks]
+    for name in only or []:
+        check(
+            name in names, "chapters", name, f"chapters of the book: {', '.join(names)}"
+        )
+    notebooks = [nb for nb in notebooks if only is None or nb.stem in only]
+    running = {nb.stem for nb in notebooks}
 
     def chapter(notebook: Path) -> Job:
         def run(_device: str, threads: int) -> float:
@@ -67,9 +81,9 @@ def execute(
             print(f"executed {notebook.name} in {seconds:.0f} s", flush=True)
             return seconds
 
-        return Job(notebook.stem, run, tuple(prerequisites(notebook)))
+        after = tuple(p for p in prerequisites(notebook) if p in running)
+        return Job(notebook.stem, run, after)
 
-    notebooks = chapters(book_dir)
     return run_side_by_side([chapter(nb) for nb in notebooks], ["cpu"] * max(1, jobs))
 
 
@@ -154,13 +168,16 @@ def make_book(
     jobs: int | None = None,
     chapter_parameters: dict | None = None,
     out: str | Path | None = None,
+    only: list[str] | None = None,
 ) -> None:
     """Execute every chapter (by default side by side on a CPU, one at a time on a GPU),
     record the wall times, build the book.
 
     `chapter_parameters` reach every chapter beside the preset (e.g. fewer training
     seeds at a preset too large for five). With `out`, the executed chapters go to
-    that folder and no book is built: the published chapters stay as they are."""
+    that folder and no book is built: the published chapters stay as they are. With
+    `only`, just the chapters named, and nothing more: no wall times recorded (the
+    record is of whole runs), no book built."""
     check_parameters(preset=preset, **(chapter_parameters or {}))
     if jobs is None:
         jobs = (os.cpu_count() or 1) if resolve_device(device).type == "cpu" else 1
@@ -185,8 +202,10 @@ def make_book(
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    seconds = execute(book_dir, parameters, jobs, out)
+    seconds = execute(book_dir, parameters, jobs, out, only)
     total = time.perf_counter() - start
+    if only is not None:
+        return
     trained = len(set(Path(results, preset).glob("*/model.pt")) - before)
     write_timings(
         Path(results, preset, "timings.json"),

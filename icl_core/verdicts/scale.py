@@ -182,12 +182,23 @@ def attribution(summaries: list[PresetSummary], claim: Claim) -> dict[str, str]:
 
 def moved_by(attributed: dict[str, str]) -> str:
     """The factors that flip a claim's verdict, else those that move its quantity
-    beyond the seed ranges, else 'no clear change'."""
+    beyond the seed ranges, else 'no clear change' ('not tested' where no pair
+    tested it)."""
+    if all(c in ("not tested", "not run") for c in attributed.values()):
+        return "not tested"
     for kinds in (("flips",), ("strengthens", "weakens")):
         factors = [f for f, c in attributed.items() if c.startswith(kinds)]
         if factors:
             return "; ".join(f"{f}: {attributed[f].split(' (')[0]}" for f in factors)
     return "no clear change"
+
+
+def unlearned_seeds(summary: PresetSummary, match_error: float) -> list[int]:
+    """The training seeds whose model does not match least squares in distribution
+    (claim 1's criterion fails for that seed): every other verdict at such a seed is
+    about a model that has not learned the task."""
+    errors = summary.quantities["in_distribution_error"]
+    return [seed for seed, e in zip(summary.seeds, errors) if e >= match_error]
 
 
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
