@@ -5,7 +5,6 @@ from conftest import spectral_controls_record
 from test_scorecard import write_results
 
 from icl_core.analysis.input_controls import (
-    beyond_input,
     share_above,
     spectral_profile,
     untrained_twin,
@@ -48,12 +47,9 @@ def test_mean_token_profile_finds_a_shared_mean_token():
     assert pure["energy_share"][0] < 1e-12
 
 
-def test_share_above_and_beyond_input():
+def test_share_above_counts_prompts_at_or_above_each_threshold():
     scores = np.array([0.2, 0.5, 0.9, 1.0])
     assert share_above(scores, [0.0, 0.5, 0.95, 1.01]).tolist() == [1, 0.75, 0.25, 0]
-    assert beyond_input([0.8, 0.5], [0.6, 0.7], [0.7, 0.1]).tolist() == pytest.approx(
-        [0.1, -0.2]
-    )
 
 
 def test_profile_shapes_and_reference_agreement():

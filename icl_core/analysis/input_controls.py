@@ -128,12 +128,6 @@ def spectral_controls(
     }
 
 
-def beyond_input(trained: np.ndarray, layer0: np.ndarray, untrained: np.ndarray):
-    """How far the trained model's value exceeds the larger of the two input-only
-    references (elementwise)."""
-    return np.asarray(trained) - np.maximum(layer0, untrained)
-
-
 def share_above(scores: np.ndarray, thresholds) -> np.ndarray:
     """Share of prompts (last axis) whose score is at least each threshold:
     (…, thresholds)."""
