@@ -2,9 +2,9 @@
 # make small: every chapter at the small preset (standard model seeds 0-2; the x_shifted
 # and x_wide models, seed 0, where a chapter compares pretraining distributions) into
 # results/small/chapters, for the Scale chapter, leaving the published chapters as they are;
-# make variants: the chapters the scorecard reads at cpu-d10 and cpu-16k (the cpu preset
-# with one factor changed), seeds 0-2, into results/<variant>/chapters, for the Scale
-# chapter's attribution.
+# make variants: the chapters the scorecard reads at cpu-d10, cpu-16k and small-4x64 (each
+# one factor of scale away from cpu or small), seeds 0-2, into results/<variant>/chapters,
+# for the Scale chapter's attribution.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -35,7 +35,7 @@ VARIANT_CHAPTERS := in_distribution distribution_shift signature_and_loss pretra
 	what_fails scorecard
 
 variants: venv
-	for preset in cpu-d10 cpu-16k; do \
+	for preset in cpu-d10 cpu-16k small-4x64; do \
 		$(PY) -m icl_core book --preset $$preset --device $(DEVICE) --seeds 0 1 2 \
 			--pretraining standard --bound-free-seeds --chapters $(VARIANT_CHAPTERS) \
 			--out results/$$preset/chapters || exit 1; \

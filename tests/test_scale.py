@@ -153,8 +153,9 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
     claim4 = attribution(summaries, DEFINED[3])
     assert claim4 == {
         "d and prompt length": "flips (no → yes)",
-        "training length": "no clear change (no at both)",
-        "model size and training length": "not run",
+        "training length (d = 5)": "no clear change (no at both)",
+        "training length (d = 10)": "not run",
+        "model size": "not run",
     }
     assert moved_by(claim4) == "d and prompt length: flips"
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
@@ -169,3 +170,31 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
     assert unlearned_seeds(summary, 0.052) == [2]
     assert unlearned_seeds(summary, 0.06) == []
     assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"
+
+
+def test_each_pair_of_factor_presets_differs_in_its_factor_alone():
+    from icl_core.verdicts.scale import FACTORS
+
+    def fields(name):
+        config = get_preset(name).to_dict()
+        return {
+            f"{section}.{key}": value
+            for section, values in config.items()
+            if isinstance(values, dict)
+            for key, value in values.items()
+        }
+
+    curriculum_to_d = {"curriculum.dims_end", "curriculum.points_end"}
+    stretched = {"curriculum.dims_start", "curriculum.points_start"}
+    varied = {
+        "d and prompt length": {"model.n_dims", "model.n_points", *curriculum_to_d},
+        "training length (d = 5)": {"train.steps"},
+        "training length (d = 10)": {"train.steps", *stretched},
+        "model size": {"model.n_layer", "model.n_embd"},
+    }
+    for factor, before, after in FACTORS:
+        a, b = fields(before), fields(after)
+        # the curriculum's interval follows the steps; logging moves no result
+        bookkeeping = {"curriculum.interval", "train.log_every"}
+        changed = {k for k in a if a[k] != b[k]} - bookkeeping
+        assert changed == varied[factor], factor

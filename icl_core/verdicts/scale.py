@@ -131,12 +131,14 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
     )
 
 
-# the factor each pair of presets varies, everything else held fixed (the last pair
-# varies model size and training length together: no preset separates them)
+# the factor each pair of presets varies, everything else held fixed (training length
+# twice: at d = 5 with the cpu curriculum, and at d = 10 with small's, which is
+# stretched over the longer run)
 FACTORS = (
     ("d and prompt length", "cpu", "cpu-d10"),
-    ("training length", "cpu", "cpu-16k"),
-    ("model size and training length", "cpu-d10", "small"),
+    ("training length (d = 5)", "cpu", "cpu-16k"),
+    ("training length (d = 10)", "cpu-d10", "small-4x64"),
+    ("model size", "small-4x64", "small"),
 )
 
 
