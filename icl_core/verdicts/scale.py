@@ -15,7 +15,7 @@ from ..core.presets import PRESETS
 from ..core.storage import write_json
 from ..result_files import MODERATE_SHIFT
 from ..results import checkpoints_of, format_range, one_seed, read_results
-from .claims import CHECKS, CLAIMS, Claim, Verdict, quantities
+from .claims import CHECKS, CLAIMS, Claim, Thresholds, Verdict, quantities
 from .scorecard import STANDARD_MODEL_RESULTS
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
@@ -74,8 +74,11 @@ class PresetSummary:
     train_seconds: float  # the standard model's first seed
     train_device: str
     seeds: list[int]
+    pretraining_seeds: list[int]  # the seeds claim 7 is judged over
     pretraining: list[str]
     quantities: dict[str, list[float]]
+    # each claim's and part's own criterion at each of its seeds (None: not measured)
+    seed_holds: dict[str, list[bool | None]]
     verdicts: list[Verdict]
     parts: list[Verdict]  # the `SCALE_PARTS` re-judged by the scorecard
     checkpoints: dict[str, str]
@@ -104,11 +107,22 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         quantities({n: one_seed(data[n], i) for n in STANDARD_MODEL_RESULTS})
         for i in range(len(ind["seeds"]))
     ]
+    per_pretraining_seed = [
+        quantities({"pretraining": one_seed(pre, j)}) for j in range(len(pre["seeds"]))
+    ]
     quantities_by_seed = {k: [q[k] for q in per_seed] for k in STANDARD_QUANTITIES}
     quantities_by_seed["own_distribution_wins"] = [
-        quantities({"pretraining": one_seed(pre, j)})["own_distribution_wins"]
-        for j in range(len(pre["seeds"]))
+        q["own_distribution_wins"] for q in per_pretraining_seed
     ]
+    seed_holds = {
+        claim.key: [
+            claim.holds(q, Thresholds())
+            for q in (
+                per_pretraining_seed if claim.results == "pretraining" else per_seed
+            )
+        ]
+        for claim in (*CLAIMS, *scale_parts())
+    }
     return PresetSummary(
         preset=preset,
         n_parameters=sum(t.numel() for t in payload["model"].values()),
@@ -119,8 +133,10 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         train_seconds=float(payload["seconds"]),
         train_device=payload.get("device", "unknown"),
         seeds=[s["seed"] for s in ind["seeds"]],
+        pretraining_seeds=[s["seed"] for s in pre["seeds"]],
         pretraining=list(pre["models"]),
         quantities=quantities_by_seed,
+        seed_holds=seed_holds,
         verdicts=[Verdict(**claim) for claim in data["scorecard"]["claims"]],
         parts=[
             Verdict(**part)
@@ -201,6 +217,65 @@ def unlearned_seeds(summary: PresetSummary, match_error: float) -> list[int]:
     about a model that has not learned the task."""
     errors = summary.quantities["in_distribution_error"]
     return [seed for seed, e in zip(summary.seeds, errors) if e >= match_error]
+
+
+def held_by_learned_seeds(
+    summary: PresetSummary, claim: Claim, match_error: float
+) -> tuple[int, int]:
+    """(seeds holding, seeds) of the claim's own criterion over the seeds that learned
+    the task (`unlearned_seeds` set aside): whether a split verdict splits along them."""
+    unlearned = set(unlearned_seeds(summary, match_error))
+    seeds = (
+        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
+    )
+    kept = [
+        holds
+        for seed, holds in zip(seeds, summary.seed_holds[claim.key])
+        if seed not in unlearned and holds is not None
+    ]
+    return sum(kept), len(kept)
+
+
+def learned_seed_table(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a table that sets, at every preset with seeds that did
+    not learn the task, each claim's verdict beside its seed count without them."""
+    split = [s for s in summaries if unlearned_seeds(s, match_error)]
+    header = ["claim"]
+    for s in split:
+        header += [f"`{s.preset}`, all seeds", f"`{s.preset}`, seeds that learned"]
+
+    def cells(s, claim):
+        holding, seeds = held_by_learned_seeds(s, claim, match_error)
+        learned = f"{holding} of {seeds} hold" if seeds else "not tested"
+        return [verdict_cell(verdict_of(s, claim)), learned]
+
+    rows = (
+        [
+            [verdict_of(split[0], c).claim, *(x for s in split for x in cells(s, c))]
+            for c in claims
+        ]
+        if split
+        else []
+    )
+    return header, rows
+
+
+def carried_by_unlearned(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> list[str]:
+    """'4 at small' for each claim that fails at a preset although its own criterion
+    holds in every seed there that learned the task."""
+    carried = []
+    for s in summaries:
+        if not unlearned_seeds(s, match_error):
+            continue
+        for claim in claims:
+            holding, seeds = held_by_learned_seeds(s, claim, match_error)
+            if verdict_of(s, claim).holds is False and seeds and holding == seeds:
+                carried.append(f"{claim.key} at {s.preset}")
+    return carried
 
 
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
