@@ -143,7 +143,7 @@ def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
 
 
 def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_path):
-    from icl_core.verdicts.scale import attribution, moved_by
+    from icl_core.verdicts.scale import attribution, flipped_by, moved_by
 
     write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
     # more training moves nothing; d moves claim 4 from no to yes
@@ -158,6 +158,7 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
         "model size": "not run",
     }
     assert moved_by(claim4) == "d and prompt length: flips"
+    assert flipped_by(summaries, DEFINED) == ["4 (d and prompt length)"]
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
 
 

@@ -211,6 +211,18 @@ def moved_by(attributed: dict[str, str]) -> str:
     return "no clear change"
 
 
+def flipped_by(summaries: list[PresetSummary], claims: tuple[Claim, ...]) -> list[str]:
+    """'1 (model size)' for each claim whose verdict one factor of `FACTORS` flips,
+    naming every such factor."""
+    flipped = []
+    for claim in claims:
+        attributed = attribution(summaries, claim)
+        factors = [f for f, c in attributed.items() if c.startswith("flips")]
+        if factors:
+            flipped.append(f"{claim.key} ({', '.join(factors)})")
+    return flipped
+
+
 def unlearned_seeds(summary: PresetSummary, match_error: float) -> list[int]:
     """The training seeds whose model does not match least squares in distribution
     (claim 1's criterion fails for that seed): every other verdict at such a seed is
