@@ -158,12 +158,19 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
         "model size": "not run",
     }
     assert moved_by(claim4) == "d and prompt length: flips"
-    assert flipped_by(summaries, DEFINED) == ["4 (d and prompt length)"]
+    assert flipped_by(summaries, DEFINED, 0.05) == ["4 (d and prompt length)"]
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
 
 
 def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
-    from icl_core.verdicts.scale import held_by_learned_seeds, moved_by, unlearned_seeds
+    from icl_core.verdicts.scale import (
+        carried_by_unlearned,
+        flipped_by,
+        held_by_learned_seeds,
+        learned_seed_table,
+        moved_by,
+        unlearned_seeds,
+    )
 
     # the last seed's in-distribution error is 10% worse: 0.05 → 0.055
     write_preset(tmp_path, "cpu", [0.05, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
@@ -172,11 +179,23 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
     assert unlearned_seeds(summary, 0.06) == []
     # at the default threshold (0.05) claim 1's own criterion fails at seed 2 alone
     # (0.048 → 0.0528); set aside, the other seeds all hold
-    write_preset(tmp_path, "small", [0.048, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
+    write_preset(tmp_path, "small", [0.048, 2.0, 20.0], 0.7, [False] * 7, n_seeds=3)
     summary = preset_summary(tmp_path, "small")
     assert summary.seed_holds["1"] == [True, True, False]
     assert held_by_learned_seeds(summary, DEFINED[0], 0.05) == (2, 2)
     assert held_by_learned_seeds(summary, DEFINED[0], 0.06) == (2, 3)
+    # so claim 1's flip from small-4x64 (every seed learned) is marked as carried by it
+    write_preset(tmp_path, "small-4x64", [0.01, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
+    pair = [preset_summary(tmp_path, p) for p in ("small-4x64", "small")]
+    assert carried_by_unlearned(pair, DEFINED[:1], 0.05) == ["1 at small"]
+    assert flipped_by(pair, DEFINED[:1], 0.05) == [
+        "1 (model size, where a seed that did not learn the task makes it fail)"
+    ]
+    assert flipped_by(pair, DEFINED[:1], 0.06) == ["1 (model size)"]
+    header, rows = learned_seed_table(pair, DEFINED[:1], 0.05)
+    assert header == ["claim", "`small`, all seeds", "`small`, seeds that learned"]
+    assert [row[2] for row in rows] == ["2 of 2 hold"]
+    assert learned_seed_table(pair, DEFINED[:1], 0.06) == (["claim"], [])
     assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"
 
 

@@ -211,15 +211,34 @@ def moved_by(attributed: dict[str, str]) -> str:
     return "no clear change"
 
 
-def flipped_by(summaries: list[PresetSummary], claims: tuple[Claim, ...]) -> list[str]:
+def flipped_by(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> list[str]:
     """'1 (model size)' for each claim whose verdict one factor of `FACTORS` flips,
-    naming every such factor."""
+    naming every such factor, and marking a flip whose failing side fails only
+    through seeds that did not learn the task (`fails_through_unlearned`)."""
+    by_name = {s.preset: s for s in summaries}
     flipped = []
     for claim in claims:
-        attributed = attribution(summaries, claim)
-        factors = [f for f, c in attributed.items() if c.startswith("flips")]
+        factors = []
+        for factor, a, b in FACTORS:
+            if not attribution(summaries, claim)[factor].startswith("flips"):
+                continue
+            failing = [
+                by_name[p]
+                for p in (a, b)
+                if verdict_of(by_name[p], claim).holds is False
+            ]
+            carried = any(
+                fails_through_unlearned(s, claim, match_error) for s in failing
+            )
+            factors.append(
+                f"{factor}, where a seed that did not learn the task makes it fail"
+                if carried
+                else factor
+            )
         if factors:
-            flipped.append(f"{claim.key} ({', '.join(factors)})")
+            flipped.append(f"{claim.key} ({'; '.join(factors)})")
     return flipped
 
 
@@ -263,31 +282,44 @@ def learned_seed_table(
         learned = f"{holding} of {seeds} hold" if seeds else "not tested"
         return [verdict_cell(verdict_of(s, claim)), learned]
 
+    def heading(claim):  # a part (4a) under its claim, marked ↳
+        text = verdict_of(split[0], claim).claim
+        return f"↳ {text}" if claim.key[-1].isalpha() else text
+
+    ordered = sorted(claims, key=lambda c: (c.key[0], c.key))
     rows = (
-        [
-            [verdict_of(split[0], c).claim, *(x for s in split for x in cells(s, c))]
-            for c in claims
-        ]
+        [[heading(c), *(x for s in split for x in cells(s, c))] for c in ordered]
         if split
         else []
     )
     return header, rows
 
 
+def fails_through_unlearned(
+    summary: PresetSummary, claim: Claim, match_error: float
+) -> bool:
+    """Whether a claim fails at a preset although its own criterion holds in every seed
+    there that learned the task."""
+    holding, seeds = held_by_learned_seeds(summary, claim, match_error)
+    return (
+        verdict_of(summary, claim).holds is False
+        and bool(unlearned_seeds(summary, match_error))
+        and seeds > 0
+        and holding == seeds
+    )
+
+
 def carried_by_unlearned(
     summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
 ) -> list[str]:
-    """'4 at small' for each claim that fails at a preset although its own criterion
-    holds in every seed there that learned the task."""
-    carried = []
-    for s in summaries:
-        if not unlearned_seeds(s, match_error):
-            continue
-        for claim in claims:
-            holding, seeds = held_by_learned_seeds(s, claim, match_error)
-            if verdict_of(s, claim).holds is False and seeds and holding == seeds:
-                carried.append(f"{claim.key} at {s.preset}")
-    return carried
+    """'4 at small' for each claim that fails at a preset only through its seeds that
+    did not learn the task (`fails_through_unlearned`)."""
+    return [
+        f"{claim.key} at {s.preset}"
+        for s in summaries
+        for claim in claims
+        if fails_through_unlearned(s, claim, match_error)
+    ]
 
 
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
