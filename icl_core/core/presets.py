@@ -83,9 +83,16 @@ PRESETS: dict[str, ExperimentConfig] = {
         ),
     ),
     "cpu": CPU,
-    # Scale, one factor at a time: the cpu model at small's d = 10 (and 2d + 1 = 21
-    # points), its curriculum stretched to d (dims 2 → 10, points 5 → 21) and full, as at
-    # cpu, at step 3000 of 6000 ...
+    # Scale, one factor at a time: the cpu model with small's 21 points at d = 5, its
+    # points' curriculum stretched to them (5 → 21, full at step 3000 of 6000 as at cpu;
+    # the dimensions, sharing the interval, reach 5 by step 1125) ...
+    "cpu-p21": CPU.with_changes(
+        name="cpu-p21",
+        model={"n_points": 21},
+        curriculum={"points_end": 21, "interval": 375},
+    ),
+    # ... the same at small's d = 10, its dimensions' curriculum stretched to d (2 → 10,
+    # also full at step 3000) ...
     "cpu-d10": CPU.with_changes(
         name="cpu-d10",
         model={"n_dims": 10, "n_points": 21},

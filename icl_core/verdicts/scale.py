@@ -151,7 +151,8 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
 # twice: at d = 5 with the cpu curriculum, and at d = 10 with small's, which is
 # stretched over the longer run)
 FACTORS = (
-    ("d and prompt length", "cpu", "cpu-d10"),
+    ("prompt length", "cpu", "cpu-p21"),
+    ("d", "cpu-p21", "cpu-d10"),
     ("training length (d = 5)", "cpu", "cpu-16k"),
     ("training length (d = 10)", "cpu-d10", "small-4x64"),
     ("model size", "small-4x64", "small"),
