@@ -83,20 +83,20 @@ PRESETS: dict[str, ExperimentConfig] = {
         ),
     ),
     "cpu": CPU,
-    # Scale, one factor at a time: the cpu model with small's 21 points at d = 5, its
-    # points' curriculum stretched to them (5 → 21, full at step 3000 of 6000 as at cpu;
-    # the dimensions, sharing the interval, reach 5 by step 1125) ...
+    # Scale, one factor at a time: the cpu model with small's 21 points at d = 5, the
+    # points growing by 6 instead of 2 at each of cpu's stages (5, 11, 17, 21), so that
+    # they are full, as at cpu, at step 3000 of 6000 ...
     "cpu-p21": CPU.with_changes(
         name="cpu-p21",
         model={"n_points": 21},
-        curriculum={"points_end": 21, "interval": 375},
+        curriculum={"points_end": 21, "points_inc": 6},
     ),
-    # ... the same at small's d = 10, its dimensions' curriculum stretched to d (2 → 10,
-    # also full at step 3000) ...
+    # ... the same at small's d = 10, the dimensions growing by 3 instead of 1 at each
+    # stage (2, 5, 8, 10), also full at step 3000 ...
     "cpu-d10": CPU.with_changes(
         name="cpu-d10",
         model={"n_dims": 10, "n_points": 21},
-        curriculum={"dims_end": 10, "points_end": 21, "interval": 375},
+        curriculum={"dims_end": 10, "dims_inc": 3, "points_end": 21, "points_inc": 6},
     ),
     # ... and the cpu model trained for small's 16,000 steps, everything else as at cpu.
     "cpu-16k": CPU.with_changes(name="cpu-16k", train={"steps": 16_000}),

@@ -5,6 +5,8 @@ model grows."""
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,27 +157,73 @@ FACTORS = (
     ("d", "cpu-p21", "cpu-d10"),
     ("training length (d = 5)", "cpu", "cpu-16k"),
     ("training length (d = 10)", "cpu-d10", "small-4x64"),
-    ("model size", "small-4x64", "small"),
+    ("depth and width", "small-4x64", "small"),
 )
+
+
+def key_values(
+    summary: PresetSummary, claim: Claim, exclude: Sequence[int] = ()
+) -> dict[int, float]:
+    """The claim's key quantity at each of its training seeds (claim 7: the seeds of the
+    other pretraining distributions), leaving out unmeasured seeds and `exclude`."""
+    seeds = (
+        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
+    )
+    return {
+        seed: float(value)
+        for seed, value in zip(seeds, summary.quantities[claim.quantity])
+        if value is not None and seed not in exclude
+    }
+
+
+def quantity_change(
+    before: PresetSummary,
+    after: PresetSummary,
+    claim: Claim,
+    exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
+) -> str:
+    """How the key quantity moves between two presets over the training seeds both
+    have (all of each where they share none), `exclude` set aside at each: 'no clear
+    change' when the two seed ranges overlap, else 'strengthens' towards the side where
+    the claim holds or 'weakens'."""
+    first, last = (key_values(s, claim, x) for s, x in zip((before, after), exclude))
+    shared = first.keys() & last.keys()
+    if shared:
+        first = {k: v for k, v in first.items() if k in shared}
+        last = {k: v for k, v in last.items() if k in shared}
+    first, last = list(first.values()), list(last.values())
+    if not first or not last:
+        return "not tested"
+    if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
+        return "no clear change"
+    toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))
+    return "strengthens" if toward else "weakens"
 
 
 def change(before: PresetSummary, after: PresetSummary, claim: Claim) -> str:
     """How a claim moves from one preset to another: 'flips (no → yes)' when its
-    verdict changes; else 'no clear change' when the two seed ranges of its key
-    quantity overlap, or whether it moves to the side where the claim holds
-    ('strengthens') or away from it ('weakens'); 'not tested' where either preset
-    could not test it."""
+    verdict changes and the seed ranges of its key quantity separate
+    (`quantity_change`); 'verdict differs, ranges overlap (no → yes)' when the verdict
+    changes but they do not, so that the seeds near the threshold decide it; else the
+    quantity's change with the verdict at both; 'not tested' where either preset could
+    not test the claim."""
     verdicts = [verdict_of(s, claim) for s in (before, after)]
     if any(v.holds is None for v in verdicts):
         return "not tested"
     outcomes = [v.outcome for v in verdicts]
+    moved = quantity_change(before, after, claim)
     if outcomes[0] != outcomes[1]:
-        return f"flips ({outcomes[0]} → {outcomes[1]})"
-    first, last = (measured_values(s, claim.quantity) for s in (before, after))
-    if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
-        return f"no clear change ({outcomes[1]} at both)"
-    toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))
-    return f"{'strengthens' if toward else 'weakens'} ({outcomes[1]} at both)"
+        kind = (
+            "verdict differs, ranges overlap" if moved == "no clear change" else "flips"
+        )
+        return f"{kind} ({outcomes[0]} → {outcomes[1]})"
+    return f"{moved} ({outcomes[1]} at both)"
+
+
+def chance_separation(n_before: int, n_after: int) -> float:
+    """The chance that the seed ranges of two presets separate when all their seeds'
+    values come from one distribution: 2 of the C(n + m, n) orderings."""
+    return 2 / math.comb(n_before + n_after, n_before)
 
 
 def trend(summaries: list[PresetSummary], claim: Claim) -> str:
@@ -215,7 +263,7 @@ def moved_by(attributed: dict[str, str]) -> str:
 def flipped_by(
     summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
 ) -> list[str]:
-    """'1 (model size)' for each claim whose verdict one factor of `FACTORS` flips,
+    """'1 (depth and width)' for each claim whose verdict one factor of `FACTORS` flips,
     naming every such factor, and marking a flip whose failing side fails only
     through seeds that did not learn the task (`fails_through_unlearned`)."""
     by_name = {s.preset: s for s in summaries}
@@ -272,28 +320,84 @@ def learned_seed_table(
     summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
 ) -> tuple[list[str], list[list[str]]]:
     """The header and rows of a table that sets, at every preset with seeds that did
-    not learn the task, each claim's verdict beside its seed count without them."""
+    not learn the task, each claim's verdict beside its seed count without them, and
+    how its key quantity moves across each factor pair that ends at such a preset, with
+    and without them (`quantity_change`)."""
+    by_name = {s.preset: s for s in summaries}
     split = [s for s in summaries if unlearned_seeds(s, match_error)]
+    if not split:
+        return ["claim"], []
+    pairs = [
+        (by_name[a], by_name[b])
+        for _, a, b in FACTORS
+        if a in by_name and b in by_name and {a, b} & {s.preset for s in split}
+    ]
     header = ["claim"]
     for s in split:
         header += [f"`{s.preset}`, all seeds", f"`{s.preset}`, seeds that learned"]
+    for a, b in pairs:
+        arrow = f"`{a.preset}` → `{b.preset}`"
+        header += [f"{arrow}, all seeds", f"{arrow}, seeds that learned"]
 
     def cells(s, claim):
         holding, seeds = held_by_learned_seeds(s, claim, match_error)
         learned = f"{holding} of {seeds} hold" if seeds else "not tested"
         return [verdict_cell(verdict_of(s, claim)), learned]
 
+    def moves(a, b, claim):
+        unlearned = tuple(unlearned_seeds(s, match_error) for s in (a, b))
+        return [quantity_change(a, b, claim), quantity_change(a, b, claim, unlearned)]
+
     def heading(claim):  # a part (4a) under its claim, marked ↳
         text = verdict_of(split[0], claim).claim
         return f"↳ {text}" if claim.key[-1].isalpha() else text
 
-    ordered = sorted(claims, key=lambda c: (c.key[0], c.key))
-    rows = (
-        [[heading(c), *(x for s in split for x in cells(s, c))] for c in ordered]
-        if split
-        else []
-    )
+    rows = [
+        [
+            heading(c),
+            *(x for s in split for x in cells(s, c)),
+            *(x for a, b in pairs for x in moves(a, b, c)),
+        ]
+        for c in sorted(claims, key=lambda c: (c.key[0], c.key))
+    ]
     return header, rows
+
+
+def unlearned_moves(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> list[str]:
+    """'4 across depth and width: strengthens without the seed, no clear change with
+    it' for each key quantity whose move across a factor pair the seeds that did not
+    learn the task change (`quantity_change` with and without them)."""
+    by_name = {s.preset: s for s in summaries}
+    moves = []
+    for factor, a, b in FACTORS:
+        if a not in by_name or b not in by_name:
+            continue
+        pair = (by_name[a], by_name[b])
+        unlearned = tuple(unlearned_seeds(s, match_error) for s in pair)
+        if not any(unlearned):
+            continue
+        for claim in claims:
+            with_seed = quantity_change(*pair, claim)
+            without = quantity_change(*pair, claim, unlearned)
+            if with_seed != without:
+                moves.append(
+                    f"{claim.key} across {factor}: {without} without the seed, "
+                    f"{with_seed} with it"
+                )
+    return moves
+
+
+def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
+    """The number of training seeds of the standard model each pair of `FACTORS` with
+    results shares."""
+    by_name = {s.preset: s for s in summaries}
+    return [
+        len(set(by_name[a].seeds) & set(by_name[b].seeds))
+        for _, a, b in FACTORS
+        if a in by_name and b in by_name
+    ]
 
 
 def fails_through_unlearned(
