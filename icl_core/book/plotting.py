@@ -133,8 +133,8 @@ def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
 
 def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> None:
     """One panel per claim: its key quantity at each preset (in `PRESETS` order), the
-    seed mean with the seed range, the marker filled where the claim holds, the
-    threshold dashed."""
+    seed mean with the seed range and each seed as a dot, the marker filled where the
+    claim holds, the threshold dashed."""
     names = [s.preset for s in summaries]
     for ax, claim in zip(axes, CLAIMS):
         for x, s in enumerate(summaries):
@@ -154,6 +154,7 @@ def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> 
                 capsize=3,
                 zorder=3,
             )
+            ax.plot([x + 0.15] * len(values), values, ".", color="0.35", markersize=3)
         ax.axhline(
             claim.key_condition.bound(t), linestyle="--", color="grey", linewidth=1
         )
