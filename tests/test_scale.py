@@ -225,17 +225,19 @@ def test_each_pair_of_factor_presets_differs_in_its_factor_alone():
 
     # a factor's own curriculum: where its schedule ends and how fast it grows there
     points = {"model.n_points", "curriculum.points_end", "curriculum.points_inc"}
-    dims = {"model.n_dims", "curriculum.dims_end", "curriculum.dims_inc"}
-    # small's curriculum: later starts, slower growth, full at step 7000
+    # at d = 10 the stages are shorter (the points grow by cpu's 2 again), so that both
+    # quantities grow by cpu's steps and are full at step 3000 as at cpu-p21
+    dims = {"model.n_dims", "curriculum.dims_end"}
+    stages = {"curriculum.points_inc", "curriculum.interval"}
+    # small's curriculum: later starts and longer stages, full at step 7000
     small_schedule = {
         "curriculum.dims_start",
         "curriculum.points_start",
-        "curriculum.dims_inc",
-        "curriculum.points_inc",
+        "curriculum.interval",
     }
     varied = {
         "prompt length": points,
-        "d": dims,
+        "d": dims | stages,
         "training length (d = 5)": {"train.steps"},
         "training length (d = 10)": {"train.steps", *small_schedule},
         "depth and width": {"model.n_layer", "model.n_embd"},
@@ -263,3 +265,20 @@ def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_pa
     # three seeds against three separate by chance one time in ten
     assert chance_separation(3, 3) == pytest.approx(0.1)
     assert chance_separation(5, 3) == pytest.approx(2 / 56)
+
+
+def test_the_committed_scale_record_is_current():
+    """`results/scale.json` was written with today's factors, from checkpoints that are
+    committed and unchanged."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from icl_core.verdicts.scale import FACTORS
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    record = json.loads((results / "scale.json").read_text())
+    assert record["attribution"]["factors"] == [list(f) for f in FACTORS]
+    for path, digest in record["checkpoints"].items():
+        data = (results / path).read_bytes()
+        assert f"sha256:{hashlib.sha256(data).hexdigest()}" == digest, path
