@@ -173,6 +173,7 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
         held_by_learned_seeds,
         learned_seed_table,
         moved_by,
+        unlearned_moves,
         unlearned_seeds,
     )
 
@@ -208,6 +209,8 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
     # every small-4x64 seed against 0.048, 0.048 and 0.0528
     assert rows[0][2:] == ["2 of 2 hold", "weakens", "weakens"]
     assert learned_seed_table(pair, DEFINED[:1], 0.06) == (["claim"], [])
+    # the error weakens with and without the seed: nothing hidden or created by it
+    assert unlearned_moves(pair, DEFINED[:1], 0.05) == []
     assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"
 
 

@@ -366,9 +366,11 @@ def learned_seed_table(
 def unlearned_moves(
     summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
 ) -> list[str]:
-    """'4 across depth and width: strengthens without the seed, no clear change with
-    it' for each key quantity whose move across a factor pair the seeds that did not
-    learn the task change (`quantity_change` with and without them)."""
+    """For each factor pair ending at a preset with seeds that did not learn the task,
+    the claims whose key quantity moves differently without those seeds, grouped:
+    'across depth and width, strengthens without the seeds and shows no clear change
+    with them: 1, 4, 6 (2 seeds a side without them, which separate by chance 33% of
+    the time)'."""
     by_name = {s.preset: s for s in summaries}
     moves = []
     for factor, a, b in FACTORS:
@@ -378,14 +380,20 @@ def unlearned_moves(
         unlearned = tuple(unlearned_seeds(s, match_error) for s in pair)
         if not any(unlearned):
             continue
+        groups: dict[tuple[str, str], list[str]] = {}
         for claim in claims:
-            with_seed = quantity_change(*pair, claim)
+            with_seeds = quantity_change(*pair, claim)
             without = quantity_change(*pair, claim, unlearned)
-            if with_seed != without:
-                moves.append(
-                    f"{claim.key} across {factor}: {without} without the seed, "
-                    f"{with_seed} with it"
-                )
+            if with_seeds != without:
+                groups.setdefault((without, with_seeds), []).append(claim.key)
+        kept = set(pair[0].seeds) & set(pair[1].seeds) - {*unlearned[0], *unlearned[1]}
+        chance = chance_separation(len(kept), len(kept)) if kept else 1.0
+        for (without, with_seeds), keys in groups.items():
+            moves.append(
+                f"across {factor}, {without} without the seeds and {with_seeds} with "
+                f"them: {', '.join(keys)} ({len(kept)} seeds a side without them, "
+                f"which separate by chance {chance:.0%} of the time)"
+            )
     return moves
 
 
