@@ -11,12 +11,15 @@ from icl_core.results import StaleResultsError, checkpoint_record
 from icl_core.verdicts.claims import CLAIMS as DEFINED
 from icl_core.verdicts.scale import (
     attribution,
+    change,
+    outcome_over,
     preset_summary,
     presets_with_results,
     quantity_rows,
     training_time,
     trend,
     verdict_cell,
+    verdict_of,
 )
 
 CLAIMS = [f"{k}. claim" for k in range(1, 8)]
@@ -125,15 +128,34 @@ def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path)
 
 def test_the_trend_says_whether_a_claim_flips_strengthens_or_weakens(tmp_path):
     write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
-    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1, 1)
+    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1)
     summaries = [preset_summary(tmp_path, p) for p in ("cpu", "small")]
     trends = [trend(summaries, c) for c in DEFINED]
-    assert trends[0] == "strengthens (yes at both)"  # error 0.021 → 0.01
+    assert trends[0] == "strengthens (yes at both)"  # error 0.02, 0.022 → 0.01, 0.011
     assert trends[2] == "weakens (yes at both)"  # growth 1000× → 500×
     assert trends[1] == "no clear change (yes at both)"  # 0.11 in both
     assert trends[3] == "flips (no → yes)"  # score 0.67 → 0.95
     assert trends[6] == "tested at one scale"
     assert trend(summaries[:1], DEFINED[0]) == "tested at one scale"
+    # a range of one seed against another is no comparison
+    write_preset(tmp_path, "cpu-16k", [0.01, 0.5, 5.0], 0.95, [True] * 7, 1, 1)
+    one = preset_summary(tmp_path, "cpu-16k")
+    assert change(summaries[0], one, DEFINED[0]) == "one seed: not compared"
+
+
+def test_a_verdict_is_judged_over_the_seeds_both_presets_have(tmp_path):
+    # 5 seeds, the last failing claim 1 (0.048 → 0.0528): 4 of 5 hold, so "yes"; over
+    # the 3 seeds the other preset has it is 2 of 3, so "no", as at that preset
+    write_preset(tmp_path, "cpu", [0.048, 2.0, 20.0], 0.7, [True] * 7, n_seeds=5)
+    write_preset(tmp_path, "cpu-16k", [0.048, 2.0, 20.0], 0.7, [False] * 7, n_seeds=3)
+    cpu, longer = (preset_summary(tmp_path, p) for p in ("cpu", "cpu-16k"))
+    assert verdict_cell(verdict_of(cpu, DEFINED[0])) == "yes (5 of 5 seeds)"
+    assert outcome_over(cpu, DEFINED[0], [0, 1, 2, 3, 4]) == "yes"
+    assert outcome_over(cpu, DEFINED[0], [2, 3, 4]) == "no"  # seed 4 fails
+    # over seeds 0-2 cpu holds; the ranges overlap, so the verdict differs on one seed
+    assert (
+        change(cpu, longer, DEFINED[0]) == "verdict differs, ranges overlap (yes → no)"
+    )
 
 
 def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
@@ -156,13 +178,13 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
     claim4 = attribution(summaries, DEFINED[3])
     assert claim4 == {
         "prompt length": "no clear change (no at both)",
-        "d": "flips (no → yes)",
-        "training length (d = 5)": "no clear change (no at both)",
-        "training length (d = 10)": "not run",
+        "d with shorter stages": "flips (no → yes)",
+        "training length at d = 5": "no clear change (no at both)",
+        "training length and curriculum at d = 10": "not run",
         "depth and width": "not run",
     }
-    assert moved_by(claim4) == "d: flips"
-    assert flipped_by(summaries, DEFINED, 0.05) == ["4 (d)"]
+    assert moved_by(claim4) == "d with shorter stages: flips"
+    assert flipped_by(summaries, DEFINED, 0.05) == ["4 (d with shorter stages)"]
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
 
 
@@ -207,14 +229,18 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
     ]
     # the key quantity (error) rises at small only through the unlearned seed: 0.01 at
     # every small-4x64 seed against 0.048, 0.048 and 0.0528
-    assert rows[0][2:] == ["2 of 2 hold", "weakens", "weakens"]
+    assert rows[0][2:] == ["2 of 2 hold", "flips (yes → no)", "weakens (yes at both)"]
     assert learned_seed_table(pair, DEFINED[:1], 0.06) == (["claim"], [])
-    # the error weakens with and without the seed: nothing hidden or created by it
-    assert unlearned_moves(pair, DEFINED[:1], 0.05) == []
+    # the flip is the unlearned seed's: without it the error only weakens
+    assert unlearned_moves(pair, DEFINED[:1], 0.05) == [
+        "across depth and width, weakens (yes at both) without the seeds and flips "
+        "(yes → no) with them: 1 (2 seeds a side without them, which separate by "
+        "chance 33% of the time)"
+    ]
     assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"
 
 
-def test_each_pair_of_factor_presets_differs_in_its_factor_alone():
+def test_each_pair_of_factor_presets_differs_in_its_factor_and_named_curriculum_alone():
     from icl_core.verdicts.scale import FACTORS
 
     def fields(name):
@@ -240,9 +266,9 @@ def test_each_pair_of_factor_presets_differs_in_its_factor_alone():
     }
     varied = {
         "prompt length": points,
-        "d": dims | stages,
-        "training length (d = 5)": {"train.steps"},
-        "training length (d = 10)": {"train.steps", *small_schedule},
+        "d with shorter stages": dims | stages,
+        "training length at d = 5": {"train.steps"},
+        "training length and curriculum at d = 10": {"train.steps", *small_schedule},
         "depth and width": {"model.n_layer", "model.n_embd"},
     }
     for factor, before, after in FACTORS:
@@ -260,7 +286,7 @@ def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_pa
     summaries = [preset_summary(tmp_path, p) for p in ("cpu", "cpu-16k")]
     claim1 = attribution(summaries, DEFINED[0])
     assert (
-        claim1["training length (d = 5)"]
+        claim1["training length at d = 5"]
         == "verdict differs, ranges overlap (yes → no)"
     )
     assert moved_by(claim1) == "no clear change"
@@ -271,13 +297,13 @@ def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_pa
 
 
 def test_the_committed_scale_record_is_current():
-    """`results/scale.json` was written with today's factors, from checkpoints that are
-    committed and unchanged."""
+    """`results/scale.json` was written with today's factors and rule, from the
+    committed results and checkpoints, unchanged."""
     import hashlib
     import json
     from pathlib import Path
 
-    from icl_core.verdicts.scale import FACTORS
+    from icl_core.verdicts.scale import FACTORS, scale_parts
 
     results = Path(__file__).resolve().parents[1] / "results"
     record = json.loads((results / "scale.json").read_text())
@@ -285,3 +311,9 @@ def test_the_committed_scale_record_is_current():
     for path, digest in record["checkpoints"].items():
         data = (results / path).read_bytes()
         assert f"sha256:{hashlib.sha256(data).hexdigest()}" == digest, path
+    summaries = [preset_summary(results, p) for p in record["presets"]]
+    for claim in (*DEFINED, *scale_parts()):
+        recorded = record["attribution"]["claims"][claim.key]
+        assert attribution(summaries, claim) == recorded, claim.key
+    for s in summaries:
+        assert record["by_preset"][s.preset]["seed_holds"] == s.seed_holds

@@ -149,14 +149,14 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
     )
 
 
-# the factor each pair of presets varies, everything else held fixed (training length
-# twice: at d = 5 with the cpu curriculum, and at d = 10 with small's, which is
-# stretched over the longer run)
+# the factor each pair of presets varies, everything else held fixed but the curriculum
+# fields the label names (the d pair's shorter stages; at d = 10, small's curriculum,
+# which starts later and is stretched over the longer run)
 FACTORS = (
     ("prompt length", "cpu", "cpu-p21"),
-    ("d", "cpu-p21", "cpu-d10"),
-    ("training length (d = 5)", "cpu", "cpu-16k"),
-    ("training length (d = 10)", "cpu-d10", "small-4x64"),
+    ("d with shorter stages", "cpu-p21", "cpu-d10"),
+    ("training length at d = 5", "cpu", "cpu-16k"),
+    ("training length and curriculum at d = 10", "cpu-d10", "small-4x64"),
     ("depth and width", "small-4x64", "small"),
 )
 
@@ -176,42 +176,69 @@ def key_values(
     }
 
 
-def quantity_change(
+# the scorecard's seed rule: a verdict holds in at least this share of its seeds
+SEED_SHARE = 0.8
+
+
+def compared_seeds(
     before: PresetSummary,
     after: PresetSummary,
     claim: Claim,
     exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
-) -> str:
-    """How the key quantity moves between two presets over the training seeds both
-    have (all of each where they share none), `exclude` set aside at each: 'no clear
-    change' when the two seed ranges overlap, else 'strengthens' towards the side where
-    the claim holds or 'weakens'."""
+) -> list[int]:
+    """The training seeds two presets are compared over: those both measured the claim
+    at, `exclude` set aside at each."""
     first, last = (key_values(s, claim, x) for s, x in zip((before, after), exclude))
-    shared = first.keys() & last.keys()
-    if shared:
-        first = {k: v for k, v in first.items() if k in shared}
-        last = {k: v for k, v in last.items() if k in shared}
-    first, last = list(first.values()), list(last.values())
-    if not first or not last:
-        return "not tested"
+    return sorted(first.keys() & last.keys())
+
+
+def outcome_over(summary: PresetSummary, claim: Claim, seeds: Sequence[int]) -> str:
+    """The claim's verdict over some of its seeds: the scorecard's own where they are
+    all of them, else its rule re-applied to them (the key quantity's mean meets the
+    criterion and each seed's own criterion holds in `SEED_SHARE` of them)."""
+    values = key_values(summary, claim)
+    if set(seeds) == set(values):
+        return verdict_of(summary, claim).outcome
+    own = summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
+    holds = [h for seed, h in zip(own, summary.seed_holds[claim.key]) if seed in seeds]
+    mean = {claim.quantity: float(np.mean([values[seed] for seed in seeds]))}
+    kept = claim.key_condition.holds(mean, Thresholds())
+    return "yes" if kept and sum(holds) >= SEED_SHARE * len(holds) else "no"
+
+
+def quantity_change(
+    before: PresetSummary, after: PresetSummary, claim: Claim, seeds: Sequence[int]
+) -> str:
+    """How the key quantity moves between two presets over `seeds`: 'no clear change'
+    when the two seed ranges overlap, else 'strengthens' towards the side where the
+    claim holds or 'weakens'."""
+    first, last = ([key_values(s, claim)[k] for k in seeds] for s in (before, after))
     if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
         return "no clear change"
     toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))
     return "strengthens" if toward else "weakens"
 
 
-def change(before: PresetSummary, after: PresetSummary, claim: Claim) -> str:
-    """How a claim moves from one preset to another: 'flips (no → yes)' when its
-    verdict changes and the seed ranges of its key quantity separate
-    (`quantity_change`); 'verdict differs, ranges overlap (no → yes)' when the verdict
-    changes but they do not, so that the seeds near the threshold decide it; else the
-    quantity's change with the verdict at both; 'not tested' where either preset could
-    not test the claim."""
-    verdicts = [verdict_of(s, claim) for s in (before, after)]
-    if any(v.holds is None for v in verdicts):
+def change(
+    before: PresetSummary,
+    after: PresetSummary,
+    claim: Claim,
+    exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
+) -> str:
+    """How a claim moves from one preset to another over the seeds both have
+    (`compared_seeds`), each verdict judged over those seeds (`outcome_over`): 'flips
+    (no → yes)' when the verdict changes and the seed ranges of its key quantity
+    separate (`quantity_change`); 'verdict differs, ranges overlap (no → yes)' when it
+    changes without them, so that one seed's own verdict decides it; else the
+    quantity's change with the verdict at both. 'not tested' where either preset could
+    not test the claim, 'one seed: not compared' where they share fewer than two."""
+    if any(verdict_of(s, claim).holds is None for s in (before, after)):
         return "not tested"
-    outcomes = [v.outcome for v in verdicts]
-    moved = quantity_change(before, after, claim)
+    seeds = compared_seeds(before, after, claim, exclude)
+    if len(seeds) < 2:
+        return "one seed: not compared"
+    outcomes = [outcome_over(s, claim, seeds) for s in (before, after)]
+    moved = quantity_change(before, after, claim, seeds)
     if outcomes[0] != outcomes[1]:
         kind = (
             "verdict differs, ranges overlap" if moved == "no clear change" else "flips"
@@ -247,11 +274,15 @@ def attribution(summaries: list[PresetSummary], claim: Claim) -> dict[str, str]:
     }
 
 
+# the outcomes of `change` and `attribution` that compare nothing
+UNCOMPARED = ("not tested", "not run", "one seed")
+
+
 def moved_by(attributed: dict[str, str]) -> str:
     """The factors that flip a claim's verdict, else those that move its quantity
     beyond the seed ranges, else 'no clear change' ('not tested' where no pair
     tested it)."""
-    if all(c in ("not tested", "not run") for c in attributed.values()):
+    if all(c.startswith(UNCOMPARED) for c in attributed.values()):
         return "not tested"
     for kinds in (("flips",), ("strengthens", "weakens")):
         factors = [f for f, c in attributed.items() if c.startswith(kinds)]
@@ -322,7 +353,7 @@ def learned_seed_table(
     """The header and rows of a table that sets, at every preset with seeds that did
     not learn the task, each claim's verdict beside its seed count without them, and
     how its key quantity moves across each factor pair that ends at such a preset, with
-    and without them (`quantity_change`)."""
+    and without them (`change`)."""
     by_name = {s.preset: s for s in summaries}
     split = [s for s in summaries if unlearned_seeds(s, match_error)]
     if not split:
@@ -346,7 +377,7 @@ def learned_seed_table(
 
     def moves(a, b, claim):
         unlearned = tuple(unlearned_seeds(s, match_error) for s in (a, b))
-        return [quantity_change(a, b, claim), quantity_change(a, b, claim, unlearned)]
+        return [change(a, b, claim), change(a, b, claim, unlearned)]
 
     def heading(claim):  # a part (4a) under its claim, marked ↳
         text = verdict_of(split[0], claim).claim
@@ -382,8 +413,8 @@ def unlearned_moves(
             continue
         groups: dict[tuple[str, str], list[str]] = {}
         for claim in claims:
-            with_seeds = quantity_change(*pair, claim)
-            without = quantity_change(*pair, claim, unlearned)
+            with_seeds = change(*pair, claim)
+            without = change(*pair, claim, unlearned)
             if with_seeds != without:
                 groups.setdefault((without, with_seeds), []).append(claim.key)
         kept = set(pair[0].seeds) & set(pair[1].seeds) - {*unlearned[0], *unlearned[1]}
@@ -395,6 +426,28 @@ def unlearned_moves(
                 f"which separate by chance {chance:.0%} of the time)"
             )
     return moves
+
+
+def separation_counts(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...]
+) -> tuple[int, float, int]:
+    """Over every factor pair with results and every claim it compares: the number of
+    comparisons, the separations of seed ranges expected by chance alone
+    (`chance_separation`), and those observed."""
+    by_name = {s.preset: s for s in summaries}
+    comparisons, expected, observed = 0, 0.0, 0
+    for factor, a, b in FACTORS:
+        if a not in by_name or b not in by_name:
+            continue
+        for claim in claims:
+            moved = change(by_name[a], by_name[b], claim)
+            if moved.startswith(UNCOMPARED):
+                continue
+            n = len(compared_seeds(by_name[a], by_name[b], claim))
+            comparisons += 1
+            expected += chance_separation(n, n)
+            observed += moved.startswith(("flips", "strengthens", "weakens"))
+    return comparisons, expected, observed
 
 
 def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
@@ -541,8 +594,10 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
                     "train_seconds": s.train_seconds,
                     "train_device": s.train_device,
                     "seeds": s.seeds,
+                    "pretraining_seeds": s.pretraining_seeds,
                     "pretraining": s.pretraining,
                     "quantities": s.quantities,
+                    "seed_holds": s.seed_holds,
                     "verdicts": [dataclasses.asdict(v) for v in s.verdicts],
                     "parts": [dataclasses.asdict(v) for v in s.parts],
                 }
