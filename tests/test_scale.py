@@ -238,6 +238,9 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
         "chance 33% of the time)"
     ]
     assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"
+    assert moved_by({"a": "not run", "b": "one seed: not compared"}) == (
+        "one seed: not compared"
+    )
 
 
 def test_each_pair_of_factor_presets_differs_in_its_factor_and_named_curriculum_alone():

@@ -281,9 +281,10 @@ UNCOMPARED = ("not tested", "not run", "one seed")
 def moved_by(attributed: dict[str, str]) -> str:
     """The factors that flip a claim's verdict, else those that move its quantity
     beyond the seed ranges, else 'no clear change' ('not tested' where no pair
-    tested it)."""
+    tested it, 'one seed: not compared' where the only pairs that did have one seed)."""
     if all(c.startswith(UNCOMPARED) for c in attributed.values()):
-        return "not tested"
+        one = any(c.startswith("one seed") for c in attributed.values())
+        return "one seed: not compared" if one else "not tested"
     for kinds in (("flips",), ("strengthens", "weakens")):
         factors = [f for f, c in attributed.items() if c.startswith(kinds)]
         if factors:
