@@ -161,17 +161,24 @@ FACTORS = (
 )
 
 
+def seeds_of(summary: PresetSummary, claim: Claim) -> list[int]:
+    """The training seeds a claim is judged over at a preset (claim 7: those of the
+    other pretraining distributions)."""
+    return (
+        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
+    )
+
+
 def key_values(
     summary: PresetSummary, claim: Claim, exclude: Sequence[int] = ()
 ) -> dict[int, float]:
-    """The claim's key quantity at each of its training seeds (claim 7: the seeds of the
-    other pretraining distributions), leaving out unmeasured seeds and `exclude`."""
-    seeds = (
-        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
-    )
+    """The claim's key quantity at each of its training seeds (`seeds_of`), leaving
+    out unmeasured seeds and `exclude`."""
     return {
         seed: float(value)
-        for seed, value in zip(seeds, summary.quantities[claim.quantity])
+        for seed, value in zip(
+            seeds_of(summary, claim), summary.quantities[claim.quantity]
+        )
         if value is not None and seed not in exclude
     }
 
@@ -199,7 +206,7 @@ def outcome_over(summary: PresetSummary, claim: Claim, seeds: Sequence[int]) -> 
     values = key_values(summary, claim)
     if set(seeds) == set(values):
         return verdict_of(summary, claim).outcome
-    own = summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
+    own = seeds_of(summary, claim)
     holds = [h for seed, h in zip(own, summary.seed_holds[claim.key]) if seed in seeds]
     mean = {claim.quantity: float(np.mean([values[seed] for seed in seeds]))}
     kept = claim.key_condition.holds(mean, Thresholds())
@@ -301,9 +308,10 @@ def flipped_by(
     by_name = {s.preset: s for s in summaries}
     flipped = []
     for claim in claims:
+        attributed = attribution(summaries, claim)
         factors = []
         for factor, a, b in FACTORS:
-            if not attribution(summaries, claim)[factor].startswith("flips"):
+            if not attributed[factor].startswith("flips"):
                 continue
             failing = [
                 by_name[p]
@@ -337,12 +345,9 @@ def held_by_learned_seeds(
     """(seeds holding, seeds) of the claim's own criterion over the seeds that learned
     the task (`unlearned_seeds` set aside): whether a split verdict splits along them."""
     unlearned = set(unlearned_seeds(summary, match_error))
-    seeds = (
-        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
-    )
     kept = [
         holds
-        for seed, holds in zip(seeds, summary.seed_holds[claim.key])
+        for seed, holds in zip(seeds_of(summary, claim), summary.seed_holds[claim.key])
         if seed not in unlearned and holds is not None
     ]
     return sum(kept), len(kept)
