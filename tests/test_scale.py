@@ -8,18 +8,32 @@ from icl_core.core import checkpoint
 from icl_core.core.presets import get_preset
 from icl_core.core.storage import write_json
 from icl_core.results import StaleResultsError, checkpoint_record
+from icl_core.verdicts.attribution import (
+    FACTORS,
+    attribution,
+    chance_separation,
+    change,
+    moved_by,
+    outcome_over,
+    trend,
+)
 from icl_core.verdicts.claims import CLAIMS as DEFINED
 from icl_core.verdicts.scale import (
-    attribution,
-    change,
-    outcome_over,
     preset_summary,
     presets_with_results,
     quantity_rows,
+    scale_parts,
     training_time,
-    trend,
     verdict_cell,
     verdict_of,
+)
+from icl_core.verdicts.unlearned import (
+    carried_by_unlearned,
+    flipped_by,
+    held_by_learned_seeds,
+    learned_seed_table,
+    unlearned_moves,
+    unlearned_seeds,
 )
 
 CLAIMS = [f"{k}. claim" for k in range(1, 8)]
@@ -166,8 +180,6 @@ def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
 
 
 def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_path):
-    from icl_core.verdicts.scale import attribution, flipped_by, moved_by
-
     write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
     # more training moves nothing; d moves claim 4 from no to yes
     write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
@@ -189,16 +201,6 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
 
 
 def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
-    from icl_core.verdicts.scale import (
-        carried_by_unlearned,
-        flipped_by,
-        held_by_learned_seeds,
-        learned_seed_table,
-        moved_by,
-        unlearned_moves,
-        unlearned_seeds,
-    )
-
     # the last seed's in-distribution error is 10% worse: 0.05 → 0.055
     write_preset(tmp_path, "cpu", [0.05, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
     summary = preset_summary(tmp_path, "cpu")
@@ -244,8 +246,6 @@ def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
 
 
 def test_each_pair_of_factor_presets_differs_in_its_factor_and_named_curriculum_alone():
-    from icl_core.verdicts.scale import FACTORS
-
     def fields(name):
         config = get_preset(name).to_dict()
         return {
@@ -282,8 +282,6 @@ def test_each_pair_of_factor_presets_differs_in_its_factor_and_named_curriculum_
 
 
 def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_path):
-    from icl_core.verdicts.scale import chance_separation, flipped_by, moved_by
-
     write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 7)
     write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [False] + [True] * 6)
     summaries = [preset_summary(tmp_path, p) for p in ("cpu", "cpu-16k")]
@@ -306,8 +304,6 @@ def test_the_committed_scale_record_is_current():
     import json
     from pathlib import Path
 
-    from icl_core.verdicts.scale import FACTORS, scale_parts
-
     results = Path(__file__).resolve().parents[1] / "results"
     record = json.loads((results / "scale.json").read_text())
     assert record["attribution"]["factors"] == [list(f) for f in FACTORS]
@@ -320,3 +316,46 @@ def test_the_committed_scale_record_is_current():
         assert attribution(summaries, claim) == recorded, claim.key
     for s in summaries:
         assert record["by_preset"][s.preset]["seed_holds"] == s.seed_holds
+
+
+def test_the_report_holds_every_table_and_text_the_chapter_quotes(tmp_path):
+    import json
+    import re
+    from pathlib import Path
+
+    from icl_core.verdicts.scale_report import scale_report
+
+    for preset, score0, holds in (
+        ("cpu", 0.7, [True] * 3 + [False] * 4),
+        ("small", 0.95, [True] * 7),
+    ):
+        folder = write_preset(tmp_path, preset, [0.02, 2.0, 20.0], score0, holds)
+        scorecard = json.loads((folder / "scorecard.json").read_text())
+        scorecard["parts"] = [
+            {"claim": f"{p.key}. part", "measured": "", "criterion": "", "key": p.key,
+             "holds": False, "seeds_holding": 0, "seeds": 2}
+            for p in scale_parts()
+        ]  # fmt: skip
+        write_json(folder / "scorecard.json", scorecard)
+    report = scale_report(tmp_path, ["small", "cpu", "paper"])
+    header, rows = report.verdicts
+    assert header == ["claim", "`cpu`", "`small`", "smallest → largest"]
+    order = ["1", "2", "3", "4", "↳ 4a", "↳ 4b", "5", "↳ 5a", "↳ 5b", "↳ 5c", "6"]
+    assert [row[0].split(".")[0] for row in rows] == [*order, "↳ 6a", "↳ 6b", "7"]
+    assert rows[3][1:] == [
+        "no (0 of 2 seeds)",
+        "yes (2 of 2 seeds)",
+        "flips (no → yes)",
+    ]
+    header, rows = report.attribution
+    assert header[1:-1] == [f"{f}: `{a}` → `{b}`" for f, a, b in FACTORS]
+    assert {row[-1] for row in rows} == {"not tested"}  # no factor pair has results
+    assert report.texts["scale_not_run"] == "paper"
+    assert report.texts["scale_held"] == "3 of 7 at cpu and 7 of 7 at small"
+    book = Path(__file__).resolve().parents[1] / "book"
+    chapter = (book / "scale.ipynb").read_text()
+    quoted = set(re.findall(r"glue:text\}`(scale_\w+)`", chapter))
+    quoted |= set(
+        re.findall(r"scale\.ipynb::(scale_\w+)", (book / "intro.md").read_text())
+    )
+    assert quoted and quoted <= report.texts.keys()

@@ -1,0 +1,203 @@
+"""The Scale chapter's tables and quoted texts, and `scale.json`, from the presets'
+summaries, so that the chapter holds only its prose and its figure."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.storage import write_json
+from .attribution import (
+    FACTORS,
+    attribution,
+    chance_separation,
+    claims_by_trend,
+    moved_by,
+    separation_counts,
+    shared_seeds,
+    trend,
+)
+from .claims import CLAIMS, Claim, Thresholds, count_holding
+from .scale import (
+    PresetSummary,
+    describe,
+    preset_summary,
+    presets_with_results,
+    quantity_rows,
+    scale_parts,
+    seeds_text,
+    training_time,
+    verdict_cell,
+    verdict_of,
+)
+from .unlearned import (
+    carried_by_unlearned,
+    flipped_by,
+    learned_seed_table,
+    unlearned_moves,
+    unlearned_seeds,
+)
+
+Table = tuple[list[str], list[list[str]]]  # header, rows
+
+
+@dataclass(frozen=True)
+class ScaleReport:
+    """Every table of the Scale chapter as (header, rows), and `texts`: each glue name
+    of the chapter with its text."""
+
+    summaries: list[PresetSummary]
+    quantities: Table
+    verdicts: Table
+    attribution: Table
+    learned_seeds: Table  # no rows where every seed learned the task
+    texts: dict[str, str]
+
+
+def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
+    """The report over the `wanted` presets that have results, smallest first."""
+    compared = presets_with_results(results, wanted)
+    summaries = [preset_summary(results, name) for name in compared]
+    presets = [f"`{s.preset}`" for s in summaries]
+    claims = (*CLAIMS, *scale_parts())
+    match_error = Thresholds().match_error
+    return ScaleReport(
+        summaries=summaries,
+        quantities=(["", *presets], quantity_rows(summaries)),
+        verdicts=(
+            ["claim", *presets, "smallest → largest"],
+            [verdict_row(summaries, c) for c in _claims_then_parts()],
+        ),
+        attribution=(
+            ["claim", *(f"{f}: `{a}` → `{b}`" for f, a, b in FACTORS), "moved by"],
+            [attribution_row(summaries, c) for c in _claims_then_parts()],
+        ),
+        learned_seeds=learned_seed_table(summaries, claims, match_error),
+        texts=scale_texts(summaries, compared),
+    )
+
+
+def _claims_then_parts() -> list[Claim]:
+    """Each claim followed by its parts of `scale_parts` (1, 2, 3, 4, 4a, 4b, 5, ...)."""
+    parts = scale_parts()
+    return [x for c in CLAIMS for x in (c, *(p for p in parts if p.key[0] == c.key))]
+
+
+def _heading(summary: PresetSummary, claim: Claim) -> str:
+    """The claim's row heading; a part (4a) marked ↳ under its claim."""
+    text = verdict_of(summary, claim).claim
+    return f"↳ {text}" if claim.key[-1].isalpha() else text
+
+
+def verdict_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
+    """The claim's verdict at every preset and its move from the smallest preset that
+    tested it to the largest."""
+    return [
+        _heading(summaries[0], claim),
+        *(verdict_cell(verdict_of(s, claim)) for s in summaries),
+        trend(summaries, claim),
+    ]
+
+
+def attribution_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
+    """How the claim moves across each factor pair, and the factors that move it."""
+    attributed = attribution(summaries, claim)
+    return [_heading(summaries[0], claim), *attributed.values(), moved_by(attributed)]
+
+
+def _listing(items) -> str:
+    """'a, b and c'."""
+    items = list(items)
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]
+
+
+def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str, str]:
+    """The chapter's glued texts, by glue name."""
+    claims = (*CLAIMS, *scale_parts())
+    match_error = Thresholds().match_error
+    moved = {
+        kind: ", ".join(c) or "none" for kind, c in claims_by_trend(summaries).items()
+    }
+    held_at = _listing(f"{count_holding(s.verdicts)} at {s.preset}" for s in summaries)
+    not_run = [name for name in ("small", "paper") if name not in compared]
+    small = summaries[compared.index("small")] if "small" in compared else None
+    unlearned = [
+        f"{s.preset}, seed {seed} (median error {error:.2g} in distribution)"
+        for s in summaries
+        for seed, error in zip(s.seeds, s.quantities["in_distribution_error"])
+        if seed in unlearned_seeds(s, match_error)
+    ]
+    carried = carried_by_unlearned(summaries, claims, match_error)
+    flipped = "; ".join(flipped_by(summaries, CLAIMS, match_error)) or "none"
+    shared = sorted(set(shared_seeds(summaries)))
+    comparisons, expected, separations = separation_counts(summaries, claims)
+    return {
+        "scale_scales": _listing(describe(s) for s in summaries),
+        "scale_held": held_at,
+        "scale_not_run": _listing(not_run) if not_run else "none",
+        "scale_small_training": training_time(small) if small else "not run",
+        "scale_small_seeds": seeds_text(small) if small else "no results",
+        **{f"scale_{kind}": claims for kind, claims in moved.items()},
+        "scale_unlearned": _listing(unlearned) if unlearned else "none",
+        "scale_match_error": str(match_error),
+        "scale_carried_by_unlearned": _listing(carried) if carried else "none",
+        "scale_flipped_by": flipped,
+        "scale_summary": (
+            f"Claims holding: {held_at}. From the smallest preset to the largest (every "
+            f"factor at once), claims that flip: {moved['flips']}; that strengthen: "
+            f"{moved['strengthens']}; that weaken: {moved['weakens']}. Flipped by a "
+            f"single factor: {flipped}."
+        ),
+        "scale_shared_seeds": _listing(str(n) for n in shared) if shared else "none",
+        "scale_chance": (
+            f"{chance_separation(min(shared), min(shared)):.0%}" if shared else "n/a"
+        ),
+        "scale_hidden_by_unlearned": (
+            "; ".join(unlearned_moves(summaries, claims, match_error)) or "none"
+        ),
+        "scale_comparisons": str(comparisons),
+        "scale_expected": f"{expected:.0f}",
+        "scale_separations": str(separations),
+        "scale_learned_elsewhere": str(
+            sum(len(s.seeds) for s in summaries if not unlearned_seeds(s, match_error))
+        ),
+    }
+
+
+def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
+    """`scale.json`: every compared preset's scale, quantities per seed, verdicts and
+    the checkpoints they rest on."""
+    write_json(
+        path,
+        {
+            "presets": [s.preset for s in summaries],
+            "by_preset": {
+                s.preset: {
+                    "n_parameters": s.n_parameters,
+                    "n_dims": s.n_dims,
+                    "n_points": s.n_points,
+                    "architecture": s.architecture,
+                    "steps": s.steps,
+                    "train_seconds": s.train_seconds,
+                    "train_device": s.train_device,
+                    "seeds": s.seeds,
+                    "pretraining_seeds": s.pretraining_seeds,
+                    "pretraining": s.pretraining,
+                    "quantities": s.quantities,
+                    "seed_holds": s.seed_holds,
+                    "verdicts": [dataclasses.asdict(v) for v in s.verdicts],
+                    "parts": [dataclasses.asdict(v) for v in s.parts],
+                }
+                for s in summaries
+            },
+            "attribution": {
+                "factors": [list(f) for f in FACTORS],
+                "claims": {
+                    claim.key: attribution(summaries, claim)
+                    for claim in (*CLAIMS, *scale_parts())
+                },
+            },
+            "checkpoints": {k: v for s in summaries for k, v in s.checkpoints.items()},
+        },
+    )
