@@ -103,6 +103,12 @@ def write_distribution_shift(
                 for m, e in last.items()
             },
             **{f"{m}_accuracy": a[i] for m, a in accuracy.items()},
+            # the median over prompts at every query, so that presets of different
+            # prompt lengths can be compared at the same query
+            "transformer_error_by_query": {
+                str(c): np.median(e["transformer"][i], axis=0)
+                for c, e in per_shift.items()
+            },
             "accuracy_vs_tolerance": {
                 "tolerances": tolerances,
                 "transformer": {
@@ -148,6 +154,21 @@ def distribution_shift_quantities(shift: dict) -> dict[str, Any]:
         "accuracy_largest": accuracy[largest],
         "accuracy_kept": accuracy[largest] / accuracy[zero],
         "ols_accuracy_min": np.min(shift["ols_accuracy"]),  # every shift counts
+    }
+
+
+def quantities_at_query(ind: dict, shift: dict, query: int) -> dict[str, Any]:
+    """Claim 1's and claim 3's key quantities read at query `query` (counted from 1)
+    instead of each prompt's last: the median error in distribution, and its growth
+    from c = 0 to the largest c. None where `shift` predates the per-query record."""
+    by_query = shift.get("transformer_error_by_query")
+    at = query - 1
+    if by_query is None or str(max(shift["shifts"])) not in by_query:
+        return {"in_distribution_error": None, "error_growth_largest": None}
+    zero, largest = (by_query[str(c)][at] for c in (0, max(shift["shifts"])))
+    return {
+        "in_distribution_error": ind["error_median"]["transformer"][at],
+        "error_growth_largest": largest / zero,
     }
 
 

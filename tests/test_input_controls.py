@@ -146,3 +146,38 @@ def test_the_across_seed_interval_spans_the_seeds_intervals_not_their_average():
         -0.2,
         0.3,
     )
+
+
+def test_the_alignment_chapter_reads_the_drop_beyond_layer_0_and_untrained():
+    from types import SimpleNamespace
+
+    from icl_core.book.alignment import AlignmentSummary
+
+    def profile(score_by_layer):  # (layers, shifts): the score, evaluated at 3 shifts
+        score = np.asarray(score_by_layer, dtype=float)
+        return SimpleNamespace(
+            score=score,
+            alignment=np.repeat(score[..., None], 2, axis=-1),
+            mean_token={
+                "first_reference_cosine": np.zeros(2),
+                "energy_share": np.ones(2),
+            },
+        )
+
+    # columns: c = 0, 1 (not read), 4; rows: layer 0, layer 1
+    seed = {
+        "trained": {False: profile([[0.9, 0, 0.7], [0.95, 0, 0.35]])},
+        "untrained": {False: profile([[0.9, 0, 0.8], [0.9, 0, 0.6]])},
+    }
+    seed["trained"][True], seed["untrained"][True] = (
+        seed["trained"][False], seed["untrained"][False],
+    )  # fmt: skip
+    summary = AlignmentSummary([seed], [0, 1, 4], [0, 4], layer=1, center=False)
+    # drops at c = 4: trained 0.6 at layer 1, 0.2 at layer 0, untrained 0.3
+    assert summary.drop_beyond_input(1)[0] == pytest.approx([0.0, 0.3])
+    texts = summary.texts()
+    assert texts["al_drop"] == "0.60"
+    assert texts["al_beyond_id"] == "0.05"  # 0.95 less max(0.9, 0.9)
+    header, rows = summary.layer_table()
+    assert header == ["layer", "c = 0", "c = 4", "c = 4"]
+    assert rows[1][1:] == ["0.95", "0.35", "0.35"]

@@ -92,3 +92,45 @@ def test_resamples_draw_the_same_prompts_of_every_level_together():
     assert np.array_equal(draws[2] - 10, draws[0])
     with pytest.raises(ValueError, match="same number of prompts per level"):
         level_resamples(np.array([0, 0, 1]), 4, 0)
+
+
+def _seed_predictors(within: float, partial: float, low: float, high: float) -> dict:
+    interval = {"value": within, "low": low, "high": high}
+    return {
+        "within_shift_spearman": {
+            **interval,
+            "by_level": [within, within],
+            "by_family": {"x_mean": interval, "x_scale": interval},
+        },
+        "partial_spearman": {**interval, "value": partial, "within_shift": partial},
+        "model_free_spearman": {
+            name: {"pooled": 0.1 * k, "within_shift": 0.0}
+            for k, name in enumerate(STATISTICS)
+        },
+        "by_family_pooled_spearman": {"x_mean": 0.4, "x_scale": 0.3},
+    }
+
+
+def test_the_chapter_reads_the_signature_as_informative_only_beyond_the_controls():
+    from icl_core.book.signature_loss import SignatureLoss
+
+    layer = {"pearson": 0.5, "spearman": 0.6, "spearman_low": 0.4, "spearman_high": 0.7}
+    weak = SignatureLoss(
+        [[layer], [layer]],
+        [_seed_predictors(0.1, 0.05, -0.2, 0.1), _seed_predictors(0.2, 0.1, 0.0, 0.3)],
+    )
+    texts = weak.texts(["x_mean", "x_scale"], correlation=0.5)
+    # the span of every seed's own interval, never an average of their ends
+    assert texts["sl_within_intervals"].endswith("within -0.20 to 0.30")
+    assert texts["sl_reading"].startswith("the signature tracks the loss chiefly")
+    assert texts["sl_best_free"] == "rms of y"  # the largest |ρ| of the statistics
+    assert (
+        texts["sl_within_signs"] == "below zero for 0 and above zero for 0 of 2 seeds"
+    )
+    strong = SignatureLoss([[layer]], [_seed_predictors(0.1, 0.6, 0.5, 0.7)])
+    assert strong.texts(["x_mean", "x_scale"], 0.5)["sl_reading"].startswith(
+        "the signature carries information"
+    )
+    header, rows = weak.predictor_table()
+    assert [r[0] for r in rows] == ["signature score", *STATISTICS.values(),
+                                    "signature, the three statistics partialled out"]  # fmt: skip

@@ -359,3 +359,37 @@ def test_the_report_holds_every_table_and_text_the_chapter_quotes(tmp_path):
         re.findall(r"scale\.ipynb::(scale_\w+)", (book / "intro.md").read_text())
     )
     assert quoted and quoted <= report.texts.keys()
+
+
+def test_claims_1_and_3_can_be_read_at_an_earlier_query():
+    from icl_core.result_files import quantities_at_query
+
+    ind = {"error_median": {"transformer": [0.5, 0.1, 0.01]}}
+    by_query = {"0": [0.5, 0.1, 0.01], "4": [0.6, 0.5, 0.4], "16": [1.0, 2.0, 3.0]}
+    shift = {"shifts": [0, 4, 16], "transformer_error_by_query": by_query}
+    assert quantities_at_query(ind, shift, 2) == pytest.approx(
+        {"in_distribution_error": 0.1, "error_growth_largest": 20.0}
+    )
+    assert quantities_at_query(ind, shift, 3)["error_growth_largest"] == 300.0
+    # a file written before the per-query record reads as not measured
+    assert set(quantities_at_query(ind, {"shifts": [0, 16]}, 2).values()) == {None}
+
+
+def test_the_per_query_record_ends_at_each_prompts_last_query():
+    """Where a committed distribution_shift.json records every query, its last entry is
+    the last-query median the verdicts read."""
+    import json
+    from pathlib import Path
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    checked = 0
+    for path in results.glob("*/distribution_shift.json"):
+        record = json.loads(path.read_text())
+        for seed in record["seeds"]:
+            by_query = seed.get("transformer_error_by_query")
+            if by_query is None:
+                continue
+            last = [by_query[str(c)][-1] for c in record["shifts"]]
+            assert last == pytest.approx(seed["transformer_error"]["median"]), path
+            checked += 1
+    assert checked > 0

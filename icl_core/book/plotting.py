@@ -195,3 +195,29 @@ def error_with_share(ax, shifts, curves: dict, share, share_label: str) -> None:
         loc="upper left",
         bbox_to_anchor=(1.15, 1.0),
     )
+
+
+def seed_points_with_mean(ax, x, per_seed, color: str, label: str) -> None:
+    """Each seed's values (seeds, len(x)) as faint points, their mean as a bar."""
+    per_seed = np.asarray(per_seed)
+    for row in per_seed:
+        ax.plot(x, row, "o", color=color, alpha=0.4, markersize=3)
+    ax.plot(
+        x,
+        per_seed.mean(axis=0),
+        "_",
+        color=color,
+        markersize=14,
+        markeredgewidth=2,
+        label=f"{label} (bar: seed mean)",
+    )
+
+
+def paired_bars(ax, pairs: dict[str, tuple], kinds: tuple[str, str]) -> None:
+    """For each label, two bars (the seed means of a pair of per-seed values, named by
+    `kinds`) with each seed as a dot."""
+    for k, pair in enumerate(pairs.values()):
+        for values, offset, kind, colour in zip(pair, (-0.18, 0.18), kinds, PALETTE):
+            ax.bar(k + offset, np.mean(values), 0.34, color=colour,
+                   label=kind if k == 0 else None)  # fmt: skip
+            ax.plot([k + offset] * len(values), values, "k.", markersize=3)

@@ -83,6 +83,11 @@ def quantity_change(
     when the two seed ranges overlap, else 'strengthens' towards the side where the
     claim holds or 'weakens'."""
     first, last = ([key_values(s, claim)[k] for k in seeds] for s in (before, after))
+    return values_change(first, last, claim)
+
+
+def values_change(first: Sequence[float], last: Sequence[float], claim: Claim) -> str:
+    """`quantity_change` on two lists of seed values of the claim's key quantity."""
     if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
         return "no clear change"
     toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..core import checkpoint
 from ..core.presets import PRESETS
-from ..result_files import MODERATE_SHIFT
+from ..result_files import MODERATE_SHIFT, quantities_at_query
 from ..results import checkpoints_of, format_range, one_seed, read_results
 from .claims import CHECKS, CLAIMS, Claim, Thresholds, Verdict, quantities
 from .scorecard import STANDARD_MODEL_RESULTS
@@ -140,6 +140,21 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         ],
         checkpoints=checkpoints_of(data),
     )
+
+
+def quantities_at(
+    results: str | Path, summary: PresetSummary, query: int
+) -> dict[str, list[float | None]]:
+    """Claim 1's and claim 3's key quantities per training seed of the standard model,
+    read at query `query` instead of each prompt's last
+    (`result_files.quantities_at_query`)."""
+    names = ("in_distribution", "distribution_shift")
+    data = read_results(Path(results, summary.preset), names, same_models=names)
+    per_seed = [
+        quantities_at_query(*(one_seed(data[n], i) for n in names), query)
+        for i in range(len(summary.seeds))
+    ]
+    return {k: [q[k] for q in per_seed] for k in per_seed[0]}
 
 
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:

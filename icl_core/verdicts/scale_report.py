@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.storage import write_json
+from ..results import format_range
 from .attribution import (
     FACTORS,
     attribution,
@@ -17,6 +18,7 @@ from .attribution import (
     separation_counts,
     shared_seeds,
     trend,
+    values_change,
 )
 from .claims import CLAIMS, Claim, Thresholds, count_holding
 from .scale import (
@@ -24,6 +26,7 @@ from .scale import (
     describe,
     preset_summary,
     presets_with_results,
+    quantities_at,
     quantity_rows,
     scale_parts,
     seeds_text,
@@ -52,6 +55,7 @@ class ScaleReport:
     verdicts: Table
     attribution: Table
     learned_seeds: Table  # no rows where every seed learned the task
+    matched_query: Table  # no rows where the prompt-length pair lacks the record
     texts: dict[str, str]
 
 
@@ -62,6 +66,7 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
     presets = [f"`{s.preset}`" for s in summaries]
     claims = (*CLAIMS, *scale_parts())
     match_error = Thresholds().match_error
+    matched = matched_query_table(results, summaries)
     return ScaleReport(
         summaries=summaries,
         quantities=(["", *presets], quantity_rows(summaries)),
@@ -74,7 +79,8 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
             [attribution_row(summaries, c) for c in _claims_then_parts()],
         ),
         learned_seeds=learned_seed_table(summaries, claims, match_error),
-        texts=scale_texts(summaries, compared),
+        matched_query=matched,
+        texts={**scale_texts(summaries, compared), **matched_texts(matched)},
     )
 
 
@@ -104,6 +110,74 @@ def attribution_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
     """How the claim moves across each factor pair, and the factors that move it."""
     attributed = attribution(summaries, claim)
     return [_heading(summaries[0], claim), *attributed.values(), moved_by(attributed)]
+
+
+# the pair that changes the prompt length
+LENGTH_PAIR = next(f for f in FACTORS if f[0] == "prompt length")
+# the claims read at the last query: their key quantity and its unit
+LAST_QUERY_CLAIMS = {
+    "1": ("median error in distribution", ""),
+    "3": ("error growth, c = 0 → largest c", "×"),
+}
+
+
+def matched_query_table(results: str | Path, summaries: list[PresetSummary]) -> Table:
+    """Claims 1 and 3 across `LENGTH_PAIR`, the longer prompts read at the shorter
+    prompts' last query as well as at their own, over the seeds both presets have: the
+    key quantity's seed mean and range in each, and how it moves (`values_change`)."""
+    by_name = {s.preset: s for s in summaries}
+    _, a, b = LENGTH_PAIR
+    if a not in by_name or b not in by_name:
+        return ["claim"], []
+    before, after = by_name[a], by_name[b]
+    query = before.n_points
+    header = [
+        "claim",
+        f"`{a}`, query {query} (its last)",
+        f"`{b}`, query {query}",
+        f"`{b}`, query {after.n_points} (its last)",
+        "at the same query",
+        "each at its last",
+    ]
+    matched = quantities_at(results, after, query)
+    seeds = sorted(set(before.seeds) & set(after.seeds))
+
+    def values(summary, table):
+        return [table[claim.quantity][summary.seeds.index(k)] for k in seeds]
+
+    rows = []
+    for claim in (c for c in CLAIMS if c.key in LAST_QUERY_CLAIMS):
+        first, same, last = (
+            values(s, t)
+            for s, t in (
+                (before, before.quantities),
+                (after, matched),
+                (after, after.quantities),
+            )
+        )
+        if None in same:  # a results file from before the per-query record
+            return ["claim"], []
+        label, unit = LAST_QUERY_CLAIMS[claim.key]
+        rows.append(
+            [
+                f"{claim.key}. {label}",
+                *(format_range(v, ".3g") + unit for v in (first, same, last)),
+                values_change(first, same, claim),
+                values_change(first, last, claim),
+            ]
+        )
+    return header, rows
+
+
+def matched_texts(matched: Table) -> dict[str, str]:
+    """'claim 1: no clear change at the same query (strengthens, each at its last)'."""
+    header, rows = matched
+    text = "; ".join(
+        f"claim {row[0].split('.')[0]}: {row[-2]} at the same query ({row[-1]}, each "
+        "at its last)"
+        for row in rows
+    )
+    return {"scale_matched_query": text or "not recorded"}
 
 
 def _listing(items) -> str:
