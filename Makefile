@@ -2,8 +2,8 @@
 # make small: every chapter at the small preset (standard model seeds 0-2; the x_shifted
 # and x_wide models, seed 0, where a chapter compares pretraining distributions) into
 # results/small/chapters, for the Scale chapter, leaving the published chapters as they are;
-# make variants: the chapters the scorecard reads at cpu-p21, cpu-d10, cpu-16k and
-# small-4x64 (each one factor of scale away from its neighbour), seeds 0-2, into
+# make variants: the chapters the scorecard reads at cpu-p21, cpu-p21-d10, cpu-d10,
+# cpu-16k and small-4x64 (each one factor of scale away from its neighbour), seeds 0-2, into
 # results/<variant>/chapters, for the Scale chapter's attribution; at small-4x64 also the
 # x_shifted and x_wide models, seed 0, as at small, so that claim 7 is compared across
 # model size.
@@ -37,7 +37,7 @@ VARIANT_CHAPTERS := in_distribution distribution_shift signature_and_loss pretra
 	what_fails scorecard
 
 variants: venv
-	for preset in cpu-p21 cpu-d10 cpu-16k; do \
+	for preset in cpu-p21 cpu-p21-d10 cpu-d10 cpu-16k; do \
 		$(PY) -m icl_core book --preset $$preset --device $(DEVICE) --seeds 0 1 2 \
 			--pretraining standard --bound-free-seeds --chapters $(VARIANT_CHAPTERS) \
 			--out results/$$preset/chapters || exit 1; \

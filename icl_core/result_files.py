@@ -159,17 +159,21 @@ def distribution_shift_quantities(shift: dict) -> dict[str, Any]:
 
 def quantities_at_query(ind: dict, shift: dict, query: int) -> dict[str, Any]:
     """Claim 1's and claim 3's key quantities read at query `query` (counted from 1)
-    instead of each prompt's last: the median error in distribution, and its growth
-    from c = 0 to the largest c. None where `shift` predates the per-query record."""
+    instead of each prompt's last: the median error in distribution, its growth from
+    c = 0 to the largest c, and the error at the largest c. None where `shift` predates
+    the per-query record."""
     by_query = shift.get("transformer_error_by_query")
     at = query - 1
+    names = (
+        "in_distribution_error",
+        "error_growth_largest",
+        "transformer_error_largest",
+    )
     if by_query is None or str(max(shift["shifts"])) not in by_query:
-        return {"in_distribution_error": None, "error_growth_largest": None}
+        return dict.fromkeys(names)
     zero, largest = (by_query[str(c)][at] for c in (0, max(shift["shifts"])))
-    return {
-        "in_distribution_error": ind["error_median"]["transformer"][at],
-        "error_growth_largest": largest / zero,
-    }
+    values = (ind["error_median"]["transformer"][at], largest / zero, largest)
+    return dict(zip(names, values))
 
 
 # spectral.json (the chapter on the signature and the loss) ------------------------

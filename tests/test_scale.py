@@ -368,7 +368,11 @@ def test_claims_1_and_3_can_be_read_at_an_earlier_query():
     by_query = {"0": [0.5, 0.1, 0.01], "4": [0.6, 0.5, 0.4], "16": [1.0, 2.0, 3.0]}
     shift = {"shifts": [0, 4, 16], "transformer_error_by_query": by_query}
     assert quantities_at_query(ind, shift, 2) == pytest.approx(
-        {"in_distribution_error": 0.1, "error_growth_largest": 20.0}
+        {
+            "in_distribution_error": 0.1,
+            "error_growth_largest": 20.0,
+            "transformer_error_largest": 2.0,
+        }
     )
     assert quantities_at_query(ind, shift, 3)["error_growth_largest"] == 300.0
     # a file written before the per-query record reads as not measured

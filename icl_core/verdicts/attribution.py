@@ -200,10 +200,20 @@ def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
     ]
 
 
+# the kinds of move `change` names, each by the start of its text
+TRENDS = {
+    "flips": "flips",
+    "differs": "verdict differs",
+    "strengthens": "strengthens",
+    "weakens": "weakens",
+}
+
+
 def claims_by_trend(summaries: list[PresetSummary]):
-    """{'flips' | 'strengthens' | 'weakens': the numbers of the claims that do so}."""
+    """{each kind of `TRENDS`: the numbers of claims 1-7 that move so from the smallest
+    preset to the largest}."""
     trends = {c.key: trend(summaries, c) for c in CLAIMS}
     return {
-        kind: [str(claim) for claim, t in trends.items() if t.startswith(kind)]
-        for kind in ("flips", "strengthens", "weakens")
+        kind: [str(claim) for claim, t in trends.items() if t.startswith(start)]
+        for kind, start in TRENDS.items()
     }
