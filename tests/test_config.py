@@ -76,7 +76,9 @@ def test_cross_section_checks_name_the_field():
 
 
 def test_unknown_preset_lists_allowed_names():
-    allowed = "smoke, cpu, cpu-p21, cpu-p21-d10, cpu-d10, cpu-16k, small-4x64, small, paper"
+    allowed = (
+        "smoke, cpu, cpu-p21, cpu-p21-d10, cpu-d10, cpu-16k, small-4x64, small, paper"
+    )
     with pytest.raises(ValueError, match=rf"preset='gpu'.*{allowed}"):
         get_preset("gpu")
 
