@@ -33,6 +33,10 @@ def seed_range(values: Sequence[float]) -> tuple[float, float, float]:
     return float(values.mean()), float(values.min()), float(values.max())
 
 
+# a table as the chapters show it: its header and its rows of cells
+Table = tuple[list[str], list[list[str]]]
+
+
 def format_range(values: Sequence[float], fmt: str = ".2f") -> str:
     """'0.88 [0.85, 0.91]': the mean over seeds with the seed range; one seed prints
     alone."""

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.loss_predictors import STATISTICS
-from ..results import format_range
-
-Table = tuple[list[str], list[list[str]]]  # header, rows
+from ..results import Table, format_range
 
 
 @dataclass(frozen=True)

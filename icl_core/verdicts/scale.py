@@ -158,6 +158,12 @@ def quantities_at(
     return {k: [q[k] for q in per_seed] for k in per_seed[0]}
 
 
+def row_heading(summary: PresetSummary, claim: Claim) -> str:
+    """The claim's row heading in the tables; a part (4a) marked ↳ under its claim."""
+    text = verdict_of(summary, claim).claim
+    return f"↳ {text}" if claim.key[-1].isalpha() else text
+
+
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
     """A quantity's per-seed values, without the seeds where it was not measured."""
     return [float(v) for v in summary.quantities[quantity] if v is not None]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.storage import write_json
-from ..results import format_range
+from ..results import Table, format_range
 from .attribution import (
     FACTORS,
     attribution,
@@ -29,6 +29,7 @@ from .scale import (
     presets_with_results,
     quantities_at,
     quantity_rows,
+    row_heading,
     scale_parts,
     seeds_text,
     training_time,
@@ -42,8 +43,6 @@ from .unlearned import (
     unlearned_moves,
     unlearned_seeds,
 )
-
-Table = tuple[list[str], list[list[str]]]  # header, rows
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,8 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
     presets = [f"`{s.preset}`" for s in summaries]
     claims = (*CLAIMS, *scale_parts())
     match_error = Thresholds().match_error
-    matched = matched_query_table(results, summaries)
-    stages, stage_texts = stage_pairs(results)
+    matched, matched_texts = matched_query(results, summaries)
+    stages, stage_texts = stage_pairs(results, summaries)
     return ScaleReport(
         summaries=summaries,
         quantities=(["", *presets], quantity_rows(summaries)),
@@ -86,7 +85,7 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
         stage_pairs=stages,
         texts={
             **scale_texts(summaries, compared),
-            **matched_texts(matched),
+            **matched_texts,
             **stage_texts,
         },
     )
@@ -98,17 +97,11 @@ def _claims_then_parts() -> list[Claim]:
     return [x for c in CLAIMS for x in (c, *(p for p in parts if p.key[0] == c.key))]
 
 
-def _heading(summary: PresetSummary, claim: Claim) -> str:
-    """The claim's row heading; a part (4a) marked ↳ under its claim."""
-    text = verdict_of(summary, claim).claim
-    return f"↳ {text}" if claim.key[-1].isalpha() else text
-
-
 def verdict_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
     """The claim's verdict at every preset and its move from the smallest preset that
     tested it to the largest."""
     return [
-        _heading(summaries[0], claim),
+        row_heading(summaries[0], claim),
         *(verdict_cell(verdict_of(s, claim)) for s in summaries),
         trend(summaries, claim),
     ]
@@ -117,7 +110,11 @@ def verdict_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
 def attribution_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
     """How the claim moves across each factor pair, and the factors that move it."""
     attributed = attribution(summaries, claim)
-    return [_heading(summaries[0], claim), *attributed.values(), moved_by(attributed)]
+    return [
+        row_heading(summaries[0], claim),
+        *attributed.values(),
+        moved_by(attributed),
+    ]
 
 
 # the pair that changes the prompt length
@@ -131,14 +128,18 @@ LAST_QUERY_ROWS = {
 }
 
 
-def matched_query_table(results: str | Path, summaries: list[PresetSummary]) -> Table:
+def matched_query(
+    results: str | Path, summaries: list[PresetSummary]
+) -> tuple[Table, dict[str, str]]:
     """Claims 1 and 3 across `LENGTH_PAIR`, the longer prompts read at the shorter
     prompts' last query as well as at their own, over the seeds both presets have: the
-    key quantity's seed mean and range in each, and how it moves (`values_change`)."""
+    key quantity's seed mean and range in each, and how it moves (`values_change`);
+    and the text that quotes the moves. No rows where the pair lacks the record."""
     by_name = {s.preset: s for s in summaries}
     _, a, b = LENGTH_PAIR
+    unrecorded = (["claim"], []), {"scale_matched_query": "not recorded"}
     if a not in by_name or b not in by_name:
-        return ["claim"], []
+        return unrecorded
     before, after = by_name[a], by_name[b]
     query = before.n_points
     header = [
@@ -156,7 +157,7 @@ def matched_query_table(results: str | Path, summaries: list[PresetSummary]) -> 
         return [table[quantity][summary.seeds.index(k)] for k in seeds]
 
     claims = {c.key: c for c in CLAIMS}
-    rows = []
+    rows, moves = [], []
     for quantity, (key, label, unit) in LAST_QUERY_ROWS.items():
         first, same, last = (
             values(s, t, quantity)
@@ -167,16 +168,21 @@ def matched_query_table(results: str | Path, summaries: list[PresetSummary]) -> 
             )
         )
         if None in same:  # a results file from before the per-query record
-            return ["claim"], []
+            return unrecorded
+        at_same, at_last = (values_change(first, v, claims[key]) for v in (same, last))
         rows.append(
             [
                 f"{key}. {label}",
                 *(format_range(v, ".3g") + unit for v in (first, same, last)),
-                values_change(first, same, claims[key]),
-                values_change(first, last, claims[key]),
+                at_same,
+                at_last,
             ]
         )
-    return header, rows
+        moves.append(
+            f"{label} (claim {key}): {at_same} at the same query ({at_last}, each at "
+            "its last)"
+        )
+    return (header, rows), {"scale_matched_query": "; ".join(moves)}
 
 
 # d at fixed curriculum stages, and the stages' length at d = 10: kept out of the main
@@ -187,23 +193,30 @@ STAGE_PAIRS = (
 )
 
 
-def stage_pairs(results: str | Path) -> tuple[Table, dict[str, str]]:
+def stage_pairs(
+    results: str | Path, summaries: list[PresetSummary]
+) -> tuple[Table, dict[str, str]]:
     """How every claim and part moves across `STAGE_PAIRS` (`change`), and the texts
     that quote them: the middle preset's in-distribution error and the claims each pair
-    flips. No rows where a preset of the pairs lacks results."""
+    flips. No rows where a preset of the pairs lacks results; presets among `summaries`
+    are not read again."""
     names = list(dict.fromkeys(p for _, a, b in STAGE_PAIRS for p in (a, b)))
     if presets_with_results(results, names) != names:
         flips = [f"scale_stages_flips_{k}" for k in range(len(STAGE_PAIRS))]
         keys = ["scale_stages_error", *flips]
         return (["claim"], []), dict.fromkeys(keys, "not run")
-    by_name = {name: preset_summary(results, name) for name in names}
+    read = {s.preset: s for s in summaries}
+    by_name = {n: read.get(n) or preset_summary(results, n) for n in names}
     claims = [c for c in _claims_then_parts() if c.results != "pretraining"]
     moves = {
         factor: {c.key: change(by_name[a], by_name[b], c) for c in claims}
         for factor, a, b in STAGE_PAIRS
     }
     rows = [
-        [_heading(by_name[names[0]], c), *(moves[f][c.key] for f, _, _ in STAGE_PAIRS)]
+        [
+            row_heading(by_name[names[0]], c),
+            *(moves[f][c.key] for f, _, _ in STAGE_PAIRS),
+        ]
         for c in claims
     ]
     header = ["claim", *(f"{f}: `{a}` → `{b}`" for f, a, b in STAGE_PAIRS)]
@@ -220,17 +233,6 @@ def stage_pairs(results: str | Path) -> tuple[Table, dict[str, str]]:
         },
     }
     return (header, rows), texts
-
-
-def matched_texts(matched: Table) -> dict[str, str]:
-    """'claim 1: no clear change at the same query (strengthens, each at its last)'."""
-    header, rows = matched
-    text = "; ".join(
-        f"{row[0].split('. ')[1]} (claim {row[0].split('.')[0]}): {row[-2]} at the "
-        f"same query ({row[-1]}, each at its last)"
-        for row in rows
-    )
-    return {"scale_matched_query": text or "not recorded"}
 
 
 def _listing(items) -> str:

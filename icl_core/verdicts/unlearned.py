@@ -11,7 +11,7 @@ from .attribution import (
     seeds_of,
 )
 from .claims import Claim
-from .scale import PresetSummary, verdict_cell, verdict_of
+from .scale import PresetSummary, row_heading, verdict_cell, verdict_of
 
 
 def flipped_by(
@@ -100,13 +100,9 @@ def learned_seed_table(
         unlearned = tuple(unlearned_seeds(s, match_error) for s in (a, b))
         return [change(a, b, claim), change(a, b, claim, unlearned)]
 
-    def heading(claim):  # a part (4a) under its claim, marked ↳
-        text = verdict_of(split[0], claim).claim
-        return f"↳ {text}" if claim.key[-1].isalpha() else text
-
     rows = [
         [
-            heading(c),
+            row_heading(split[0], c),
             *(x for s in split for x in cells(s, c)),
             *(x for a, b in pairs for x in moves(a, b, c)),
         ]
