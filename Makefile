@@ -25,8 +25,11 @@ $(VENV)/installed: requirements.txt
 
 venv: $(VENV)/installed
 
+# the smoke preset makes no claim: its run goes to the untracked runs/, chapters and all
+SMOKE_WHERE := $(if $(filter smoke,$(PRESET)),--results runs --out runs/smoke/chapters)
+
 book: venv
-	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m icl_core book --preset $(PRESET) --device $(DEVICE) $(if $(filter 1,$(RETRAIN)),--retrain) $(if $(JOBS),--jobs $(JOBS)) $(SMOKE_WHERE)
 
 small: venv
 	$(PY) -m icl_core book --preset small --device $(DEVICE) --seeds 0 1 2 --pretraining-seeds 0 \

@@ -85,7 +85,21 @@ def content_hash(path: str | Path) -> str:
 
 
 def _relative(path: str | Path, results: str | Path) -> str:
-    return Path(path).resolve().relative_to(Path(results).resolve()).as_posix()
+    """`path` as seen from the results root a file is written under: inside it for a
+    published file, through `..` for a rerun's file that read published models."""
+    return Path(
+        os.path.relpath(Path(path).resolve(), Path(results).resolve())
+    ).as_posix()
+
+
+def rebased(
+    checkpoints: dict[str, str], read_root: str | Path, write_root: str | Path
+) -> dict[str, str]:
+    """A `checkpoints` record read from files under one results root, keyed for a file
+    written under another (a rerun's verdicts on the published results)."""
+    return {
+        _relative(Path(read_root, k), write_root): v for k, v in checkpoints.items()
+    }
 
 
 def checkpoint_record(

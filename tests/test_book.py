@@ -4,6 +4,9 @@ cleanly."""
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -174,6 +177,73 @@ def test_every_chapter_validates_its_parameters(book_copy):
             )
 
 
+def _papermill(book: Path, chapter: str, *parameters: str):
+    """README's rerun: papermill's command line in the book's folder, logging the
+    chapter's output to the terminal."""
+    command = [str(Path(sys.executable).with_name("papermill")), f"{chapter}.ipynb"]
+    command += ["out.ipynb", "--log-output", "--no-progress-bar"]
+    for pair in zip(parameters[::2], parameters[1::2]):
+        command += ["-p", *pair]
+    return subprocess.run(command, cwd=book, capture_output=True, text=True)
+
+
+def test_a_rerun_writes_into_its_run_folder_and_leaves_the_published_results(
+    book_copy, tmp_path
+):
+    from icl_core.book.runs import trained_seeds
+    from icl_core.results import read_results
+
+    published = tmp_path / "results"
+    trained_seeds("smoke", published, "cpu", [0])
+    (published / "smoke" / "distribution_shift.json").write_text("published")
+    (published / "smoke" / "shift_x_mean.svg").write_text("published")
+    before = {p: p.read_bytes() for p in published.rglob("*") if p.is_file()}
+    shifts = "[0, 2, 4]"
+    done = _papermill(
+        book_copy, "distribution_shift", "preset", "smoke", "results", str(published),
+        "seeds", "[0]", "n_prompts", "50", "shifts", shifts,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "writes its results files, figures and any models it trains into" in (
+        done.stderr + done.stdout
+    )
+    after = {p: p.read_bytes() for p in published.rglob("*") if p.is_file()}
+    assert after == before  # nothing written, nothing trained there
+    own = tmp_path / "runs" / "smoke"  # "../runs" from the book's folder
+    assert (own / "shift_x_mean.svg").exists() and not list(own.rglob("model.pt"))
+    rerun = read_results(own, ["distribution_shift"])["distribution_shift"]
+    assert rerun["shifts"] == [0, 2, 4]
+    assert all(k.startswith("../results/smoke/") for k in rerun["checkpoints"])
+
+
+def test_bad_parameters_are_refused_by_name_before_any_work(book_copy, tmp_path):
+    started = time.perf_counter()
+    misspelt = _papermill(book_copy, "distribution_shift", "n_promts", "5000")
+    assert misspelt.returncode and "did you mean 'n_prompts'?" in misspelt.stderr
+    no_zero = _papermill(book_copy, "distribution_shift", "shifts", "[1, 2]")
+    assert no_zero.returncode
+    assert "shifts=[1, 2] is not allowed; expected a list that starts with 0" in (
+        no_zero.stderr
+    )
+    unordered = _papermill(book_copy, "singular_values", "shifts", "[0, 4, 2]")
+    assert unordered.returncode and "in increasing order" in unordered.stderr
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
+    assert time.perf_counter() - started < 90  # three kernels, 30 s each
+
+
+def test_a_rerun_above_its_training_budget_stops_and_says_how_to_train(book_copy):
+    done = _papermill(
+        book_copy, "in_distribution", "preset", "smoke", "training_budget", "0"
+    )
+    assert done.returncode
+    said = done.stderr  # the terminal, with README's command
+    assert "not training 5 missing model(s)" in said
+    assert (
+        "-m icl_core sweep --preset smoke --pretraining standard --seeds 0 1 2 3 4"
+        in (said)
+    )
+
+
 @pytest.mark.book
 def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
     book_copy, tmp_path
@@ -186,6 +256,7 @@ def test_every_chapter_runs_at_smoke_and_the_book_builds_without_warnings(
             "preset": "smoke",
             "device": "cpu",
             "results": str(results),
+            "run_folder": str(results),  # as make book publishes
             "seeds": seeds,
             "pretraining_seeds": seeds,
             "bound_free_seeds": seeds,

@@ -144,23 +144,38 @@ def test_command_line_help_and_errors():
     assert bad.returncode == 2 and "invalid choice: 'big'" in bad.stderr
 
 
-def test_a_chapter_says_what_it_will_train_before_it_starts(tmp_path, capsys):
-    from icl_core.book.runs import trained_models, training_notice
+def test_a_chapter_says_what_it_will_train_and_trains_it_into_its_run_folder(
+    tmp_path, capsys
+):
+    from icl_core.book.runs import Wanted, estimated_minutes, trained_models
     from icl_core.core.presets import run_config
 
-    trained_models("smoke", tmp_path, "cpu", {"standard": [0]})
+    published, own = tmp_path / "results", tmp_path / "runs"
+    trained_models("smoke", published, "cpu", {"standard": [0]}, own)
     said = capsys.readouterr().err
-    assert "training 1 model(s)" in said and "smoke (seed 0)" in said
-    assert "800 steps each" in said and "no finished run of this model" in said
-    notice = training_notice([run_config("smoke", "standard", 1)], tmp_path / "smoke")
-    assert "each here (1 runs)" in notice and 'seeds "[0]"' in notice
-    trained_models("smoke", tmp_path, "cpu", {"standard": [0]})  # cached: nothing said
+    assert "training 1 missing model(s), smoke (seed 0)" in said
+    assert "800 steps each" in said and "one step timed now" in said
+    assert not published.exists() and len(list(own.rglob("model.pt"))) == 1
+    wanted = [Wanted("smoke", "standard", 1, True, run_config("smoke", "standard", 1))]
+    _, basis = estimated_minutes(wanted, [published / "smoke", own / "smoke"])
+    assert "finished runs of this architecture took" in basis and "(1 runs)" in basis
+    trained_models("smoke", published, "cpu", {"standard": [0]}, own)  # found
     assert "training" not in capsys.readouterr().err
 
 
-def test_a_chapter_told_not_to_train_names_the_missing_checkpoints(tmp_path):
-    from icl_core.book.runs import trained_seeds
+def test_a_training_above_the_budget_is_refused_with_the_command_that_trains_it(
+    tmp_path,
+):
+    from icl_core.book.runs import TrainingRefused, trained_seeds
 
-    with pytest.raises(ValueError, match=r"train_missing=False .*smoke-\w+"):
-        trained_seeds("smoke", tmp_path, "cpu", [0, 1], train_missing=False)
+    published, own = tmp_path / "results", tmp_path / "runs"
+    with pytest.raises(TrainingRefused) as refused:
+        trained_seeds("smoke", published, "cpu", [0, 1], own, training_budget=0)
+    message = str(refused.value)
+    assert "2 missing model(s)" in message and "training_budget=0 minutes" in message
     assert not list(tmp_path.rglob("model.pt"))  # nothing was trained
+    command = message.split("Train them first with\n")[1].split("\nor ")[0].strip()
+    assert "sweep --preset smoke --pretraining standard --seeds 0 1" in command
+    subprocess.run(command, shell=True, check=True, capture_output=True)
+    runs = trained_seeds("smoke", published, "cpu", [0, 1], own, training_budget=0)
+    assert [r.config.train.seed for r in runs] == [0, 1] and all(r.reused for r in runs)

@@ -3,8 +3,11 @@ with what it allows, checked before any work starts."""
 
 from __future__ import annotations
 
+import ast
+import difflib
 import json
 import math
+from pathlib import Path
 from typing import Any, Callable
 
 from ..core.config import check
@@ -36,9 +39,16 @@ def _numbers(v: Any) -> bool:
     )
 
 
+def _sweep(v: Any) -> bool:
+    """Shift sizes as a chapter plots them: along the axis, so in increasing order."""
+    return _numbers(v) and all(a < b for a, b in zip(v, v[1:]))
+
+
 _POSITIVE = (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0")
 _SHARE = (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a number in (0, 1]")
 _SEED_LIST = (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]")
+_SWEEP = (_sweep, "a non-empty list of finite numbers in increasing order")
+_FOLDER = (lambda v: isinstance(v, str) and len(v) > 0, "a folder path")
 PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "preset": (lambda v: v in PRESETS, f"one of {', '.join(PRESETS)}"),
     "device": (
@@ -58,7 +68,12 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         and 0 < v <= 1,
         "a number in (0, 1]",
     ),
-    "results": (lambda v: isinstance(v, str) and len(v) > 0, "a folder path"),
+    "results": _FOLDER,
+    "run_folder": _FOLDER,
+    "training_budget": (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
+        "a number of minutes >= 0 (0: train nothing; inf: no limit)",
+    ),
     "n_prompts": (_positive_int, "a positive integer"),
     "n_bootstrap": (_positive_int, "a positive integer"),
     "tolerance": _POSITIVE,
@@ -79,16 +94,16 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: _numbers(v) and min(v) > 0,
         "a non-empty list of numbers > 0",
     ),
-    "shifts": (_numbers, "a non-empty list of finite numbers"),
-    "example_shifts": (_numbers, "a non-empty list of finite numbers"),
+    "shifts": _SWEEP,
+    "example_shifts": _SWEEP,
     "x_scales": (
-        lambda v: _numbers(v) and min(v) > 0,
-        "a non-empty list of numbers > 0",
+        lambda v: _sweep(v) and min(v) > 0,
+        "a non-empty list of numbers > 0 in increasing order",
     ),
-    "w_means": (_numbers, "a non-empty list of finite numbers"),
+    "w_means": _SWEEP,
     "w_scales": (
-        lambda v: _numbers(v) and min(v) > 0,
-        "a non-empty list of numbers > 0",
+        lambda v: _sweep(v) and min(v) > 0,
+        "a non-empty list of numbers > 0 in increasing order",
     ),
     "family": (lambda v: v in SHIFT_FAMILIES, f"one of {', '.join(SHIFT_FAMILIES)}"),
     "families": (
@@ -120,12 +135,11 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "an integer layer index (-1 = last)",
     ),
     "center": (lambda v: isinstance(v, bool), "True or False"),
-    "train_missing": (lambda v: isinstance(v, bool), "True or False"),
     "other_family": (
         lambda v: v in SHIFT_FAMILIES,
         f"one of {', '.join(SHIFT_FAMILIES)}",
     ),
-    "other_shifts": (_numbers, "a non-empty list of finite numbers"),
+    "other_shifts": _SWEEP,
     "heatmap_prompts": (_positive_int, "a positive integer"),
     "heatmap_shift": (lambda v: _numbers([v]), "a finite number"),
     "reference_prompts": (_positive_int, "a positive integer"),
@@ -145,7 +159,7 @@ PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: v == [] or _seed_list(v),
         "a list of distinct integers >= 0, possibly empty, e.g. [0, 1, 2]",
     ),
-    "coverage_shifts": (_numbers, "a non-empty list of finite numbers"),
+    "coverage_shifts": _SWEEP,
     "bound_share": _SHARE,
     "input_margin": (
         lambda v: isinstance(v, (int, float))
@@ -180,24 +194,83 @@ def check_parameters(**parameters: Any) -> None:
         check(ok(value), name, value, allowed)
 
 
+def declared(source: str) -> set[str]:
+    """The names a parameters cell assigns (`a = b = 1` declares both)."""
+    return {
+        target.id
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def _check_declared(namespace: dict[str, Any]) -> None:
+    """Papermill passes any name it is given into a chapter, with only a warning, so
+    a misspelt parameter would leave its default in place unnoticed. The names it
+    injected (its cell `# Parameters`, run right after the chapter's parameters cell)
+    must be the chapter's own."""
+    history = namespace.get("_ih", [])  # the cells run so far, in order
+    injected = [k for k, cell in enumerate(history) if cell.startswith("# Parameters")]
+    if not injected:
+        return
+    own = declared(history[injected[-1] - 1])
+    if "pretraining" in own:  # the book's --pretraining, see below
+        own.add("pretraining_available")
+    for name in sorted(declared(history[injected[-1]]) - own):
+        close = difflib.get_close_matches(name, own, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        raise ValueError(
+            f"parameter {name!r} is not one of this chapter's{hint} It takes "
+            f"{', '.join(sorted(own - {'pretraining_available'}))}."
+        )
+
+
 def open_chapter(
-    namespace: dict[str, Any], includes: dict[str, Any] | None = None
+    namespace: dict[str, Any],
+    includes: dict[str, Any] | None = None,
+    first: dict[str, Any] | None = None,
 ) -> None:
     """A chapter's opening, run in one hidden cell as `open_chapter(globals())`: every
-    chapter parameter in `namespace` parsed (a list given on papermill's command line
-    arrives as a string) and checked, naming a bad one and what it allows; a list
-    parameter named in `includes` must hold that value; the book's figure style set."""
+    parameter papermill passed must be one the chapter declares; every chapter
+    parameter in `namespace` parsed (a list given on papermill's command line arrives
+    as a string) and checked, naming a bad one and what it allows; a list parameter
+    named in `includes` must hold that value, one named in `first` must start with it;
+    where the run writes is said; the book's figure style set."""
     from .plotting import use_book_style
 
+    _check_declared(namespace)
     given = {name: parsed(namespace[name]) for name in PARAMETERS if name in namespace}
     check_parameters(**given)
     for name, value in (includes or {}).items():
         check(
             value in given[name], name, given[name], f"a list that includes {value!r}"
         )
+    for name, value in (first or {}).items():
+        check(
+            given[name][0] == value,
+            name,
+            given[name],
+            f"a list that starts with {value!r} (the chapter compares with it)",
+        )
     # the book's --pretraining: a chapter compares its own among those given
     available = given.pop("pretraining_available", None)
     if available is not None and "pretraining" in given:
         given["pretraining"] = [p for p in given["pretraining"] if p in available]
     namespace.update(given)
+    if "run_folder" in given:
+        Path(given["run_folder"], given["preset"]).mkdir(parents=True, exist_ok=True)
+        print(where_it_writes(given["results"], given["run_folder"]), flush=True)
     use_book_style()
+
+
+def where_it_writes(results: str, run_folder: str) -> str:
+    """The first thing a chapter says: where its numbers, figures and any models it
+    trains go, so that a rerun never leaves the reader guessing what it replaced."""
+    if Path(run_folder).resolve() == Path(results).resolve():
+        return f"icl_core: this run publishes: it writes into {results}."
+    return (
+        f"icl_core: this run writes its results files, figures and any models it "
+        f"trains into {Path(run_folder).resolve()}; it reads models and other "
+        f"chapters' results from {results} and never writes there."
+    )

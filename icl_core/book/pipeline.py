@@ -3,6 +3,7 @@ build it."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from ..core.config import check
 from ..core.jobs import Job, run_side_by_side
 from ..core.train import resolve_device
 from ..results import write_timings
-from .parameters import check_parameters
+from .parameters import check_parameters, declared
 
 
 def chapters(book_dir: str | Path) -> list[Path]:
@@ -46,6 +47,19 @@ def _metadata(notebook: Path) -> dict:
     import nbformat
 
     return nbformat.read(notebook, as_version=4).metadata.get("icl_core", {})
+
+
+def accepted(notebook: Path) -> set[str]:
+    """The parameters a chapter takes: those its parameters cell declares (a chapter
+    refuses any other), and the book's `--pretraining` where it compares models."""
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    source = "".join(
+        c.source for c in cells if "parameters" in c.metadata.get("tags", [])
+    )
+    names = declared(source)
+    return names | ({"pretraining_available"} if "pretraining" in names else set())
 
 
 def prerequisites(notebook: Path) -> list[str]:
@@ -98,6 +112,8 @@ def _run_chapter(
     whose kernel uses `threads` threads (it runs in the book's folder either way)."""
     start = time.perf_counter()
     output = notebook if out is None else Path(out).resolve() / notebook.name
+    own = accepted(notebook)
+    parameters = {k: v for k, v in parameters.items() if k in own}
     env = {
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
@@ -201,6 +217,8 @@ def make_book(
         "preset": preset,
         "device": device,
         "results": relative,
+        "run_folder": relative,  # the one path that writes the published results
+        "training_budget": math.inf,  # training was asked for: make book RETRAIN=1
         **(chapter_parameters or {}),
     }
     if out is not None:

@@ -1,5 +1,6 @@
-"""The trained models a chapter analyses: found in the checkpoint cache under
-`results/<preset>/`, or trained there first."""
+"""The trained models a chapter analyses: found in the published checkpoints under
+`results/<preset>/` or in the run's own folder, or trained there first when that fits
+the run's training budget."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,9 +16,23 @@ from ..core import checkpoint
 from ..core.config import ExperimentConfig
 from ..core.presets import run_config
 from ..core.sweep import default_devices, train_all
-from ..core.train import TrainedModel, resolve_device, run_dir, train
+from ..core.train import TrainedModel, resolve_device, run_dir, seconds_per_step, train
 
 FREE = ", no final LayerNorm"  # the key suffix of models trained without it
+
+
+class TrainingRefused(ValueError):
+    """Missing models whose training would take longer than the run allows."""
+
+
+class Wanted(NamedTuple):
+    """A model a chapter asks for: the command line's terms and the config they make."""
+
+    preset: str
+    pretraining: str
+    seed: int
+    final_layernorm: bool
+    config: ExperimentConfig
 
 
 def trained_models(
@@ -24,91 +40,133 @@ def trained_models(
     results: str | Path,
     device: str = "auto",
     seeds: dict[str, list[int]] | None = None,
-    train_missing: bool = True,
+    run_folder: str | Path | None = None,
+    training_budget: float = math.inf,
     without_final_layernorm: dict[str, list[int]] | None = None,
 ) -> dict[str, list[TrainedModel]]:
     """Every model of `seeds` ({pretraining distribution: training seeds}) and of
     `without_final_layernorm` (the same, for models trained without the final
-    LayerNorm, keyed `<distribution>, no final LayerNorm`), from the cache or trained
-    now.
+    LayerNorm, keyed `<distribution>, no final LayerNorm`).
 
-    Missing models train as one concurrent sweep (one one-thread job per core on a
-    CPU, which `make bench` measures faster than one job at a time), then all are
-    read from the cache. With `train_missing` False, missing models are an error that
-    names them instead."""
+    Each is read from `results/<preset>/`, else from `run_folder/<preset>/` (default:
+    `results`). Models in neither are trained into `run_folder/<preset>/` when their
+    estimated time here is at most `training_budget` minutes, as one concurrent sweep (one
+    one-thread job per core on a CPU, which `make bench` measures faster than one job
+    at a time); above it they are a `TrainingRefused` error naming them, the estimate
+    and the command that trains them."""
     seeds = {"standard": [0]} if seeds is None else seeds
-    root = Path(results) / preset
-    configs = {
-        name: [run_config(preset, name, s) for s in values]
-        for name, values in seeds.items()
-    }
-    configs |= {
-        name + FREE: [
-            run_config(preset, name, s, final_layernorm=False) for s in values
+    published = Path(results) / preset
+    own = Path(run_folder if run_folder is not None else results) / preset
+    plans = [(name, values, True) for name, values in seeds.items()]
+    plans += [(name, v, False) for name, v in (without_final_layernorm or {}).items()]
+    wanted = {
+        name + ("" if final else FREE): [
+            Wanted(preset, name, s, final, run_config(preset, name, s, final))
+            for s in values
         ]
-        for name, values in (without_final_layernorm or {}).items()
+        for name, values, final in plans
     }
+
+    def home(config: ExperimentConfig) -> Path:
+        held = [
+            r for r in (published, own) if (run_dir(config, r) / "model.pt").exists()
+        ]
+        return held[0] if held else own
+
     missing = [
-        config
-        for group in configs.values()
-        for config in group
-        if not (run_dir(config, root) / "model.pt").exists()
+        w
+        for group in wanted.values()
+        for w in group
+        if not (run_dir(w.config, home(w.config)) / "model.pt").exists()
     ]
-    if missing and not train_missing:
-        names = ", ".join(str(run_dir(c, root)) for c in missing)
-        raise ValueError(
-            f"train_missing=False and these checkpoints are missing: {names}; expected "
-            "training seeds whose checkpoints exist, or train_missing=True to train them"
-        )
     if missing:
-        print(training_notice(missing, root), file=sys.stderr, flush=True)
+        minutes, basis = estimated_minutes(missing, [published, own])
+        if minutes > training_budget:
+            raise TrainingRefused(
+                refusal(missing, basis, training_budget, own, published)
+            )
+        print(
+            f"icl_core: training {_listing(missing)} into {own}; {basis}.",
+            file=sys.stderr,
+            flush=True,
+        )
     if len(missing) > 1:
         devices = (
             default_devices() if device == "auto" else [str(resolve_device(device))]
         )
-        train_all(missing, root, devices)
+        train_all([w.config for w in missing], own, devices)
     runs = {
-        name: [train(c, root, device=device) for c in group]
-        for name, group in configs.items()
+        name: [train(w.config, home(w.config), device=device) for w in group]
+        for name, group in wanted.items()
     }
     for run in (run for group in runs.values() for run in group):
         run.model.to(resolve_device(device))  # where the chapter evaluates it
     return runs
 
 
-def training_notice(missing: list[ExperimentConfig], root: Path) -> str:
-    """Said before a chapter trains, where papermill shows it: which runs, their steps,
-    the time finished runs of the same model took on this machine, and how to avoid
-    training (a chapter that trains for an hour should not look like one that hangs)."""
-    runs = ", ".join(f"{c.name} (seed {c.train.seed})" for c in missing)
-    steps = "/".join(f"{s:,}" for s in sorted({c.train.steps for c in missing}))
-    first = missing[0]
-    payloads = map(checkpoint.read, sorted(Path(root).glob("*/model.pt")))
+def estimated_minutes(missing: list[Wanted], roots: list[Path]) -> tuple[float, str]:
+    """How long training `missing` side by side would take here, and what the estimate
+    rests on: finished runs of the same model and step count under `roots`, else one
+    step timed now at the largest prompts (an upper bound) times the step count."""
+    first = missing[0].config
+    paths = sorted({p for root in roots for p in root.glob("*/model.pt")})
     seconds = [
         payload["seconds"]
-        for payload in payloads
+        for payload in map(checkpoint.read, paths)
         if (config := ExperimentConfig.from_dict(payload["config"])).model
         == first.model
         and config.train.steps == first.train.steps
     ]
+    rounds = math.ceil(len(missing) / (os.cpu_count() or 1))
     if seconds:
-        rounds = math.ceil(len(missing) / (os.cpu_count() or 1))
-        each, total = np.mean(seconds), rounds * np.mean(seconds)
-        estimate = (
-            f"finished runs of this model took {_duration(each)} each here "
-            f"({len(seconds)} runs), so about {_duration(total)} side by side"
-        )
+        each = float(np.mean(seconds))
+        basis = f"finished runs of this architecture took {_duration(each)} each here"
+        basis += f" ({len(seconds)} runs)"
     else:
-        estimate = "no finished run of this model here to estimate the time from"
+        each = seconds_per_step(first) * first.train.steps
+        basis = (
+            f"one step timed now at the largest prompts, times {first.train.steps:,}"
+        )
+        basis += f" steps, gives about {_duration(each)} each"
+    total = rounds * each / 60
+    return total, f"{basis}, so about {_duration(60 * total)} side by side"
+
+
+def refusal(
+    missing: list[Wanted], basis: str, budget: float, folder: Path, published: Path
+) -> str:
+    """The error a run gets instead of a long training: what is missing, how long it
+    would take, and the command that trains it (runnable from the chapter's folder)."""
+    python = os.path.relpath(sys.executable)
+    commands = []
+    for kind in dict.fromkeys((w.pretraining, w.final_layernorm) for w in missing):
+        seeds = " ".join(
+            str(w.seed) for w in missing if (w.pretraining, w.final_layernorm) == kind
+        )
+        commands.append(
+            f"{python} -m icl_core sweep --preset {missing[0].preset} "
+            f"--pretraining {kind[0]} --seeds {seeds} --out {folder}"
+            + ("" if kind[1] else " --no-final-layernorm")
+        )
     return (
-        f"icl_core: training {len(missing)} model(s) missing from {root}: {runs}; "
-        f"{steps} steps each; {estimate}. To avoid it, choose training seeds whose "
-        f'checkpoints exist (the models in {root}, e.g. -p seeds "[0]").'
+        f"not training {_listing(missing)}: {basis}, above "
+        f"training_budget={budget:g} minutes. Train them first with\n    "
+        + " && \\\n    ".join(commands)
+        + "\nor raise -p training_budget, or choose training seeds whose checkpoints "
+        f"exist (those in {published})."
     )
 
 
+def _listing(missing: list[Wanted]) -> str:
+    runs = ", ".join(f"{w.config.name} (seed {w.seed})" for w in missing)
+    steps = "/".join(f"{s:,}" for s in sorted({w.config.train.steps for w in missing}))
+    return f"{len(missing)} missing model(s), {runs}, {steps} steps each"
+
+
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:,.0f} h"
 
 
 def trained_seeds(
@@ -116,14 +174,16 @@ def trained_seeds(
     results: str | Path,
     device: str,
     seeds: list[int],
+    run_folder: str | Path | None = None,
+    training_budget: float = math.inf,
     pretraining: str = "standard",
-    train_missing: bool = True,
     final_layernorm: bool = True,
 ) -> list[TrainedModel]:
     """The models of one pretraining distribution, one per training seed (without the
-    final LayerNorm when `final_layernorm` is False)."""
+    final LayerNorm when `final_layernorm` is False), as `trained_models` finds them."""
     plan = {pretraining: seeds}
+    where = (run_folder, training_budget)
     if final_layernorm:
-        return trained_models(preset, results, device, plan, train_missing)[pretraining]
-    runs = trained_models(preset, results, device, {}, train_missing, plan)
+        return trained_models(preset, results, device, plan, *where)[pretraining]
+    runs = trained_models(preset, results, device, {}, *where, plan)
     return runs[pretraining + FREE]

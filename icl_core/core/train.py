@@ -222,3 +222,32 @@ def _device_name(dev: torch.device) -> str:
         return torch.cuda.get_device_name(dev)
     threads = torch.get_num_threads()
     return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
+
+
+def seconds_per_step(config: ExperimentConfig, steps: int = 3) -> float:
+    """One training step's wall time here on one CPU thread (as a training sweep runs
+    each job), at the largest prompts of the curriculum: an upper bound on the mean
+    step, to estimate a run that has no finished twin to go by."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = InContextRegressor(config.model)
+        optimizer = make_optimizer(model, config.train.lr)
+        prompts = sample_prompts(
+            config.task,
+            config.train.batch_size,
+            config.curriculum.points_end,
+            config.model.n_dims,
+            generator_for(config.train.seed, 0),
+        )
+        times = []
+        for _ in range(steps + 1):  # the first warms up
+            start = time.perf_counter()
+            loss = (model(prompts.xs, prompts.ys) - prompts.ys).pow(2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            times.append(time.perf_counter() - start)
+        return min(times[1:])
+    finally:
+        torch.set_num_threads(threads)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import checkpoints_of, read_results, write_verdicts
+from ..results import checkpoints_of, read_results, rebased, write_verdicts
 from .claims import FINDINGS, Thresholds, Verdict, judge_all
 
 RESULTS = ("signature_intervention", "garg_battery", "coverage")
@@ -20,10 +20,17 @@ def findings(
 
 
 def write_findings(
-    path: str | Path, verdicts: list[Verdict], seed_share: float, parts=()
+    path: str | Path,
+    verdicts: list[Verdict],
+    seed_share: float,
+    parts=(),
+    judged: str | Path | None = None,
 ):
-    """`findings.json` beside the results it judged, in the scorecard's form, with the
-    findings' re-judged `parts` under "parts"."""
+    """`findings.json` in the scorecard's form (the results it judged in the folder
+    `judged`, by default its own), with the findings' re-judged `parts` under
+    "parts"."""
     names = RESULTS + (("output_range",) if parts else ())
-    data = read_results(Path(path).parent, names)
-    write_verdicts(path, verdicts, seed_share, "findings", checkpoints_of(data), parts)
+    folder = Path(judged if judged is not None else Path(path).parent)
+    used = checkpoints_of(read_results(folder, names))
+    used = rebased(used, folder.parent, Path(path).parent.parent)
+    write_verdicts(path, verdicts, seed_share, "findings", used, parts)

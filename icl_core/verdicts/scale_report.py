@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.storage import write_json
-from ..results import Table, format_range
+from ..results import Table, format_range, rebased
 from .attribution import (
     FACTORS,
     attribution,
@@ -295,9 +295,11 @@ def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str
     }
 
 
-def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
+def write_scale(
+    path: str | Path, summaries: list[PresetSummary], results: str | Path
+) -> None:
     """`scale.json`: every compared preset's scale, quantities per seed, verdicts and
-    the checkpoints they rest on."""
+    the checkpoints they rest on (read under `results`)."""
     write_json(
         path,
         {
@@ -328,6 +330,10 @@ def write_scale(path: str | Path, summaries: list[PresetSummary]) -> None:
                     for claim in (*CLAIMS, *scale_parts())
                 },
             },
-            "checkpoints": {k: v for s in summaries for k, v in s.checkpoints.items()},
+            "checkpoints": rebased(
+                {k: v for s in summaries for k, v in s.checkpoints.items()},
+                results,
+                Path(path).parent,
+            ),
         },
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import checkpoints_of, read_results, write_verdicts
+from ..results import checkpoints_of, read_results, rebased, write_verdicts
 from .claims import CLAIMS, Claim, Thresholds, Verdict, judge_all, parts_of
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
@@ -40,10 +40,17 @@ def judged_parts(
 
 
 def write_scorecard(
-    path: str | Path, verdicts: list[Verdict], seed_share: float, parts=()
+    path: str | Path,
+    verdicts: list[Verdict],
+    seed_share: float,
+    parts=(),
+    judged: str | Path | None = None,
 ) -> None:
-    """`scorecard.json` beside the results it judged, with the checkpoints those were
-    computed from; `parts`, the claims' re-judged parts, under "parts"."""
+    """`scorecard.json`, with the checkpoints the results it judged (in the folder
+    `judged`, by default its own) were computed from; `parts`, the claims' re-judged
+    parts, under "parts"."""
     names = RESULTS + (("output_range",) if parts else ())
-    data = read_results(Path(path).parent, names)
-    write_verdicts(path, verdicts, seed_share, "claims", checkpoints_of(data), parts)
+    folder = Path(judged if judged is not None else Path(path).parent)
+    used = checkpoints_of(read_results(folder, names))
+    used = rebased(used, folder.parent, Path(path).parent.parent)
+    write_verdicts(path, verdicts, seed_share, "claims", used, parts)
