@@ -7,6 +7,7 @@ import ast
 import difflib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -195,34 +196,36 @@ def check_parameters(**parameters: Any) -> None:
 
 
 def declared(source: str) -> set[str]:
-    """The names a parameters cell assigns (`a = b = 1` declares both)."""
-    return {
-        target.id
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
+    """The names a parameters cell assigns (`a = b = 1` and `a: int = 1` declare)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        targets += [node.target] if isinstance(node, ast.AnnAssign) else []
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
 
 
 def _check_declared(namespace: dict[str, Any]) -> None:
     """Papermill passes any name it is given into a chapter, with only a warning, so
     a misspelt parameter would leave its default in place unnoticed. The names it
-    injected (its cell `# Parameters`, run right after the chapter's parameters cell)
-    must be the chapter's own."""
+    injected (its cell `# Parameters`, which papermill runs right after the chapter's
+    parameters cell) must be the chapter's own. Where the cell before it is not a
+    parameters cell (every chapter's declares `preset`), as when someone runs the
+    injected cell alone in Jupyter, there is nothing to check against."""
     history = namespace.get("_ih", [])  # the cells run so far, in order
     injected = [k for k, cell in enumerate(history) if cell.startswith("# Parameters")]
-    if not injected:
+    if not injected or "preset" not in (own := declared(history[injected[-1] - 1])):
         return
-    own = declared(history[injected[-1] - 1])
+    own |= {"PAPERMILL_INPUT_PATH", "PAPERMILL_OUTPUT_PATH"}  # --inject-paths
     if "pretraining" in own:  # the book's --pretraining, see below
         own.add("pretraining_available")
     for name in sorted(declared(history[injected[-1]]) - own):
         close = difflib.get_close_matches(name, own, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "."
+        shown = sorted(n for n in own if n.islower() and n != "pretraining_available")
         raise ValueError(
             f"parameter {name!r} is not one of this chapter's{hint} It takes "
-            f"{', '.join(sorted(own - {'pretraining_available'}))}."
+            f"{', '.join(shown)}."
         )
 
 
@@ -257,20 +260,39 @@ def open_chapter(
     available = given.pop("pretraining_available", None)
     if available is not None and "pretraining" in given:
         given["pretraining"] = [p for p in given["pretraining"] if p in available]
-    namespace.update(given)
     if "run_folder" in given:
-        Path(given["run_folder"], given["preset"]).mkdir(parents=True, exist_ok=True)
-        print(where_it_writes(given["results"], given["run_folder"]), flush=True)
+        _where_to_write(given)
+    namespace.update(given)
     use_book_style()
 
 
-def where_it_writes(results: str, run_folder: str) -> str:
-    """The first thing a chapter says: where its numbers, figures and any models it
-    trains go, so that a rerun never leaves the reader guessing what it replaced."""
-    if Path(run_folder).resolve() == Path(results).resolve():
-        return f"icl_core: this run publishes: it writes into {results}."
-    return (
-        f"icl_core: this run writes its results files, figures and any models it "
-        f"trains into {Path(run_folder).resolve()}; it reads models and other "
-        f"chapters' results from {results} and never writes there."
-    )
+# set by the book pipeline alone (`make book`, `make small`, `make variants`): this run
+# publishes, writing into `results`, and trains whatever it needs
+PUBLISH = "ICL_CORE_PUBLISH"
+PUBLISHED = Path(__file__).resolve().parents[2] / "results"  # the tracked results
+
+
+def _where_to_write(given: dict[str, Any]) -> None:
+    """A chapter run by the book pipeline writes into `results` with no training
+    budget; any other run writes into `run_folder`, which may not be the published
+    results. Either way the run's first words say where it writes, so that a rerun
+    never leaves the reader guessing what it replaced."""
+    results, run_folder = given["results"], given["run_folder"]
+    if os.environ.get(PUBLISH) == "1":
+        given |= {"run_folder": results, "training_budget": math.inf}
+        print(f"icl_core: this run publishes: it writes into {results}.", flush=True)
+    else:
+        check(
+            Path(run_folder).resolve() != PUBLISHED,
+            "run_folder",
+            run_folder,
+            "a folder other than the published results (only make book, make small "
+            "and make variants write there), e.g. '../runs'",
+        )
+        print(
+            f"icl_core: this run writes its results files, figures and any models it "
+            f"trains into {Path(run_folder).resolve()}; it reads models and other "
+            f"chapters' results from {results} and never writes there.",
+            flush=True,
+        )
+    Path(given["run_folder"], given["preset"]).mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@ build it."""
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from ..core.config import check
 from ..core.jobs import Job, run_side_by_side
 from ..core.train import resolve_device
 from ..results import write_timings
-from .parameters import check_parameters, declared
+from .parameters import PUBLISH, check_parameters, declared
 
 
 def chapters(book_dir: str | Path) -> list[Path]:
@@ -55,10 +54,8 @@ def accepted(notebook: Path) -> set[str]:
     import nbformat
 
     cells = nbformat.read(notebook, as_version=4).cells
-    source = "".join(
-        c.source for c in cells if "parameters" in c.metadata.get("tags", [])
-    )
-    names = declared(source)
+    tagged = [c.source for c in cells if "parameters" in c.metadata.get("tags", [])]
+    names = declared(tagged[0]) if tagged else set()  # papermill's: the first
     return names | ({"pretraining_available"} if "pretraining" in names else set())
 
 
@@ -88,6 +85,14 @@ def execute(
         )
     notebooks = [nb for nb in notebooks if only is None or nb.stem in only]
     running = {nb.stem for nb in notebooks}
+    taken = set().union(*map(accepted, notebooks))
+    for name in parameters:
+        check(
+            name in taken,
+            "parameter",
+            name,
+            f"one that a chapter run takes: {', '.join(sorted(taken))}",
+        )
 
     def chapter(notebook: Path) -> Job:
         def run(_device: str, threads: int) -> float:
@@ -118,6 +123,7 @@ def _run_chapter(
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
+        PUBLISH: "1",  # the one path that writes the published results
     }
     command = [
         sys.executable,
@@ -217,8 +223,6 @@ def make_book(
         "preset": preset,
         "device": device,
         "results": relative,
-        "run_folder": relative,  # the one path that writes the published results
-        "training_budget": math.inf,  # training was asked for: make book RETRAIN=1
         **(chapter_parameters or {}),
     }
     if out is not None:

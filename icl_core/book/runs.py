@@ -80,7 +80,7 @@ def trained_models(
         if not (run_dir(w.config, home(w.config)) / "model.pt").exists()
     ]
     if missing:
-        minutes, basis = estimated_minutes(missing, [published, own])
+        minutes, basis = estimated_minutes(missing, [published, own], device)
         if minutes > training_budget:
             raise TrainingRefused(
                 refusal(missing, basis, training_budget, own, published)
@@ -104,11 +104,18 @@ def trained_models(
     return runs
 
 
-def estimated_minutes(missing: list[Wanted], roots: list[Path]) -> tuple[float, str]:
-    """How long training `missing` side by side would take here, and what the estimate
-    rests on: finished runs of the same model and step count under `roots`, else one
-    step timed now at the largest prompts (an upper bound) times the step count."""
+def estimated_minutes(
+    missing: list[Wanted], roots: list[Path], device: str
+) -> tuple[float, str]:
+    """How long training `missing` would take on `device`, as many at a time as
+    `train_all` runs there (one per GPU, one per core on a CPU), and what the estimate
+    rests on: the wall times recorded in finished runs of the same architecture and
+    step count under `roots` that trained on the same kind of device, else one step
+    timed now at the largest prompts (an upper bound) times the step count."""
     first = missing[0].config
+    devices = default_devices() if device == "auto" else [str(resolve_device(device))]
+    on_cpu = devices[0] == "cpu"
+    slots = (os.cpu_count() or 1) if on_cpu else len(set(devices))
     paths = sorted({p for root in roots for p in root.glob("*/model.pt")})
     seconds = [
         payload["seconds"]
@@ -116,20 +123,19 @@ def estimated_minutes(missing: list[Wanted], roots: list[Path]) -> tuple[float, 
         if (config := ExperimentConfig.from_dict(payload["config"])).model
         == first.model
         and config.train.steps == first.train.steps
+        and payload.get("device", "").startswith("cpu") == on_cpu
     ]
-    rounds = math.ceil(len(missing) / (os.cpu_count() or 1))
     if seconds:
         each = float(np.mean(seconds))
-        basis = f"finished runs of this architecture took {_duration(each)} each here"
-        basis += f" ({len(seconds)} runs)"
+        basis = f"finished runs of this architecture took {_duration(each)} each"
+        basis += f" ({len(seconds)} runs, as their checkpoints record)"
     else:
-        each = seconds_per_step(first) * first.train.steps
-        basis = (
-            f"one step timed now at the largest prompts, times {first.train.steps:,}"
-        )
+        each = seconds_per_step(first, devices[0]) * first.train.steps
+        basis = f"one step timed now at the largest prompts, times the {first.train.steps:,}"
         basis += f" steps, gives about {_duration(each)} each"
-    total = rounds * each / 60
-    return total, f"{basis}, so about {_duration(60 * total)} side by side"
+    total = math.ceil(len(missing) / slots) * each / 60
+    where = f"{slots} at a time" if slots > 1 else "one at a time"
+    return total, f"{basis}, so about {_duration(60 * total)} {where} on {devices[0]}"
 
 
 def refusal(

@@ -224,21 +224,25 @@ def _device_name(dev: torch.device) -> str:
     return f"cpu ({threads} thread{'s' if threads != 1 else ''})"
 
 
-def seconds_per_step(config: ExperimentConfig, steps: int = 3) -> float:
-    """One training step's wall time here on one CPU thread (as a training sweep runs
-    each job), at the largest prompts of the curriculum: an upper bound on the mean
-    step, to estimate a run that has no finished twin to go by."""
+def seconds_per_step(
+    config: ExperimentConfig, device: str = "cpu", steps: int = 3
+) -> float:
+    """One training step's wall time on `device` (on a CPU, on one thread, as a
+    training sweep runs each job), at the largest prompts of the curriculum: an upper
+    bound on the mean step, to estimate a run that has no finished twin to go by."""
+    dev = resolve_device(device)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
     try:
-        model = InContextRegressor(config.model)
+        model = InContextRegressor(config.model).to(dev)
         optimizer = make_optimizer(model, config.train.lr)
         prompts = sample_prompts(
             config.task,
             config.train.batch_size,
             config.curriculum.points_end,
             config.model.n_dims,
-            generator_for(config.train.seed, 0),
+            generator_for(config.train.seed, 0, dev),
         )
         times = []
         for _ in range(steps + 1):  # the first warms up
@@ -247,6 +251,8 @@ def seconds_per_step(config: ExperimentConfig, steps: int = 3) -> float:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
             times.append(time.perf_counter() - start)
         return min(times[1:])
     finally:
