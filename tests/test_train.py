@@ -157,8 +157,8 @@ def test_a_chapter_says_what_it_will_train_and_trains_it_into_its_run_folder(
     assert "800 steps each" in said and "one step timed now" in said
     assert not published.exists() and len(list(own.rglob("model.pt"))) == 1
     wanted = [Wanted("smoke", "standard", 1, True, run_config("smoke", "standard", 1))]
-    _, basis = estimated_minutes(wanted, [published / "smoke", own / "smoke"])
-    assert "finished runs of this architecture took" in basis and "(1 runs)" in basis
+    _, basis = estimated_minutes(wanted, [published / "smoke", own / "smoke"], "cpu")
+    assert "finished runs of this architecture took" in basis and "(1 runs," in basis
     trained_models("smoke", published, "cpu", {"standard": [0]}, own)  # found
     assert "training" not in capsys.readouterr().err
 

@@ -135,7 +135,7 @@ def estimated_minutes(
         basis += f" steps, gives about {_duration(each)} each"
     total = math.ceil(len(missing) / slots) * each / 60
     where = f"{slots} at a time" if slots > 1 else "one at a time"
-    return total, f"{basis}, so about {_duration(60 * total)} {where} on {devices[0]}"
+    return total, f"{basis}, so about {_duration(60 * total)} ({where} on {devices[0]})"
 
 
 def refusal(
