@@ -12,6 +12,14 @@ from .core.presets import PRESETS, PRETRAINING, get_preset, run_config
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m icl_core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    _train_command(commands)
+    _sweep_command(commands)
+    _book_command(commands)
+    commands.add_parser("presets", help="list the presets and their configurations")
+    return parser
+
+
+def _train_command(commands) -> None:
     train = commands.add_parser(
         "train",
         help="train one model (or reuse the finished run in --out)",
@@ -40,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--compile", action="store_true", help="torch.compile the model")
     _final_layernorm_option(train)
+
+
+def _sweep_command(commands) -> None:
     sweep = commands.add_parser(
         "sweep", help="train several configurations, one job per available device"
     )
@@ -65,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         help="jobs side by side on the CPU (default: one per core)",
     )
     _final_layernorm_option(sweep)
+
+
+def _book_command(commands) -> None:
     book = commands.add_parser(
         "book", help="execute every chapter with papermill, then build the book"
     )
@@ -125,8 +139,6 @@ def _parser() -> argparse.ArgumentParser:
         help="write the executed chapters to this folder and build no book "
         "(default: execute them in place and build the book)",
     )
-    commands.add_parser("presets", help="list the presets and their configurations")
-    return parser
 
 
 def _final_layernorm_option(command: argparse.ArgumentParser) -> None:

@@ -91,6 +91,63 @@ def train(
     final, state_path = folder / "model.pt", folder / "state.pt"
     if final.exists():
         return _finished(final, reused=True)
+    rank, world, dev = _placement(config, device)
+    run = _Run.start(config, dev, state_path if resume else None)
+    step_fn = (
+        run.model
+        if world == 1
+        else torch.nn.parallel.DistributedDataParallel(run.model)
+    )
+    if compile:
+        step_fn = torch.compile(step_fn)
+    run.model.train()
+    tc = config.train
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
+    # read back every log_every steps, not every step
+    on_device = torch.zeros(tc.steps, device=dev)
+    bar = tqdm(
+        range(run.step, tc.steps),
+        initial=run.step,
+        total=tc.steps,
+        disable=not progress or rank > 0,
+        desc=config.name,
+        mininterval=1.0,
+    )
+    recorded = run.step  # losses before this step are on the host
+    for step in bar:
+        dims, points = curriculum_at(config.curriculum, step)
+        xs, ys = _batch(config, step, dims, points, dev, rank, world)
+        with autocast:
+            loss = (step_fn(xs, ys).float() - ys).pow(2).mean()
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        on_device[step] = loss.detach()
+        done = step + 1
+        if (
+            done % tc.log_every == 0
+            or done % tc.checkpoint_every == 0
+            or done == tc.steps
+        ):
+            _record(run.losses, on_device, recorded, done, world, tc.lr)
+            recorded = done
+            bar.set_postfix(
+                loss=f"{float(run.losses[done - 1]):.4f}", dims=dims, points=points
+            )
+        if done % tc.checkpoint_every == 0 and done < tc.steps and rank == 0:
+            run.save_state(state_path, config, done)
+    bar.close()
+    if rank == 0:
+        run.save_final(final, config, _device_name(dev))
+        state_path.unlink(missing_ok=True)
+    if world > 1:
+        dist.barrier()
+    return _finished(final, reused=False)
+
+
+def _placement(config: ExperimentConfig, device: str) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process; under torchrun each GPU process
+    takes its local GPU and an equal slice of the batch."""
     rank, world = _world()
     check(
         config.train.batch_size % world == 0,
@@ -101,96 +158,89 @@ def train(
     dev = resolve_device(device)
     if dev.type == "cuda" and world > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    with torch.random.fork_rng(devices=[]):
-        # the initial weights are a function of the config
-        torch.manual_seed(config.train.seed)
-        model = InContextRegressor(config.model).to(dev)
-    optimizer = make_optimizer(model, config.train.lr)
-    start, seconds, losses = 0, 0.0, torch.zeros(config.train.steps)
-    if resume and state_path.exists():
-        state = checkpoint.read(state_path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["rng"]["torch"])
-        start, seconds, losses = state["step"], state["seconds"], state["losses"]
-    step_fn = model if world == 1 else torch.nn.parallel.DistributedDataParallel(model)
-    if compile:
-        step_fn = torch.compile(step_fn)
-    model.train()
-    started = time.perf_counter()
-    tc = config.train
-    local = tc.batch_size // world
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
-    # read back every log_every steps, not every step
-    on_device = torch.zeros(tc.steps, device=dev)
-    bar = tqdm(
-        range(start, tc.steps),
-        initial=start,
-        total=tc.steps,
-        disable=not progress or rank > 0,
-        desc=config.name,
-        mininterval=1.0,
+    return rank, world, dev
+
+
+def _batch(
+    config: ExperimentConfig,
+    step: int,
+    dims: int,
+    points: int,
+    dev: torch.device,
+    rank: int,
+    world: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """This process's slice of step `step`'s global batch, a function of (seed, step)."""
+    prompts = sample_prompts(
+        config.task,
+        config.train.batch_size,
+        points,
+        config.model.n_dims,
+        generator_for(config.train.seed, step, dev),
+        active_dims=dims,
     )
-    recorded = start  # losses before this step are on the host
-    for step in bar:
-        dims, points = curriculum_at(config.curriculum, step)
-        prompts = sample_prompts(
-            config.task,
-            tc.batch_size,
-            points,
-            config.model.n_dims,
-            generator_for(tc.seed, step, dev),
-            active_dims=dims,
-        )
-        xs, ys = (
-            t[rank * local : (rank + 1) * local] for t in (prompts.xs, prompts.ys)
-        )
-        with autocast:
-            loss = (step_fn(xs, ys).float() - ys).pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        on_device[step] = loss.detach()
-        done = step + 1
-        if (
-            done % tc.log_every == 0
-            or done % tc.checkpoint_every == 0
-            or done == tc.steps
-        ):
-            _record(losses, on_device, recorded, done, world, tc.lr)
-            recorded = done
-            bar.set_postfix(
-                loss=f"{float(losses[done - 1]):.4f}", dims=dims, points=points
-            )
-        if done % tc.checkpoint_every == 0 and done < tc.steps and rank == 0:
-            checkpoint.save(
-                state_path,
-                {
-                    "config": config.to_dict(),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "step": done,
-                    "losses": losses,
-                    "seconds": seconds + time.perf_counter() - started,
-                    "rng": {"torch": torch.get_rng_state()},
-                },
-            )
-    bar.close()
-    if rank == 0:
+    local = config.train.batch_size // world
+    return tuple(t[rank * local : (rank + 1) * local] for t in (prompts.xs, prompts.ys))
+
+
+@dataclass
+class _Run:
+    """A training run in progress: what a resumed run restores, and what a checkpoint
+    of it saves."""
+
+    model: InContextRegressor
+    optimizer: torch.optim.Adam
+    step: int  # the first step still to take
+    seconds: float  # wall time spent before this piece
+    losses: torch.Tensor  # every step's training loss, on the host
+    started: float  # when this piece began
+
+    @classmethod
+    def start(cls, config: ExperimentConfig, dev, state_path: Path | None) -> "_Run":
+        """A new run, or the one saved at `state_path` resumed exactly."""
+        with torch.random.fork_rng(devices=[]):
+            # the initial weights are a function of the config
+            torch.manual_seed(config.train.seed)
+            model = InContextRegressor(config.model).to(dev)
+        optimizer = make_optimizer(model, config.train.lr)
+        step, seconds, losses = 0, 0.0, torch.zeros(config.train.steps)
+        if state_path is not None and state_path.exists():
+            state = checkpoint.read(state_path)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["rng"]["torch"])
+            step, seconds, losses = state["step"], state["seconds"], state["losses"]
+        return cls(model, optimizer, step, seconds, losses, time.perf_counter())
+
+    def elapsed(self) -> float:
+        return self.seconds + time.perf_counter() - self.started
+
+    def save_state(self, path: Path, config: ExperimentConfig, done: int) -> None:
+        """Everything an exact resume after step `done` needs."""
         checkpoint.save(
-            final,
+            path,
             {
                 "config": config.to_dict(),
-                "model": model.state_dict(),
-                "losses": losses,
-                "seconds": seconds + time.perf_counter() - started,
-                "device": _device_name(dev),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "step": done,
+                "losses": self.losses,
+                "seconds": self.elapsed(),
+                "rng": {"torch": torch.get_rng_state()},
             },
         )
-        state_path.unlink(missing_ok=True)
-    if world > 1:
-        dist.barrier()
-    return _finished(final, reused=False)
+
+    def save_final(self, path: Path, config: ExperimentConfig, device: str) -> None:
+        checkpoint.save(
+            path,
+            {
+                "config": config.to_dict(),
+                "model": self.model.state_dict(),
+                "losses": self.losses,
+                "seconds": self.elapsed(),
+                "device": device,
+            },
+        )
 
 
 def _record(
