@@ -9,169 +9,131 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
-from ..core.config import check
+from ..core.config import check, finite_number
 from ..core.presets import PRESETS, PRETRAINING
 from ..core.samplers import SHIFT_FAMILIES
 
 
-def _positive_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+class Kind(NamedTuple):
+    """What a parameter allows: a test, and the words an error names it with."""
+
+    ok: Callable[[Any], bool]
+    allowed: str
 
 
-def _seed_list(v: Any) -> bool:
-    return (
-        isinstance(v, (list, tuple))
-        and len(v) > 0
-        and len(set(v)) == len(v)
-        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in v)
-    )
+def _number(ok: Callable[[Any], bool], allowed: str) -> Kind:
+    return Kind(lambda v: finite_number(v) and ok(v), allowed)
 
 
-def _numbers(v: Any) -> bool:
-    return (
-        isinstance(v, (list, tuple))
-        and len(v) > 0
-        and all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-            for x in v
+def _numbers(ok: Callable[[Any], bool], allowed: str, increasing=False) -> Kind:
+    """A non-empty list of finite numbers passing `ok`; shift sizes, plotted along
+    their axis, in increasing order."""
+
+    def valid(v: Any) -> bool:
+        return (
+            isinstance(v, (list, tuple))
+            and len(v) > 0
+            and all(finite_number(x) and ok(x) for x in v)
+            and (not increasing or all(a < b for a, b in zip(v, v[1:])))
         )
+
+    order = " in increasing order" if increasing else ""
+    return Kind(valid, f"a non-empty list of {allowed}{order}")
+
+
+def _one_of(names) -> Kind:
+    return Kind(lambda v: v in names, f"one of {', '.join(names)}")
+
+
+def _some_of(names) -> Kind:
+    return Kind(
+        lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and set(v) <= set(names),
+        f"a non-empty list drawn from {', '.join(names)}",
     )
 
 
-def _sweep(v: Any) -> bool:
-    """Shift sizes as a chapter plots them: along the axis, so in increasing order."""
-    return _numbers(v) and all(a < b for a, b in zip(v, v[1:]))
+def _seeds(empty: bool) -> Kind:
+    def valid(v: Any) -> bool:
+        return (
+            isinstance(v, (list, tuple))
+            and (empty or len(v) > 0)
+            and len(set(v)) == len(v)
+            and all(SEED.ok(s) for s in v)
+        )
+
+    some = "possibly empty" if empty else "non-empty"
+    return Kind(valid, f"a {some} list of distinct integers >= 0, e.g. [0, 1, 2]")
 
 
-_POSITIVE = (lambda v: isinstance(v, (int, float)) and v > 0, "a number > 0")
-_SHARE = (lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a number in (0, 1]")
-_SEED_LIST = (_seed_list, "a non-empty list of distinct integers >= 0, e.g. [0, 1, 2]")
-_SWEEP = (_sweep, "a non-empty list of finite numbers in increasing order")
-_FOLDER = (lambda v: isinstance(v, str) and len(v) > 0, "a folder path")
-PARAMETERS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "preset": (lambda v: v in PRESETS, f"one of {', '.join(PRESETS)}"),
-    "device": (
+COUNT = _number(lambda v: isinstance(v, int) and v > 0, "a positive integer")
+SEED = _number(lambda v: isinstance(v, int) and v >= 0, "an integer >= 0")
+POSITIVE = _number(lambda v: v > 0, "a number > 0")
+SHARE = _number(lambda v: 0 < v <= 1, "a number in (0, 1]")
+SWEEP = _numbers(lambda x: True, "finite numbers", increasing=True)
+SCALES = _numbers(lambda x: x > 0, "numbers > 0", increasing=True)
+FOLDER = Kind(lambda v: isinstance(v, str) and len(v) > 0, "a folder path")
+FLAG = Kind(lambda v: isinstance(v, bool), "True or False")
+PARAMETERS: dict[str, Kind] = {
+    "preset": _one_of(PRESETS),
+    "device": Kind(
         lambda v: isinstance(v, str)
         and (v in ("auto", "cpu", "cuda") or v.startswith("cuda:")),
         "'auto', 'cpu', 'cuda' or 'cuda:N'",
     ),
-    "seed": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "an integer >= 0",
-    ),
-    "seeds": _SEED_LIST,
-    "pretraining_seeds": _SEED_LIST,
-    "seed_share": (
-        lambda v: isinstance(v, (int, float))
-        and not isinstance(v, bool)
-        and 0 < v <= 1,
-        "a number in (0, 1]",
-    ),
-    "results": _FOLDER,
-    "run_folder": _FOLDER,
-    "training_budget": (
+    "seed": SEED,
+    "seeds": _seeds(empty=False),
+    "pretraining_seeds": _seeds(empty=False),
+    "bound_free_seeds": _seeds(empty=True),
+    "results": FOLDER,
+    "run_folder": FOLDER,
+    "training_budget": Kind(
         lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
         "a number of minutes >= 0 (0: train nothing; inf: no limit)",
     ),
-    "n_prompts": (_positive_int, "a positive integer"),
-    "n_bootstrap": (_positive_int, "a positive integer"),
-    "tolerance": _POSITIVE,
-    "invariance_factor": (
-        lambda v: isinstance(v, (int, float)) and v > 1,
-        "a number > 1",
+    "n_prompts": COUNT,
+    "n_bootstrap": COUNT,
+    "heatmap_prompts": COUNT,
+    "reference_prompts": COUNT,
+    "n_random": COUNT,
+    "gd_steps": COUNT,
+    "tolerance": POSITIVE,
+    "training_range": POSITIVE,
+    "match_error": POSITIVE,
+    "seed_share": SHARE,
+    "alignment_drop": SHARE,
+    "collapse_ratio": SHARE,
+    "shared_alignment": SHARE,
+    "bound_share": SHARE,
+    "invariance_factor": _number(lambda v: v > 1, "a number > 1"),
+    "correlation": _number(lambda v: -1 <= v <= 1, "a number in [-1, 1]"),
+    "input_margin": _number(lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "heatmap_shift": _number(lambda v: True, "a finite number"),
+    "layer": _number(
+        lambda v: isinstance(v, int), "an integer layer index (-1 = last)"
     ),
-    "correlation": (
-        lambda v: isinstance(v, (int, float)) and -1 <= v <= 1,
-        "a number in [-1, 1]",
-    ),
-    "alignment_drop": _SHARE,
-    "training_range": _POSITIVE,
-    "match_error": _POSITIVE,
-    "collapse_ratio": _SHARE,
-    "shared_alignment": _SHARE,
-    "tolerances": (
-        lambda v: _numbers(v) and min(v) > 0,
-        "a non-empty list of numbers > 0",
-    ),
-    "shifts": _SWEEP,
-    "example_shifts": _SWEEP,
-    "x_scales": (
-        lambda v: _sweep(v) and min(v) > 0,
-        "a non-empty list of numbers > 0 in increasing order",
-    ),
-    "w_means": _SWEEP,
-    "w_scales": (
-        lambda v: _sweep(v) and min(v) > 0,
-        "a non-empty list of numbers > 0 in increasing order",
-    ),
-    "family": (lambda v: v in SHIFT_FAMILIES, f"one of {', '.join(SHIFT_FAMILIES)}"),
-    "families": (
-        lambda v: isinstance(v, (list, tuple))
-        and len(v) > 0
-        and set(v) <= set(SHIFT_FAMILIES),
-        f"a non-empty list drawn from {', '.join(SHIFT_FAMILIES)}",
-    ),
-    "presets": (
-        lambda v: isinstance(v, (list, tuple))
-        and len(v) > 0
-        and set(v) <= set(PRESETS),
-        f"a non-empty list drawn from {', '.join(PRESETS)}",
-    ),
-    "pretraining": (
-        lambda v: isinstance(v, (list, tuple))
-        and len(v) > 0
-        and set(v) <= set(PRETRAINING),
-        f"a non-empty list drawn from {', '.join(PRETRAINING)}",
-    ),
-    "pretraining_available": (
-        lambda v: isinstance(v, (list, tuple))
-        and "standard" in v
-        and set(v) <= set(PRETRAINING),
+    "tolerances": _numbers(lambda x: x > 0, "numbers > 0"),
+    "ridge_alphas": _numbers(lambda x: x > 0, "numbers > 0"),
+    "gd_step_counts": _numbers(COUNT.ok, "positive integers"),
+    "score_thresholds": _numbers(lambda x: 0 <= x <= 1, "numbers in [0, 1]"),
+    "shifts": SWEEP,
+    "example_shifts": SWEEP,
+    "other_shifts": SWEEP,
+    "coverage_shifts": SWEEP,
+    "w_means": SWEEP,
+    "x_scales": SCALES,
+    "w_scales": SCALES,
+    "family": _one_of(SHIFT_FAMILIES),
+    "other_family": _one_of(SHIFT_FAMILIES),
+    "families": _some_of(SHIFT_FAMILIES),
+    "presets": _some_of(PRESETS),
+    "pretraining": _some_of(PRETRAINING),
+    "pretraining_available": Kind(
+        lambda v: _some_of(PRETRAINING).ok(v) and "standard" in v,
         f"a list drawn from {', '.join(PRETRAINING)} that includes 'standard'",
     ),
-    "layer": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "an integer layer index (-1 = last)",
-    ),
-    "center": (lambda v: isinstance(v, bool), "True or False"),
-    "other_family": (
-        lambda v: v in SHIFT_FAMILIES,
-        f"one of {', '.join(SHIFT_FAMILIES)}",
-    ),
-    "other_shifts": _SWEEP,
-    "heatmap_prompts": (_positive_int, "a positive integer"),
-    "heatmap_shift": (lambda v: _numbers([v]), "a finite number"),
-    "reference_prompts": (_positive_int, "a positive integer"),
-    "n_random": (_positive_int, "a positive integer"),
-    "gd_steps": (_positive_int, "a positive integer"),
-    "gd_step_counts": (
-        lambda v: isinstance(v, (list, tuple))
-        and len(v) > 0
-        and all(map(_positive_int, v)),
-        "a non-empty list of positive integers",
-    ),
-    "ridge_alphas": (
-        lambda v: _numbers(v) and min(v) > 0,
-        "a non-empty list of numbers > 0",
-    ),
-    "bound_free_seeds": (
-        lambda v: v == [] or _seed_list(v),
-        "a list of distinct integers >= 0, possibly empty, e.g. [0, 1, 2]",
-    ),
-    "coverage_shifts": _SWEEP,
-    "bound_share": _SHARE,
-    "input_margin": (
-        lambda v: isinstance(v, (int, float))
-        and not isinstance(v, bool)
-        and 0 <= v < 1,
-        "a number in [0, 1)",
-    ),
-    "score_thresholds": (
-        lambda v: _numbers(v) and all(0 <= x <= 1 for x in v),
-        "a non-empty list of numbers in [0, 1]",
-    ),
+    "center": FLAG,
 }
 
 

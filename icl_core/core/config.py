@@ -34,7 +34,9 @@ def _positive_int(field: str, value: Any) -> None:
     )
 
 
-def _finite(value: Any) -> bool:
+def finite_number(value: Any) -> bool:
+    """A real number that is not a bool, NaN or infinite: what every numeric setting
+    of a config or a chapter must be."""
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
@@ -43,8 +45,8 @@ def _finite(value: Any) -> bool:
 
 
 def _vector(field: str, value: Any) -> None:
-    ok = _finite(value) or (
-        isinstance(value, tuple) and len(value) > 0 and all(map(_finite, value))
+    ok = finite_number(value) or (
+        isinstance(value, tuple) and len(value) > 0 and all(map(finite_number, value))
     )
     check(
         ok,
@@ -85,7 +87,7 @@ class PromptDistribution:
             "True or False",
         )
         check(
-            _finite(self.x_mean_spread) and self.x_mean_spread >= 0,
+            finite_number(self.x_mean_spread) and self.x_mean_spread >= 0,
             "x_mean_spread",
             self.x_mean_spread,
             "a finite number >= 0",
@@ -98,19 +100,19 @@ class PromptDistribution:
         )
         _vector("w_mean", self.w_mean)
         check(
-            _finite(self.x_scale) and self.x_scale > 0,
+            finite_number(self.x_scale) and self.x_scale > 0,
             "x_scale",
             self.x_scale,
             "a finite number > 0",
         )
         check(
-            _finite(self.w_scale) and self.w_scale > 0,
+            finite_number(self.w_scale) and self.w_scale > 0,
             "w_scale",
             self.w_scale,
             "a finite number > 0",
         )
         check(
-            _finite(self.noise_std) and self.noise_std >= 0,
+            finite_number(self.noise_std) and self.noise_std >= 0,
             "noise_std",
             self.noise_std,
             "a finite number >= 0",
@@ -119,7 +121,7 @@ class PromptDistribution:
             square = isinstance(self.x_cov, tuple) and all(
                 isinstance(row, tuple)
                 and len(row) == len(self.x_cov)
-                and all(map(_finite, row))
+                and all(map(finite_number, row))
                 for row in self.x_cov
             )
             check(
@@ -251,7 +253,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             _positive_int(name, getattr(self, name))
-        check(_finite(self.lr) and self.lr > 0, "lr", self.lr, "a finite number > 0")
+        check(
+            finite_number(self.lr) and self.lr > 0, "lr", self.lr, "a finite number > 0"
+        )
         check(
             isinstance(self.seed, int)
             and not isinstance(self.seed, bool)
