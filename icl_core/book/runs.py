@@ -134,7 +134,7 @@ def estimated_minutes(
         basis = f"one step timed now at the largest prompts, times the {first.train.steps:,}"
         basis += f" steps, gives about {_duration(each)} each"
     total = math.ceil(len(missing) / slots) * each / 60
-    where = f"{slots} at a time" if slots > 1 else "one at a time"
+    where = f"up to {slots} at a time" if slots > 1 else "one at a time"
     return total, f"{basis}, so about {_duration(60 * total)} ({where} on {devices[0]})"
 
 
