@@ -102,6 +102,16 @@ def rebased(
     }
 
 
+def judged_checkpoints(
+    judged: str | Path, names: Iterable[str], written: str | Path
+) -> dict[str, str]:
+    """The checkpoints that the results files `names` in the folder `judged` rest on
+    (read through `read_results`, so refused when stale), keyed for the verdicts file
+    `written`, which may lie under another results root."""
+    used = checkpoints_of(read_results(judged, names))
+    return rebased(used, Path(judged).parent, Path(written).parent.parent)
+
+
 def checkpoint_record(
     paths: Iterable[str | Path], results: str | Path
 ) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import checkpoints_of, read_results, rebased, write_verdicts
+from ..results import judged_checkpoints, read_results, write_verdicts
 from .claims import FINDINGS, Thresholds, Verdict, judge_all
 
 RESULTS = ("signature_intervention", "garg_battery", "coverage")
@@ -30,7 +30,5 @@ def write_findings(
     `judged`, by default its own), with the findings' re-judged `parts` under
     "parts"."""
     names = RESULTS + (("output_range",) if parts else ())
-    folder = Path(judged if judged is not None else Path(path).parent)
-    used = checkpoints_of(read_results(folder, names))
-    used = rebased(used, folder.parent, Path(path).parent.parent)
+    used = judged_checkpoints(judged or Path(path).parent, names, path)
     write_verdicts(path, verdicts, seed_share, "findings", used, parts)

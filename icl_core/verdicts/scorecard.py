@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import checkpoints_of, read_results, rebased, write_verdicts
+from ..results import judged_checkpoints, read_results, write_verdicts
 from .claims import CLAIMS, Claim, Thresholds, Verdict, judge_all, parts_of
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
@@ -50,7 +50,5 @@ def write_scorecard(
     `judged`, by default its own) were computed from; `parts`, the claims' re-judged
     parts, under "parts"."""
     names = RESULTS + (("output_range",) if parts else ())
-    folder = Path(judged if judged is not None else Path(path).parent)
-    used = checkpoints_of(read_results(folder, names))
-    used = rebased(used, folder.parent, Path(path).parent.parent)
+    used = judged_checkpoints(judged or Path(path).parent, names, path)
     write_verdicts(path, verdicts, seed_share, "claims", used, parts)
