@@ -192,7 +192,7 @@ def test_a_rerun_writes_into_its_run_folder_and_leaves_the_published_results(
     book_copy, tmp_path
 ):
     from icl_core.book.runs import trained_seeds
-    from icl_core.results import read_results
+    from icl_core.core.results import read_results
 
     published = tmp_path / "results"
     trained_seeds("smoke", published, "cpu", [0])

@@ -7,8 +7,8 @@ import pytest
 
 from icl_core.analysis.battery import PAPER_SHIFTS, SETTINGS
 from icl_core.analysis.coverage import invariant_range
+from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import read_json, write_json
-from icl_core.results import StaleResultsError, checkpoint_record
 from icl_core.verdicts.claims import count_holding
 from icl_core.verdicts.findings import findings, write_findings
 

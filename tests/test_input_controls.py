@@ -122,7 +122,7 @@ def test_each_part_fails_where_the_input_alone_explains_the_claim(
 
 
 def test_the_across_seed_interval_spans_the_seeds_intervals_not_their_average():
-    from icl_core.result_files import _interval_span
+    from icl_core.analysis.input_controls import _interval_span
 
     seeds = [
         {

@@ -11,6 +11,7 @@ from icl_core.analysis.evaluation import eval_prompts
 from icl_core.analysis.output_range import (
     family_sweep,
     output_bound,
+    output_range_quantities,
     quoted_pair,
 )
 from icl_core.core.baselines import (
@@ -23,9 +24,8 @@ from icl_core.core.baselines import (
 from icl_core.core.config import ModelConfig, PromptDistribution
 from icl_core.core.model import InContextRegressor
 from icl_core.core.presets import run_config
+from icl_core.core.results import mean_over_seeds
 from icl_core.core.samplers import sample_prompts, shifted
-from icl_core.result_files import output_range_quantities
-from icl_core.results import mean_over_seeds
 from icl_core.verdicts.claims import CHECKS, Thresholds, judge_all, rests_on_bound
 
 CFG = ModelConfig(n_dims=3, n_points=7, n_layer=2, n_head=2, n_embd=16)

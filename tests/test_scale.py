@@ -6,8 +6,8 @@ from conftest import spectral_controls_record
 
 from icl_core.core import checkpoint
 from icl_core.core.presets import get_preset
+from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import write_json
-from icl_core.results import StaleResultsError, checkpoint_record
 from icl_core.verdicts.attribution import (
     FACTORS,
     attribution,
@@ -362,7 +362,7 @@ def test_the_report_holds_every_table_and_text_the_chapter_quotes(tmp_path):
 
 
 def test_claims_1_and_3_can_be_read_at_an_earlier_query():
-    from icl_core.result_files import quantities_at_query
+    from icl_core.analysis.shift_sweeps import quantities_at_query
 
     ind = {"error_median": {"transformer": [0.5, 0.1, 0.01]}}
     by_query = {"0": [0.5, 0.1, 0.01], "4": [0.6, 0.5, 0.4], "16": [1.0, 2.0, 3.0]}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from icl_core.book.parameters import check_parameters, parsed
-from icl_core.results import format_range, mean_over_seeds
+from icl_core.core.results import format_range, mean_over_seeds
 
 
 def test_mean_over_seeds_averages_numbers_elementwise_and_keeps_settings():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from scipy import stats
 
 from ..core.baselines import get_baseline
 from ..core.config import check
+from ..core.results import write_chapter_file
 from ..core.samplers import Prompts
 from .evaluation import EVAL_SEED_OFFSET, predict
 from .metrics import normalized_squared_error
@@ -396,4 +398,31 @@ def battery_checks(settings: dict, bound_share: float) -> dict[str, float | None
                 [-row["normalised"]["transformer"] for row in table.values()],
             ).statistic
         ),
+    }
+
+
+# garg_battery.json ------------------------------------------------------------------
+
+
+def write_garg_battery(results, preset, runs, per_seed, **settings) -> None:
+    """`per_seed`: each seed's `battery.battery_record`, Garg et al.'s settings and the
+    paper's mean shifts apart."""
+    values = [
+        {
+            "settings": {name: s[name] for name in SETTINGS},
+            "paper_shifts": {name: s[name] for name in PAPER_SHIFTS},
+        }
+        for s in per_seed
+    ]
+    write_chapter_file(results, preset, "garg_battery", runs, values, **settings)
+
+
+def garg_battery_quantities(battery: dict, bound_share: float) -> dict[str, Any]:
+    every = {**battery["settings"], **battery["paper_shifts"]}
+    worst, rho = battery_measures(every)
+    checks = battery_checks(every, bound_share)
+    return {
+        "battery_worst_ratio": worst,
+        "battery_spearman": rho,
+        **{f"battery_{k}": v for k, v in checks.items()},
     }

@@ -3,12 +3,18 @@ in-distribution error, and how far its spectral signature reaches."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..core.presets import PRETRAINING
+from ..core.results import write_chapter_file
 from ..core.train import resolve_device
 from .shift_sweeps import last_query_by_seed, shift_sweep_by_seed, spectral_sweep
 from .spectral import mean_signature, signature_reference
+
+# the models findings D to G compare with the standard model
+COVERAGE_MODELS = ("x_mean_spread", "x_mean_spread_random")
 
 
 def coverage_sweep(
@@ -69,4 +75,47 @@ def coverage_measures(
         "base": float(error[zero]),
         "edge_growth": float(error[edge].min() / error[zero]),
         "drop": float(score[zero] - score[inside].min()),
+    }
+
+
+# coverage.json ----------------------------------------------------------------------
+
+
+def write_coverage(results, preset, runs, per_seed, **settings) -> None:
+    """`runs[m]`, `per_seed[m]`: model m's training seeds and, for each, its median
+    error and signature score per shift. Seed k's entry holds every model trained with
+    seed k; the top level, each model's mean over its seeds."""
+    n = max(len(v) for v in runs.values())
+    groups = [[runs[m][k] for m in runs if k < len(runs[m])] for k in range(n)]
+    values = [
+        {
+            key: {m: per_seed[m][k][key] for m in runs if k < len(runs[m])}
+            for key in ("median_error", "signature_score")
+        }
+        for k in range(n)
+    ]
+    write_chapter_file(
+        results, preset, "coverage", groups, values, models=list(runs), **settings
+    )
+
+
+def coverage_quantities(coverage: dict, training_range: float, factor: float) -> dict:
+    """Reach, growth at the sweep's edge and signature drop of the coverage models
+    (findings D to G), None where they were not trained."""
+    shifts = coverage["shifts"]
+    q: dict[str, Any] = {"coverage_edge": float(np.abs(shifts).max())}
+    error, score = coverage["median_error"], coverage["signature_score"]
+    if not {"standard", *COVERAGE_MODELS} <= set(error):
+        return {**q, "coverage_reach": None, "coverage_random_reach": None}
+    spread, standard, random = (
+        coverage_measures(shifts, error[m], score[m], training_range, factor)
+        for m in ("x_mean_spread", "standard", "x_mean_spread_random")
+    )
+    return {
+        **q,
+        "coverage_reach": spread["reach"],
+        "coverage_edge_growth": spread["edge_growth"],
+        "coverage_signature_drop": spread["drop"],
+        "standard_signature_drop": standard["drop"],
+        "coverage_random_reach": random["reach"],
     }

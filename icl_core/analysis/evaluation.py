@@ -3,12 +3,15 @@ batched."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
 from ..core.baselines import get_baseline
 from ..core.config import PromptDistribution, check
 from ..core.model import InContextRegressor
+from ..core.results import write_chapter_file
 from ..core.samplers import Prompts, generator_for, sample_prompts
 from .metrics import normalized_squared_error
 
@@ -92,3 +95,25 @@ def residual_streams(model, prompts: Prompts) -> tuple[torch.Tensor, torch.Tenso
     """Predictions (P, n) and residual streams (layers, P, tokens, width) of a batch of
     prompts."""
     return predict(model, prompts.xs, prompts.ys, return_hidden=True)
+
+
+# in_distribution.json ---------------------------------------------------------------
+
+
+def write_in_distribution(results, preset, runs, means, medians, **settings) -> None:
+    """`means`, `medians`: method -> error (seeds, positions)."""
+    per_seed = [
+        {
+            "error_mean": {m: e[i] for m, e in means.items()},
+            "error_median": {m: e[i] for m, e in medians.items()},
+        }
+        for i in range(len(runs))
+    ]
+    write_chapter_file(results, preset, "in_distribution", runs, per_seed, **settings)
+
+
+def in_distribution_quantities(ind: dict) -> dict[str, Any]:
+    return {
+        "in_distribution_error": ind["error_median"]["transformer"][-1],
+        "ols_in_distribution_error": ind["error_median"]["ols"][-1],
+    }

@@ -19,11 +19,13 @@ at that layer can do, and a check of the design)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..core.presets import PRETRAINING
+from ..core.results import write_chapter_file
 from ..core.samplers import shifted
 from .evaluation import eval_prompts, residual_streams
 from .metrics import normalized_squared_error
@@ -418,3 +420,49 @@ def over_seeds(
     return np.stack(
         [np.asarray(s[group][name][family][direction][field]) for s in per_seed]
     )
+
+
+# signature_intervention.json --------------------------------------------------------
+
+
+def write_signature_intervention(
+    results, preset, runs, per_seed, verdict, **settings
+) -> None:
+    """`per_seed`: each seed's `interventions.intervention_record`; `verdict`: their
+    `interventions.PatchingVerdict`."""
+    values = [
+        {**s, "conclusion": {f: c[i] for f, c in verdict.by_seed.items()}}
+        for i, s in enumerate(per_seed)
+    ]
+    shared = {
+        "layer": verdict.layer,
+        "conclusion": verdict.conclusion,
+        "reason": verdict.reason,
+        "conclusion_by_layer": verdict.by_layer,
+    }
+    write_chapter_file(
+        results, preset, "signature_intervention", runs, values, **shared, **settings
+    )
+
+
+# the family on which the finding is judged: there the counterfactual has the same
+# targets, so the whole-stream patch restores the error and a patch can show an effect
+PATCHED_FAMILY = "x_mean_w_perp"
+
+
+def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
+    family, layer = PATCHED_FAMILY, intervention["layer"]
+    conclusion = intervention["conclusion"][family]
+    signature = intervention["interventions"]["signature subspace"][family]
+    return {
+        "patching_conclusion": conclusion,
+        "patching_conclusion_x_mean": intervention["conclusion"]["x_mean"],
+        "patching_reason": intervention["reason"][family],
+        "patching_layer": layer,
+        "patching_restore": signature["restore"]["share"][layer],
+        "patching_break": signature["break"]["share"][layer],
+        # an inconclusive test leaves the finding untested
+        "not_causal": None
+        if conclusion == "inconclusive"
+        else float(conclusion != "causal"),
+    }

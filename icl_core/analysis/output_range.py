@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -19,9 +19,11 @@ from ..core.baselines import (
     tuned_step_size,
 )
 from ..core.model import InContextRegressor
+from ..core.results import shift_ends, write_chapter_file
 from ..core.samplers import Prompts
+from .coverage import invariant_range
 from .evaluation import predict
-from .metrics import normalized_squared_error
+from .metrics import accuracy, normalized_squared_error
 from .shift_sweeps import sweep_prompts
 
 
@@ -293,3 +295,274 @@ def measure_output_range(
         quoted_pair(sweeps, tolerance, grid),
         tuned_steps(tuning, gd_steps),
     )
+
+
+# output_range.json ------------------------------------------------------------------
+
+
+QUOTED_SHIFTS = (4, 13)
+
+
+def _finite_or_none(values) -> list:
+    """Errors for JSON: a diverged baseline's inf becomes None."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values, float)]
+
+
+def _medians(errors: np.ndarray) -> np.ndarray:
+    return np.median(errors, axis=-1)
+
+
+def write_output_range(
+    results,
+    preset,
+    models: dict[str, list],
+    sweeps: dict,
+    coverage: dict,
+    quoted: dict,
+    tolerance: float,
+    **settings,
+) -> None:
+    """`models`: kind -> its trained models, one per training seed ("standard" first,
+    then those without the bound and the coverage models, possibly none; seed k's entry
+    holds every model trained with seed k); `sweeps`: family -> `output_range.FamilySweep`
+    over the standard models and those without the bound; `coverage`: the coverage
+    model's `FamilySweep` along x_mean, with and without the bound;
+    `quoted`: `output_range.quoted_pair`."""
+    x_mean = sweeps["x_mean"]
+    seeds = [run.config.train.seed for run in models["standard"]]
+    index = {kind: _seed_index(runs, seeds, kind) for kind, runs in models.items()}
+
+    def families(values) -> dict:
+        return {f: values(s) for f, s in sweeps.items()}
+
+    def seed_values(i: int) -> dict:
+        seed = seeds[i]
+        out = {
+            "bound": x_mean.bound[i],
+            "share_beyond_bound": families(lambda s: s.share_beyond_bound[i]),
+            "max_abs_prediction": families(lambda s: s.max_abs_prediction[i]),
+            "transformer": families(
+                lambda s: {
+                    "median": _medians(s.transformer[i]),
+                    "normalised": _medians(s.normalised(s.transformer[i])),
+                    "accuracy": accuracy(s.transformer[i], tolerance, axis=1),
+                    "normalised_accuracy": accuracy(
+                        s.normalised(s.transformer[i]), tolerance, axis=1
+                    ),
+                }
+            ),
+            # the median error over the prompts whose target the bound can reach
+            "reachable_median": _finite_or_none(
+                [
+                    np.median(e[r]) if r.any() else np.nan
+                    for e, r in zip(x_mean.transformer[i], x_mean.reachable()[i])
+                ]
+            ),
+            "control_w_perp": {
+                m: {"median": _medians(e)}
+                for m, e in (
+                    ("transformer", sweeps["x_mean_w_perp"].transformer[i]),
+                    ("ols", sweeps["x_mean_w_perp"].baselines["ols"]),
+                )
+            },
+        }
+        out["coverage"] = _coverage_seed(coverage, index["coverage"].get(seed))
+        j = index["bound_free"].get(seed)
+        if j is not None:
+            out["bound_free"] = families(
+                lambda s: {
+                    "median_error": _medians(s.bound_free[j]),
+                    "normalised": _medians(s.normalised(s.bound_free[j])),
+                    "accuracy": accuracy(s.bound_free[j], tolerance, axis=1),
+                    "max_abs_prediction": s.free_max_abs_prediction[j],
+                }
+            )
+        return out
+
+    per_seed = [seed_values(i) for i in range(len(models["standard"]))]
+    baselines = {
+        name: families(
+            lambda s: {
+                "median": _finite_or_none(_medians(s.baselines[name])),
+                "normalised": _finite_or_none(
+                    _medians(s.normalised(s.baselines[name]))
+                ),
+                "accuracy": accuracy(s.baselines[name], tolerance, axis=1).tolist(),
+            }
+        )
+        for name in x_mean.baselines
+    }
+    groups = [
+        [
+            runs[index[kind][seed]]
+            for kind, runs in models.items()
+            if seed in index[kind]
+        ]
+        for seed in seeds
+    ]
+    write_chapter_file(
+        results,
+        preset,
+        "output_range",
+        groups,
+        per_seed,
+        shifts={f: s.shifts for f, s in sweeps.items()},
+        bounds=[float(b) for b in x_mean.bound],
+        scale=families(lambda s: s.scale.tolist()),
+        unit_median=families(lambda s: np.median(s.unit, axis=1).tolist()),
+        baselines=baselines,
+        coverage_shifts=next(iter(coverage.values())).shifts if coverage else None,
+        quoted_pair={
+            name: {
+                "reverses": q["reverses"],
+                "closest_tolerance": q["closest_tolerance"],
+                **{
+                    f"accuracy_{c}": q["accuracy"][:, k].tolist()
+                    for k, c in enumerate(QUOTED_SHIFTS)
+                },
+                **{
+                    f"closest_accuracy_{c}": float(q["closest"][k])
+                    for k, c in enumerate(QUOTED_SHIFTS)
+                },
+            }
+            for name, q in quoted.items()
+        },
+        tolerance=tolerance,
+        models={kind: len(runs) for kind, runs in models.items()},
+        **settings,
+    )
+
+
+def _seed_index(runs: list, seeds: list[int], kind: str) -> dict[int, int]:
+    """training seed -> position in `runs`, each seed among the standard models'."""
+    own = [run.config.train.seed for run in runs]
+    if not set(own) <= set(seeds):
+        raise ValueError(
+            f"{kind} seeds={own!r} is not allowed; expected training seeds among the "
+            f"standard model's seeds={seeds!r}"
+        )
+    return {s: k for k, s in enumerate(own)}
+
+
+def _coverage_seed(coverage: dict, i: int | None) -> dict | None:
+    """The coverage model at position i along x_mean and its control, with and without
+    the bound; None where no coverage model has that training seed."""
+    if not coverage or i is None:
+        return None
+
+    def errors(s, e) -> dict:
+        return {"median_error": _medians(e), "normalised": _medians(s.normalised(e))}
+
+    return {
+        f: {
+            **errors(s, s.transformer[i]),
+            "share_beyond_bound": s.share_beyond_bound[i],
+            "bound_free": errors(s, s.bound_free[i])
+            if s.bound_free is not None
+            else None,
+        }
+        for f, s in coverage.items()
+    }
+
+
+def _ratio(values, at: int, of: int = 0) -> float:
+    """values[at] / values[of], inf where values[of] is 0 (nothing kept of nothing)."""
+    return float(values[at] / values[of]) if values[of] else math.inf
+
+
+def _from_zero_to(at: int, zero: int, name: str, accuracy, error) -> dict[str, Any]:
+    """One measurement's accuracy and median error at c = 0 and at shift index `at`,
+    with the share of accuracy kept and the growth of the error."""
+    return {
+        f"{name}_accuracy_0": accuracy[zero],
+        f"{name}_accuracy_largest": accuracy[at],
+        f"accuracy_kept_{name}": _ratio(accuracy, at, zero),
+        f"{name}_error_0": error[zero],
+        f"{name}_error_largest": error[at],
+        f"error_growth_{name}": _ratio(error, at, zero),
+    }
+
+
+def output_range_quantities(
+    data: dict, bound_share: float, training_range: float, factor: float
+) -> dict[str, Any]:
+    """The quantities of claims 2 and 3 and findings D and E re-measured four ways
+    (`claims.CHECKS`): at the largest shift where at most `bound_share` of the targets
+    lie beyond the bound, on the control family, on the models without the bound, and
+    in normalised error."""
+    shifts = data["shifts"]["x_mean"]
+    zero, largest = shift_ends(shifts, "output_range.json")
+    tf = data["transformer"]["x_mean"]
+    share = np.asarray(data["share_beyond_bound"]["x_mean"])
+    inside = [i for i, c in enumerate(shifts) if share[i] <= bound_share]
+    # None where even c = 0 has more targets beyond the bound than the cut allows
+    at = max(inside, key=lambda i: shifts[i]) if inside else None
+    control = data["transformer"]["x_mean_w_perp"]
+    free = data.get("bound_free", {}).get("x_mean")
+    ols_control = np.asarray(data["control_w_perp"]["ols"]["median"])
+    q = {
+        "bound": data["bound"],
+        "bound_share": bound_share,
+        "c_largest": shifts[largest],
+        "share_at_largest": float(share[largest]),
+        "c_in_bound": None if at is None else shifts[at],
+        "accuracy_in_bound": None if at is None else tf["accuracy"][at],
+        "accuracy_kept_in_bound": None
+        if at is None
+        else _ratio(tf["accuracy"], at, zero),
+        "error_growth_in_bound": None if at is None else _ratio(tf["median"], at, zero),
+        "ols_control_error_max": float(ols_control.max()),
+        "accuracy_kept_free": None,
+        "error_growth_free": None,
+        **_from_zero_to(
+            largest, zero, "control", control["accuracy"], control["median"]
+        ),
+        **_from_zero_to(
+            largest, zero, "normalised", tf["normalised_accuracy"], tf["normalised"]
+        ),
+    }
+    if free is not None:
+        q |= _from_zero_to(
+            largest, zero, "free", free["accuracy"], free["median_error"]
+        )
+    return {
+        **q,
+        **_coverage_checks(
+            data.get("coverage_shifts"),
+            data.get("coverage"),
+            bound_share,
+            training_range,
+            factor,
+        ),
+    }
+
+
+def _coverage_checks(shifts, coverage, bound_share, training_range, factor) -> dict:
+    """Findings D (reach) and E (growth at the edge) of the coverage model, measured
+    within the bound, on the control family, without the bound, in normalised error;
+    None where a measurement is not possible (no coverage model, no model without the
+    bound, or no shift beyond the training range within the bound)."""
+    names = ("in_bound", "control", "free", "normalised")
+    q = {f"coverage_{m}_{k}": None for m in ("reach", "edge") for k in names}
+    if coverage is None:
+        return q
+    main, control = coverage["x_mean"], coverage["x_mean_w_perp"]
+    inside = [
+        i for i, c in enumerate(shifts) if main["share_beyond_bound"][i] <= bound_share
+    ]
+    kept = [shifts[i] for i in inside]
+    curves = {
+        "control": (shifts, control["median_error"]),
+        "normalised": (shifts, main["normalised"]),
+    }
+    if 0 in kept:
+        curves["in_bound"] = (kept, [main["median_error"][i] for i in inside])
+    if main.get("bound_free") is not None:
+        curves["free"] = (shifts, main["bound_free"]["median_error"])
+    for k, (c, error) in curves.items():
+        c, error = np.asarray(c, float), np.asarray(error, float)
+        q[f"coverage_reach_{k}"] = invariant_range(c, error, factor)
+        edge = np.abs(c) == np.abs(c).max()  # both signs: the smaller growth counts
+        if np.abs(c).max() > training_range:
+            q[f"coverage_edge_{k}"] = float(error[edge].min() / error[c == 0][0])
+    return q

@@ -3,15 +3,20 @@ one model or for every training seed of a model, errors and spectral samples ali
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..core.presets import PRETRAINING
+from ..core.results import shift_ends, write_chapter_file
 from ..core.samplers import Prompts, shifted
 from ..core.train import TrainedModel, resolve_device
 from .evaluation import errors, eval_prompts
+from .metrics import accuracy_curve
 from .spectral import SpectralSample, signature_score, spectral_sample
+
+# the moderate shift at which the Scale chapter also compares error growth
+MODERATE_SHIFT = 4
 
 
 def sweep_prompts(
@@ -139,3 +144,166 @@ def best_shift(shifts: Sequence[float], median_error: np.ndarray) -> float:
     """The shift at which a model's error (seeds, shifts), averaged over seeds, is
     lowest."""
     return shifts[int(np.argmin(np.atleast_2d(median_error).mean(axis=0)))]
+
+
+# distribution_shift.json ------------------------------------------------------------
+
+
+def write_distribution_shift(
+    results,
+    preset,
+    runs,
+    last: dict[str, np.ndarray],
+    accuracy: dict[str, np.ndarray],
+    per_shift: dict,
+    tolerances: Sequence[float],
+    families: dict[str, dict],
+    **settings,
+) -> None:
+    """`last`: method -> error at the last query (seeds, shifts, prompts) along x_mean;
+    `accuracy`: method -> (seeds, shifts); `per_shift`: the chapter's shift sweep, for
+    accuracy against the tolerance at every evaluated shift; `families`: for each other
+    shift family, its `shifts`, the transformer's accuracy (seeds, shifts) and the
+    errors at the last query (method -> (seeds, shifts, prompts))."""
+
+    def seed_values(i):
+        return {
+            **{
+                f"{m}_error": {
+                    "median": np.median(e[i], axis=1),
+                    "mean": e[i].mean(axis=1),
+                }
+                for m, e in last.items()
+            },
+            **{f"{m}_accuracy": a[i] for m, a in accuracy.items()},
+            # the median over prompts at every query, so that presets of different
+            # prompt lengths can be compared at the same query
+            "transformer_error_by_query": {
+                str(c): np.median(e["transformer"][i], axis=0)
+                for c, e in per_shift.items()
+            },
+            "accuracy_vs_tolerance": {
+                "tolerances": tolerances,
+                "transformer": {
+                    str(c): accuracy_curve(e["transformer"][i, :, -1], tolerances)
+                    for c, e in per_shift.items()
+                },
+            },
+            "other_families": {
+                f: {
+                    "shifts": v["shifts"],
+                    "transformer_accuracy": v["accuracy"][i],
+                    "transformer_error_median": np.median(
+                        v["last"]["transformer"][i], axis=1
+                    ),
+                    "ols_error_median": np.median(v["last"]["ols"][i], axis=1),
+                }
+                for f, v in families.items()
+            },
+        }
+
+    per_seed = [seed_values(i) for i in range(len(runs))]
+    write_chapter_file(
+        results, preset, "distribution_shift", runs, per_seed, **settings
+    )
+
+
+def distribution_shift_quantities(shift: dict) -> dict[str, Any]:
+    shifts = list(shift["shifts"])
+    zero, largest = shift_ends(shifts, "distribution_shift.json")
+    q: dict[str, Any] = {"c_max": max(shifts), "tolerance": shift["tolerance"]}
+    for method in ("transformer", "ols", "ridge", "gd"):
+        error = np.asarray(shift[f"{method}_error"]["median"])
+        q[f"{method}_error_0"], q[f"{method}_error_largest"] = error[[zero, largest]]
+        q[f"{method}_growth_largest"] = error[largest] / error[zero]
+    growth = np.asarray(shift["transformer_error"]["median"]) / q["transformer_error_0"]
+    accuracy = np.asarray(shift["transformer_accuracy"])
+    moderate = shifts.index(MODERATE_SHIFT) if MODERATE_SHIFT in shifts else None
+    return {
+        **q,
+        "error_growth_largest": q.pop("transformer_growth_largest"),
+        f"error_growth_{MODERATE_SHIFT}": None
+        if moderate is None
+        else growth[moderate],
+        "accuracy_0": accuracy[zero],
+        "accuracy_largest": accuracy[largest],
+        "accuracy_kept": accuracy[largest] / accuracy[zero],
+        "ols_accuracy_min": np.min(shift["ols_accuracy"]),  # every shift counts
+    }
+
+
+def quantities_at_query(ind: dict, shift: dict, query: int) -> dict[str, Any]:
+    """Claim 1's and claim 3's key quantities read at query `query` (counted from 1)
+    instead of each prompt's last: the median error in distribution, its growth from
+    c = 0 to the largest c, and the error at the largest c. None where `shift` predates
+    the per-query record."""
+    by_query = shift.get("transformer_error_by_query")
+    at = query - 1
+    names = (
+        "in_distribution_error",
+        "error_growth_largest",
+        "transformer_error_largest",
+    )
+    if by_query is None or str(max(shift["shifts"])) not in by_query:
+        return dict.fromkeys(names)
+    zero, largest = (by_query[str(c)][at] for c in (0, max(shift["shifts"])))
+    values = (ind["error_median"]["transformer"][at], largest / zero, largest)
+    return dict(zip(names, values))
+
+
+# pretraining.json -------------------------------------------------------------------
+
+
+def write_pretraining(
+    results, preset, runs, models, errors, scores, median_error, shifts, **settings
+) -> None:
+    """`runs[name][k]`: model `name`'s k-th training seed; `errors`, `scores`: each
+    seed's (models, tests) matrices; `median_error[name]`: (seeds, shifts)."""
+    per_seed = []
+    for k, (error, score) in enumerate(zip(errors, scores)):
+        lowest, highest = own_wins(error, score)
+        per_seed.append(
+            {
+                "median_error": error,
+                "signature_score": score,
+                "lowest_error_is_own_model": lowest,
+                "highest_score_is_own_distribution": highest,
+                "best_shift": {
+                    m: best_shift(shifts, median_error[m][k]) for m in models
+                },
+            }
+        )
+    lowest, highest = own_wins(np.mean(errors, axis=0), np.mean(scores, axis=0))
+    write_chapter_file(
+        results,
+        preset,
+        "pretraining",
+        [[runs[m][k] for m in models] for k in range(len(errors))],
+        per_seed,
+        models=models,
+        tests=models,
+        shifts=shifts,
+        lowest_error_is_own_model=lowest,
+        highest_score_is_own_distribution=highest,
+        best_shift={m: best_shift(shifts, median_error[m]) for m in models},
+        **settings,
+    )
+
+
+def pretraining_quantities(pre: dict) -> dict[str, Any]:
+    """Claim 7 compares models pretrained on different distributions: not measured
+    where the pretraining chapter ran with fewer than two."""
+    lowest = pre["lowest_error_is_own_model"]
+    highest = pre["highest_score_is_own_distribution"]
+    measured = len(pre["models"]) >= 2
+    return {
+        "pretrained_models": ", ".join(pre["models"]),
+        "n_pretrained": len(pre["models"]),
+        "own_lowest_error": sum(lowest),
+        "own_highest_score": sum(highest),
+        # the share of distributions on which the own model has the lowest error and
+        # of models whose own distribution has the highest score
+        "own_distribution_wins": float(np.mean([*lowest, *highest]))
+        if measured
+        else None,
+    }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis.input_controls import MODELS, SpectralProfile
-from ..results import Table, format_range
+from ..core.results import Table, format_range
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def glue_range(name: str, per_seed, fmt: str = ".2f") -> None:
     """Glue a per-seed quantity as its mean with the seed range, '0.88 [0.85, 0.91]'."""
     from myst_nb import glue
 
-    from ..results import format_range
+    from ..core.results import format_range
 
     glue(name, format_range(per_seed, fmt), display=False)
 

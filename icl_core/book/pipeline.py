@@ -14,8 +14,8 @@ import yaml
 
 from ..core.config import check
 from ..core.jobs import Job, run_side_by_side
+from ..core.results import write_timings
 from ..core.train import resolve_device
-from ..results import write_timings
 from .parameters import PUBLISH, check_parameters, declared
 
 

@@ -13,8 +13,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import result_files as files
-from ..results import format_range, one_seed
+from ..analysis import (
+    battery,
+    coverage,
+    evaluation,
+    input_controls,
+    interventions,
+    output_range,
+    shift_sweeps,
+)
+from ..core.results import format_range, one_seed
 
 
 @dataclass(frozen=True)
@@ -754,16 +762,18 @@ def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
     """Every quantity a claim or finding reads, from whichever results files `results`
     holds by name (the across-seed means, or one seed's through `one_seed`)."""
     readers = {
-        "in_distribution": files.in_distribution_quantities,
-        "distribution_shift": files.distribution_shift_quantities,
-        "spectral": files.spectral_quantities,
-        "pretraining": files.pretraining_quantities,
-        "signature_intervention": files.signature_intervention_quantities,
-        "garg_battery": lambda data: files.garg_battery_quantities(data, t.bound_share),
-        "coverage": lambda data: files.coverage_quantities(
+        "in_distribution": evaluation.in_distribution_quantities,
+        "distribution_shift": shift_sweeps.distribution_shift_quantities,
+        "spectral": input_controls.spectral_quantities,
+        "pretraining": shift_sweeps.pretraining_quantities,
+        "signature_intervention": interventions.signature_intervention_quantities,
+        "garg_battery": lambda data: battery.garg_battery_quantities(
+            data, t.bound_share
+        ),
+        "coverage": lambda data: coverage.coverage_quantities(
             data, t.training_range, t.invariance_factor
         ),
-        "output_range": lambda data: files.output_range_quantities(
+        "output_range": lambda data: output_range.output_range_quantities(
             data, t.bound_share, t.training_range, t.invariance_factor
         ),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import judged_checkpoints, read_results, write_verdicts
+from ..core.results import judged_checkpoints, read_results, write_verdicts
 from .claims import FINDINGS, Thresholds, Verdict, judge_all
 
 RESULTS = ("signature_intervention", "garg_battery", "coverage")

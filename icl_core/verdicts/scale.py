@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
 from ..core import checkpoint
 from ..core.presets import PRESETS
-from ..result_files import MODERATE_SHIFT, quantities_at_query
-from ..results import checkpoints_of, format_range, one_seed, read_results
+from ..core.results import checkpoints_of, format_range, one_seed, read_results
 from .claims import CHECKS, CLAIMS, Claim, Thresholds, Verdict, quantities
 from .scorecard import STANDARD_MODEL_RESULTS
 
@@ -148,7 +148,7 @@ def quantities_at(
 ) -> dict[str, list[float | None]]:
     """Claim 1's and claim 3's key quantities per training seed of the standard model,
     read at query `query` instead of each prompt's last
-    (`result_files.quantities_at_query`)."""
+    (`shift_sweeps.quantities_at_query`)."""
     names = ("in_distribution", "distribution_shift")
     data = read_results(Path(results, summary.preset), names, same_models=names)
     per_seed = [

@@ -7,8 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.results import Table, format_range, rebased
 from ..core.storage import write_json
-from ..results import Table, format_range, rebased
 from .attribution import (
     FACTORS,
     attribution,

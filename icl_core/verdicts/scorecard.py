@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results import judged_checkpoints, read_results, write_verdicts
+from ..core.results import judged_checkpoints, read_results, write_verdicts
 from .claims import CLAIMS, Claim, Thresholds, Verdict, judge_all, parts_of
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .core.storage import read_json, write_json
+from .storage import read_json, write_json
 
 
 class StaleResultsError(ValueError):
@@ -157,6 +157,25 @@ def write_results(
             ],
         },
     )
+
+
+def write_chapter_file(
+    results: str | Path, preset: str, name: str, runs, per_seed, **settings
+) -> None:
+    """`results/<preset>/<name>.json` through `write_results`."""
+    path = f"{results}/{preset}/{name}.json"
+    write_results(path, runs, per_seed, results, **settings)
+
+
+def shift_ends(shifts: list[float], source: str) -> list[int]:
+    """Indices of c = 0 and of the largest c, the two ends every shift criterion
+    compares."""
+    if 0 not in shifts:
+        raise ValueError(
+            f"shifts={shifts!r} in {source} is not allowed; expected a sweep that "
+            "includes c = 0"
+        )
+    return [shifts.index(0), shifts.index(max(shifts))]
 
 
 def read_results(
