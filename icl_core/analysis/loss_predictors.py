@@ -94,6 +94,19 @@ def _within(stat, arrays, levels, draws=None) -> np.ndarray:
     return np.nanmean(values, axis=0)
 
 
+def _model_free(statistics: dict, low_loss: np.ndarray, levels: np.ndarray) -> dict:
+    """Each model-free statistic's Spearman with low loss, pooled and within levels."""
+    return {
+        name: {
+            "pooled": float(spearman_rows(statistics[name], low_loss)),
+            "within_shift": float(
+                _within(spearman_rows, [statistics[name], low_loss], levels)
+            ),
+        }
+        for name in STATISTICS
+    }
+
+
 def loss_predictors(
     score: np.ndarray,
     loss: np.ndarray,
@@ -158,15 +171,7 @@ def loss_predictors(
             name: float(spearman_rows(score[families == f], low_loss[families == f]))
             for f, name in enumerate(family_names)
         },
-        "model_free_spearman": {
-            name: {
-                "pooled": float(spearman_rows(statistics[name], low_loss)),
-                "within_shift": float(
-                    _within(spearman_rows, [statistics[name], low_loss], levels)
-                ),
-            }
-            for name in STATISTICS
-        },
+        "model_free_spearman": _model_free(statistics, low_loss, levels),
         "partial_spearman": {
             **_interval(partial_point, partial_boot),
             "within_shift": float(

@@ -300,6 +300,7 @@ def measure_output_range(
 # output_range.json ------------------------------------------------------------------
 
 
+# the shifts at which the quoted accuracies (43% at 13, 10% at 4) are compared
 QUOTED_SHIFTS = (4, 13)
 
 
@@ -310,6 +311,92 @@ def _finite_or_none(values) -> list:
 
 def _medians(errors: np.ndarray) -> np.ndarray:
     return np.median(errors, axis=-1)
+
+
+def _seed_values(
+    sweeps: dict, coverage: dict, tolerance: float, i: int, k: int | None, j: int | None
+) -> dict:
+    """Standard model i's record along every family; the coverage model at position k
+    and the model without the bound at position j, where they exist."""
+    x_mean, control = sweeps["x_mean"], sweeps["x_mean_w_perp"]
+
+    def families(values) -> dict:
+        return {f: values(s) for f, s in sweeps.items()}
+
+    def transformer(s) -> dict:
+        e = s.transformer[i]
+        return {
+            "median": _medians(e),
+            "normalised": _medians(s.normalised(e)),
+            "accuracy": accuracy(e, tolerance, axis=1),
+            "normalised_accuracy": accuracy(s.normalised(e), tolerance, axis=1),
+        }
+
+    def bound_free(s) -> dict:
+        return {
+            "median_error": _medians(s.bound_free[j]),
+            "normalised": _medians(s.normalised(s.bound_free[j])),
+            "accuracy": accuracy(s.bound_free[j], tolerance, axis=1),
+            "max_abs_prediction": s.free_max_abs_prediction[j],
+        }
+
+    out = {
+        "bound": x_mean.bound[i],
+        "share_beyond_bound": families(lambda s: s.share_beyond_bound[i]),
+        "max_abs_prediction": families(lambda s: s.max_abs_prediction[i]),
+        "transformer": families(transformer),
+        # the median error over the prompts whose target the bound can reach
+        "reachable_median": _finite_or_none(
+            [
+                np.median(e[r]) if r.any() else np.nan
+                for e, r in zip(x_mean.transformer[i], x_mean.reachable()[i])
+            ]
+        ),
+        "control_w_perp": {
+            "transformer": {"median": _medians(control.transformer[i])},
+            "ols": {"median": _medians(control.baselines["ols"])},
+        },
+        "coverage": _coverage_seed(coverage, k),
+    }
+    if j is not None:
+        out["bound_free"] = families(bound_free)
+    return out
+
+
+def _baselines_record(sweeps: dict, tolerance: float) -> dict:
+    """Every baseline's median, normalised median and accuracy along every family."""
+    return {
+        name: {
+            f: {
+                "median": _finite_or_none(_medians(s.baselines[name])),
+                "normalised": _finite_or_none(
+                    _medians(s.normalised(s.baselines[name]))
+                ),
+                "accuracy": accuracy(s.baselines[name], tolerance, axis=1).tolist(),
+            }
+            for f, s in sweeps.items()
+        }
+        for name in sweeps["x_mean"].baselines
+    }
+
+
+def _quoted_record(quoted: dict) -> dict:
+    """`output_range.quoted_pair` for JSON, its accuracies keyed by quoted shift."""
+    return {
+        name: {
+            "reverses": q["reverses"],
+            "closest_tolerance": q["closest_tolerance"],
+            **{
+                f"accuracy_{c}": q["accuracy"][:, k].tolist()
+                for k, c in enumerate(QUOTED_SHIFTS)
+            },
+            **{
+                f"closest_accuracy_{c}": float(q["closest"][k])
+                for k, c in enumerate(QUOTED_SHIFTS)
+            },
+        }
+        for name, q in quoted.items()
+    }
 
 
 def write_output_range(
@@ -331,67 +418,17 @@ def write_output_range(
     x_mean = sweeps["x_mean"]
     seeds = [run.config.train.seed for run in models["standard"]]
     index = {kind: _seed_index(runs, seeds, kind) for kind, runs in models.items()}
-
-    def families(values) -> dict:
-        return {f: values(s) for f, s in sweeps.items()}
-
-    def seed_values(i: int) -> dict:
-        seed = seeds[i]
-        out = {
-            "bound": x_mean.bound[i],
-            "share_beyond_bound": families(lambda s: s.share_beyond_bound[i]),
-            "max_abs_prediction": families(lambda s: s.max_abs_prediction[i]),
-            "transformer": families(
-                lambda s: {
-                    "median": _medians(s.transformer[i]),
-                    "normalised": _medians(s.normalised(s.transformer[i])),
-                    "accuracy": accuracy(s.transformer[i], tolerance, axis=1),
-                    "normalised_accuracy": accuracy(
-                        s.normalised(s.transformer[i]), tolerance, axis=1
-                    ),
-                }
-            ),
-            # the median error over the prompts whose target the bound can reach
-            "reachable_median": _finite_or_none(
-                [
-                    np.median(e[r]) if r.any() else np.nan
-                    for e, r in zip(x_mean.transformer[i], x_mean.reachable()[i])
-                ]
-            ),
-            "control_w_perp": {
-                m: {"median": _medians(e)}
-                for m, e in (
-                    ("transformer", sweeps["x_mean_w_perp"].transformer[i]),
-                    ("ols", sweeps["x_mean_w_perp"].baselines["ols"]),
-                )
-            },
-        }
-        out["coverage"] = _coverage_seed(coverage, index["coverage"].get(seed))
-        j = index["bound_free"].get(seed)
-        if j is not None:
-            out["bound_free"] = families(
-                lambda s: {
-                    "median_error": _medians(s.bound_free[j]),
-                    "normalised": _medians(s.normalised(s.bound_free[j])),
-                    "accuracy": accuracy(s.bound_free[j], tolerance, axis=1),
-                    "max_abs_prediction": s.free_max_abs_prediction[j],
-                }
-            )
-        return out
-
-    per_seed = [seed_values(i) for i in range(len(models["standard"]))]
-    baselines = {
-        name: families(
-            lambda s: {
-                "median": _finite_or_none(_medians(s.baselines[name])),
-                "normalised": _finite_or_none(
-                    _medians(s.normalised(s.baselines[name]))
-                ),
-                "accuracy": accuracy(s.baselines[name], tolerance, axis=1).tolist(),
-            }
+    per_seed = [
+        _seed_values(
+            sweeps,
+            coverage,
+            tolerance,
+            i,
+            index["coverage"].get(seed),
+            index["bound_free"].get(seed),
         )
-        for name in x_mean.baselines
-    }
+        for i, seed in enumerate(seeds)
+    ]
     groups = [
         [
             runs[index[kind][seed]]
@@ -408,25 +445,11 @@ def write_output_range(
         per_seed,
         shifts={f: s.shifts for f, s in sweeps.items()},
         bounds=[float(b) for b in x_mean.bound],
-        scale=families(lambda s: s.scale.tolist()),
-        unit_median=families(lambda s: np.median(s.unit, axis=1).tolist()),
-        baselines=baselines,
+        scale={f: s.scale.tolist() for f, s in sweeps.items()},
+        unit_median={f: np.median(s.unit, axis=1).tolist() for f, s in sweeps.items()},
+        baselines=_baselines_record(sweeps, tolerance),
         coverage_shifts=next(iter(coverage.values())).shifts if coverage else None,
-        quoted_pair={
-            name: {
-                "reverses": q["reverses"],
-                "closest_tolerance": q["closest_tolerance"],
-                **{
-                    f"accuracy_{c}": q["accuracy"][:, k].tolist()
-                    for k, c in enumerate(QUOTED_SHIFTS)
-                },
-                **{
-                    f"closest_accuracy_{c}": float(q["closest"][k])
-                    for k, c in enumerate(QUOTED_SHIFTS)
-                },
-            }
-            for name, q in quoted.items()
-        },
+        quoted_pair=_quoted_record(quoted),
         tolerance=tolerance,
         models={kind: len(runs) for kind, runs in models.items()},
         **settings,
