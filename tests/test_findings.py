@@ -9,8 +9,8 @@ from icl_core.analysis.battery import PAPER_SHIFTS, SETTINGS
 from icl_core.analysis.coverage import invariant_range
 from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import read_json, write_json
-from icl_core.verdicts.claims import count_holding
-from icl_core.verdicts.findings import findings, write_findings
+from icl_core.verdicts.claims import Thresholds, count_holding
+from icl_core.verdicts.scorecard import findings, write_judged
 
 SHIFTS = [-16, -4, 0, 4, 16]
 
@@ -116,7 +116,7 @@ def test_every_finding_holds_on_results_that_show_it(tmp_path):
     assert len(verdicts) == 7
     assert [v.holds for v in verdicts] == [True] * 7, verdicts
     assert {(v.seeds_holding, v.seeds) for v in verdicts} == {(3, 3)}
-    write_findings(folder / "findings.json", verdicts, 0.8)
+    write_judged(folder / "findings.json", "findings", verdicts, Thresholds())
     saved = read_json(folder / "findings.json")
     assert [f["holds"] for f in saved["findings"]] == [True] * 7
     assert set(saved["checkpoints"]) == {f"cpu/cpu-{s}/model.pt" for s in range(3)}

@@ -213,7 +213,7 @@ def test_a_failure_seen_only_beyond_the_bound_is_said_to_rest_on_it():
     )
     data = {"output_range": {**seed, "seeds": [seed, seed]}}
     checks = tuple(c for c in CHECKS if c.results == "output_range")
-    parts = judge_all(checks, data, Thresholds(), 0.8)
+    parts = judge_all(checks, data, Thresholds())
     held = {v.key: v.holds for v in parts}
     assert held["3a"] is False and held["3b"] is False and held["3d"] is True
     assert held["3c"] is None and held["Da"] is None

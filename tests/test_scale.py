@@ -4,36 +4,34 @@ import pytest
 import torch
 from conftest import spectral_controls_record
 
+from icl_core.book.scale import (
+    carried_by_unlearned,
+    flipped_by,
+    learned_seed_table,
+    quantity_rows,
+    training_time,
+    unlearned_moves,
+    verdict_cell,
+)
 from icl_core.core import checkpoint
 from icl_core.core.presets import get_preset
 from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import write_json
-from icl_core.verdicts.attribution import (
+from icl_core.verdicts.claims import CLAIMS as DEFINED
+from icl_core.verdicts.scale import (
     FACTORS,
     attribution,
     chance_separation,
     change,
+    held_by_learned_seeds,
     moved_by,
     outcome_over,
-    trend,
-)
-from icl_core.verdicts.claims import CLAIMS as DEFINED
-from icl_core.verdicts.scale import (
     preset_summary,
     presets_with_results,
-    quantity_rows,
     scale_parts,
-    training_time,
-    verdict_cell,
-    verdict_of,
-)
-from icl_core.verdicts.unlearned import (
-    carried_by_unlearned,
-    flipped_by,
-    held_by_learned_seeds,
-    learned_seed_table,
-    unlearned_moves,
+    trend,
     unlearned_seeds,
+    verdict_of,
 )
 
 CLAIMS = [f"{k}. claim" for k in range(1, 8)]
@@ -114,6 +112,7 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
             "holds": h,
             "seeds_holding": 0 if h is None else n_seeds * bool(h),
             "seeds": 0 if h is None else n_seeds,
+            "key": claim.split(".")[0],
         }
         for claim, h in zip(CLAIMS, holds)
     ]
@@ -323,7 +322,7 @@ def test_the_report_holds_every_table_and_text_the_chapter_quotes(tmp_path):
     import re
     from pathlib import Path
 
-    from icl_core.verdicts.scale_report import scale_report
+    from icl_core.book.scale import scale_report
 
     for preset, score0, holds in (
         ("cpu", 0.7, [True] * 3 + [False] * 4),

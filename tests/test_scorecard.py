@@ -6,7 +6,7 @@ from conftest import spectral_controls_record
 from icl_core.book.parameters import check_parameters
 from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import read_json, write_json
-from icl_core.verdicts.claims import count_holding
+from icl_core.verdicts.claims import Thresholds, count_holding
 from icl_core.verdicts.scorecard import scorecard
 
 VALUES = {
@@ -129,7 +129,7 @@ def test_a_claim_holds_overall_only_in_enough_seeds(tmp_path):
     assert (two_fail[3].seeds_holding, two_fail[3].holds) == (3, False)
     assert scorecard(
         write_results(tmp_path, n_seeds=5, seed_changes={0: weak, 3: weak}),
-        seed_share=0.6,
+        Thresholds(seed_share=0.6),
     )[3].holds
 
 
@@ -201,10 +201,10 @@ def test_the_books_pretraining_option_keeps_a_chapters_own_distributions_among_i
 def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoints(
     tmp_path,
 ):
-    from icl_core.verdicts.scorecard import write_scorecard
+    from icl_core.verdicts.scorecard import write_judged
 
     folder = write_results(tmp_path, n_seeds=3)
-    write_scorecard(folder / "scorecard.json", scorecard(folder), seed_share=0.8)
+    write_judged(folder / "scorecard.json", "claims", scorecard(folder), Thresholds())
     written = read_json(folder / "scorecard.json")
     assert [c["seeds"] for c in written["claims"]] == [3] * 7
     assert set(written["claims"][0]) == {

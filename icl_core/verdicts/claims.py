@@ -22,6 +22,7 @@ from ..analysis import (
     output_range,
     shift_sweeps,
 )
+from ..core.config import check, finite_number
 from ..core.results import format_range, one_seed
 
 
@@ -40,6 +41,17 @@ class Thresholds:
     # checks 4a, 4b, 5a, 5c: how far the trained model's score (or score drop) must
     # exceed both its embedding's (layer 0) and the untrained model's
     input_margin: float = 0.1
+    # every verdict: the share of training seeds in which it must hold as well as for
+    # the across-seed mean
+    seed_share: float = 0.8
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            check(finite_number(value), field.name, value, "a finite number")
+        check(
+            0 < self.seed_share <= 1, "seed_share", self.seed_share, "a share in (0, 1]"
+        )
 
     @classmethod
     def from_namespace(cls, namespace: dict[str, Any]) -> "Thresholds":
@@ -71,6 +83,67 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Control:
+    """A simpler explanation that a part of a claim re-measures the claim without:
+    `rests_on`, what a verdict needs where it fails the part; `fails_on`, what a
+    failing verdict's failure rests on where it holds under the part."""
+
+    title: str  # a few words, for the tables
+    rests_on: str
+    fails_on: str
+
+
+CONTROLS = {
+    c.title: c
+    for c in (
+        Control(
+            "within the bound",
+            "shifts at which targets lie beyond the output bound",
+            "targets beyond the output bound",
+        ),
+        Control(
+            "on the control family",
+            "targets that grow with the shift",
+            "targets that grow with the shift",
+        ),
+        Control(
+            "without the final LayerNorm",
+            "the final LayerNorm's read-out",
+            "the final LayerNorm's read-out",
+        ),
+        Control(
+            "in normalised error",
+            "errors measured in absolute units",
+            "errors measured in absolute units",
+        ),
+        Control(
+            "beyond the input",
+            "what the trained embedding (layer 0) or the untrained model already "
+            "shows",
+            "what the embedding or the untrained model show",
+        ),
+        Control("centred", "the prompts' mean token", "the prompts' mean token"),
+        Control(
+            "σ1 beyond the input",
+            "the growth of σ1 that the embedding already shows",
+            "σ1 growth in the embedding",
+        ),
+        Control("centred, beyond the input", "the mean token", "the mean token"),
+        Control(
+            "within a shift level",
+            "differences between pooled shift levels",
+            "pooling across shift levels",
+        ),
+        Control(
+            "beyond model-free predictors",
+            "what statistics of the prompt already predict",
+            "what statistics of the prompt predict",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
 class Claim:
     """One verdict's definition. `text`, `criterion` and `measured` are templates over
     the thresholds and the quantities; without `measured`, the key quantity's seed mean
@@ -93,6 +166,7 @@ class Claim:
     mean_of_seeds: bool = False
     log: bool = False
     untested: str = ""  # what is shown where the preset lacks the models it needs
+    control: Control | None = None  # a part's: the explanation it rules out
 
     @property
     def quantity(self) -> str:
@@ -238,6 +312,7 @@ def _check(
         title,
         condition,
         condition.quantity,
+        control=CONTROLS[title],
         **kw,
     )
 
@@ -635,11 +710,10 @@ def judge(
     mean: dict[str, Any],
     per_seed: Sequence[dict[str, Any]],
     t: Thresholds,
-    seed_share: float,
 ) -> Verdict:
     """A claim's verdict: it holds when it holds on the `mean` quantities (or, for a
     `mean_of_seeds` claim, on the mean of the per-seed key quantity) and in at least
-    `seed_share` of the seeds."""
+    `t.seed_share` of the seeds."""
     heading, values = claim.heading(t), dataclasses.asdict(t)
     if mean.get(claim.quantity) is None:
         criterion = claim.criterion.format(**{**mean, **values})
@@ -661,7 +735,7 @@ def judge(
         heading,
         measured,
         claim.criterion.format(**{**mean, **values}),
-        bool(claim.holds(mean, t) and sum(seeds) >= seed_share * len(seeds)),
+        bool(claim.holds(mean, t) and sum(seeds) >= t.seed_share * len(seeds)),
         sum(seeds),
         len(seeds),
         claim.key,
@@ -674,43 +748,13 @@ def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
     return tuple(c for c in CHECKS if c.key[:-1] in keys)
 
 
-# what a verdict needs where it fails under each check
-RESTS_ON = {
-    "within the bound": "shifts at which targets lie beyond the output bound",
-    "on the control family": "targets that grow with the shift",
-    "without the final LayerNorm": "the final LayerNorm's read-out",
-    "in normalised error": "errors measured in absolute units",
-    "beyond the input": "what the trained embedding (layer 0) or the untrained "
-    "model already shows",
-    "centred": "the prompts' mean token",
-    "σ1 beyond the input": "the growth of σ1 that the embedding already shows",
-    "centred, beyond the input": "the mean token",
-    "within a shift level": "differences between pooled shift levels",
-    "beyond model-free predictors": "what statistics of the prompt already predict",
-}
-
-
-# what a failing verdict's failure rests on, where it holds under each check
-FAILS_ON = {
-    "within the bound": "targets beyond the output bound",
-    "on the control family": "targets that grow with the shift",
-    "without the final LayerNorm": "the final LayerNorm's read-out",
-    "in normalised error": "errors measured in absolute units",
-    "beyond the input": "what the embedding or the untrained model show",
-    "centred": "the prompts' mean token",
-    "σ1 beyond the input": "σ1 growth in the embedding",
-    "centred, beyond the input": "the mean token",
-    "within a shift level": "pooling across shift levels",
-    "beyond model-free predictors": "what statistics of the prompt predict",
-}
-
-
 def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
     """One sentence per claim re-judged in `parts` (verdicts of `CHECKS`): the checks
     it survives and, for those it fails, what the verdict needs there; with the
     claims' own `verdicts`, a claim that fails as stated but holds under some check
     is said to fail on what that check removes."""
-    titles = {c.key: c.title for c in CHECKS}
+    controls = {c.key: c.control for c in CHECKS}
+    titles = {key: c.title for key, c in controls.items()}
     main = {v.key: v.holds for v in verdicts}
     sentences = []
     for key in dict.fromkeys(v.key[:-1] for v in parts):
@@ -731,12 +775,12 @@ def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -
         if main.get(key) is False:
             text = f"{name} does not hold as stated"
             if held:
-                reasons = ", ".join(FAILS_ON[t] for t in held)
+                reasons = ", ".join(CONTROLS[t].fails_on for t in held)
                 text += f", but holds {', '.join(held)}: its failure rests on {reasons}"
         else:
             text = f"{name} holds {', '.join(held)}" if held else name
             if failed:
-                reasons = ", ".join(RESTS_ON[t] for t in failed)
+                reasons = ", ".join(CONTROLS[t].rests_on for t in failed)
                 text += " but not " if held else " does not hold "
                 text += f"{', '.join(failed)}: there the verdict needs {reasons}"
         if split:
@@ -785,10 +829,7 @@ def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
 
 
 def judge_all(
-    claims: tuple[Claim, ...],
-    data: dict[str, dict],
-    t: Thresholds,
-    seed_share: float,
+    claims: tuple[Claim, ...], data: dict[str, dict], t: Thresholds
 ) -> list[Verdict]:
     """Each claim judged on the quantities of the results `data` and on those of every
     training seed of the file it reads."""
@@ -800,5 +841,5 @@ def judge_all(
             quantities({**data, claim.results: one_seed(source, i)}, t)
             for i in range(len(source["seeds"]))
         ]
-        verdicts.append(judge(claim, mean, per_seed, t, seed_share))
+        verdicts.append(judge(claim, mean, per_seed, t))
     return verdicts

@@ -1,19 +1,33 @@
-"""One preset's results read for the comparison across scales: its size, each claim's
-key quantity per training seed, its verdicts, and the tables' cells that show them."""
+"""The comparison across scales: one preset's results read for it (its size, each
+claim's key quantity per training seed, its verdicts), how each verdict moves between
+two presets that differ in one factor (`FACTORS`), and the training seeds that did not
+learn the task, which a verdict may fail through alone.
+
+A move across a factor is judged over the training seeds both presets have; a flip
+counts only where the verdict changes and the seed ranges of its key quantity
+separate."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
 from ..core import checkpoint
 from ..core.presets import PRESETS
-from ..core.results import checkpoints_of, format_range, one_seed, read_results
+from ..core.results import checkpoints_of, one_seed, read_results, rebased
+from ..core.storage import write_json
 from .claims import CHECKS, CLAIMS, Claim, Thresholds, Verdict, quantities
 from .scorecard import STANDARD_MODEL_RESULTS
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
+
+
 # the quantities of the standard model kept per seed: each claim's key quantity and the
 # table's other rows
 STANDARD_QUANTITIES = (
@@ -38,6 +52,8 @@ STANDARD_QUANTITIES = (
     "within_shift_spearman",
     "partial_spearman",
 )
+
+
 # the parts of `claims.CHECKS` the Scale chapter compares across presets
 SCALE_PARTS = ("4a", "4b", "5a", "5b", "5c", "6a", "6b")
 
@@ -49,11 +65,7 @@ def scale_parts() -> tuple[Claim, ...]:
 
 def verdict_of(summary: "PresetSummary", claim: Claim) -> Verdict:
     """The preset's verdict on `claim` (or on one of its parts), found by its key."""
-    return next(
-        v
-        for v in (*summary.verdicts, *summary.parts)
-        if v.claim.startswith(f"{claim.key}. ")
-    )
+    return next(v for v in (*summary.verdicts, *summary.parts) if v.key == claim.key)
 
 
 @dataclass(frozen=True)
@@ -158,91 +170,300 @@ def quantities_at(
     return {k: [q[k] for q in per_seed] for k in per_seed[0]}
 
 
-def row_heading(summary: PresetSummary, claim: Claim) -> str:
-    """The claim's row heading in the tables; a part (4a) marked ↳ under its claim."""
-    text = verdict_of(summary, claim).claim
-    return f"↳ {text}" if claim.key[-1].isalpha() else text
-
-
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
     """A quantity's per-seed values, without the seeds where it was not measured."""
     return [float(v) for v in summary.quantities[quantity] if v is not None]
 
 
-def verdict_cell(verdict: Verdict) -> str:
-    """'yes (5 of 5 seeds)', 'no (1 of 5 seeds)' or 'not tested'."""
-    if verdict.holds is None:
-        return verdict.outcome
-    plural = "s" if verdict.seeds > 1 else ""
+# one preset against another, one factor apart --------------------------------------
+
+
+# the factor each pair of presets varies, everything else held fixed but the curriculum
+# fields the label names (the d pair's shorter stages; at d = 10, small's curriculum,
+# which starts later and is stretched over the longer run)
+FACTORS = (
+    ("prompt length", "cpu", "cpu-p21"),
+    ("d with shorter stages", "cpu-p21", "cpu-d10"),
+    ("training length at d = 5", "cpu", "cpu-16k"),
+    ("training length and curriculum at d = 10", "cpu-d10", "small-4x64"),
+    ("depth and width", "small-4x64", "small"),
+)
+
+
+def seeds_of(summary: PresetSummary, claim: Claim) -> list[int]:
+    """The training seeds a claim is judged over at a preset (claim 7: those of the
+    other pretraining distributions)."""
     return (
-        f"{verdict.outcome} ({verdict.seeds_holding} of {verdict.seeds} seed{plural})"
+        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
     )
 
 
-def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
-    """The side-by-side table: one row per quantity, one column per preset, each cell
-    the seed mean with the seed range."""
-
-    def row(label, cell):
-        return [label, *(cell(s) for s in summaries)]
-
-    def measured(key, fmt=".3g", unit=""):
-        def cell(s):
-            values = measured_values(s, key)
-            return format_range(values, fmt) + unit if values else "not tested"
-
-        return cell
-
-    return [
-        row("parameters", lambda s: f"{s.n_parameters:,}"),
-        row("d, points", lambda s: f"{s.n_dims}, {s.n_points}"),
-        row("layers × heads × width", lambda s: s.architecture),
-        row("training steps", lambda s: f"{s.steps:,}"),
-        row("training wall time, one model (machine load varied)", training_time),
-        row("training seeds (standard model)", lambda s: str(len(s.seeds))),
-        row("pretraining distributions (claim 7)", lambda s: str(len(s.pretraining))),
-        row("in-distribution error, last query", measured("in_distribution_error")),
-        row(f"error growth, c = {MODERATE_SHIFT} vs c = 0",
-            measured(f"error_growth_{MODERATE_SHIFT}", unit="×")),
-        row("error growth, largest c vs c = 0", measured("error_growth_largest", unit="×")),
-        row("median error at largest c, last query", measured("transformer_error_largest")),
-        row("accuracy at c = 0", measured("accuracy_0", ".0%")),
-        row("accuracy at largest c", measured("accuracy_largest", ".0%")),
-        row("accuracy kept, largest c ÷ c = 0", measured("accuracy_kept", ".2f")),
-        row("signature score at c = 0", measured("signature_in_distribution", ".2f")),
-        row("signature score at largest c", measured("signature_largest", ".2f")),
-        row("score drop, c = 0 → largest c", measured("signature_drop", ".2f")),
-        row("Spearman, signature vs low loss", measured("spearman", ".2f")),
-        row("σ1 growth, largest c vs c = 0", measured("sigma1_growth", unit="×")),
-        row("signature score, c = 0, above layer 0 and untrained",
-            measured("signature_beyond_input", ".2f")),
-        row("signature score, c = 0, centred", measured("signature_centred", ".2f")),
-        row("score drop, above layer 0 and untrained", measured("drop_beyond_input", ".2f")),
-        row("σ1 growth ÷ layer 0's or untrained's",
-            measured("sigma1_growth_beyond_input", ".2f", "×")),
-        row("centred score drop, above layer 0 and untrained",
-            measured("centred_drop_beyond_input", ".2f")),
-        row("Spearman within a shift level", measured("within_shift_spearman", ".2f")),
-        row("Spearman, prompt statistics partialled out",
-            measured("partial_spearman", ".2f")),
-        row("own-distribution wins (claim 7)", measured("own_distribution_wins", ".2f")),
-    ]  # fmt: skip
+def key_values(
+    summary: PresetSummary, claim: Claim, exclude: Sequence[int] = ()
+) -> dict[int, float]:
+    """The claim's key quantity at each of its training seeds (`seeds_of`), leaving
+    out unmeasured seeds and `exclude`."""
+    return {
+        seed: float(value)
+        for seed, value in zip(
+            seeds_of(summary, claim), summary.quantities[claim.quantity]
+        )
+        if value is not None and seed not in exclude
+    }
 
 
-def training_time(summary: PresetSummary) -> str:
-    """'86 min on cpu (2 threads)': the standard model's first seed."""
-    return f"{summary.train_seconds / 60:.0f} min on {summary.train_device}"
+def compared_seeds(
+    before: PresetSummary,
+    after: PresetSummary,
+    claim: Claim,
+    exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
+) -> list[int]:
+    """The training seeds two presets are compared over: those both measured the claim
+    at, `exclude` set aside at each."""
+    first, last = (key_values(s, claim, x) for s, x in zip((before, after), exclude))
+    return sorted(first.keys() & last.keys())
 
 
-def seeds_text(summary: PresetSummary) -> str:
-    """'5 training seeds' or '1 training seed'."""
-    n = len(summary.seeds)
-    return f"{n} training seed{'s' if n > 1 else ''}"
-
-
-def describe(summary: PresetSummary) -> str:
-    """'cpu (201,921 parameters, d = 5, 5 training seeds)'."""
+def outcome_over(summary: PresetSummary, claim: Claim, seeds: Sequence[int]) -> str:
+    """The claim's verdict over some of its seeds: the scorecard's own where they are
+    all of them, else its rule re-applied to them (the key quantity's mean meets the
+    criterion and each seed's own criterion holds in `Thresholds.seed_share` of them)."""
+    values = key_values(summary, claim)
+    if set(seeds) == set(values):
+        return verdict_of(summary, claim).outcome
+    own = seeds_of(summary, claim)
+    holds = [h for seed, h in zip(own, summary.seed_holds[claim.key]) if seed in seeds]
+    mean = {claim.quantity: float(np.mean([values[seed] for seed in seeds]))}
+    kept = claim.key_condition.holds(mean, Thresholds())
     return (
-        f"{summary.preset} ({summary.n_parameters:,} parameters, d = "
-        f"{summary.n_dims}, {seeds_text(summary)})"
+        "yes" if kept and sum(holds) >= Thresholds().seed_share * len(holds) else "no"
+    )
+
+
+def quantity_change(
+    before: PresetSummary, after: PresetSummary, claim: Claim, seeds: Sequence[int]
+) -> str:
+    """How the key quantity moves between two presets over `seeds`: 'no clear change'
+    when the two seed ranges overlap, else 'strengthens' towards the side where the
+    claim holds or 'weakens'."""
+    first, last = ([key_values(s, claim)[k] for k in seeds] for s in (before, after))
+    return values_change(first, last, claim)
+
+
+def values_change(first: Sequence[float], last: Sequence[float], claim: Claim) -> str:
+    """`quantity_change` on two lists of seed values of the claim's key quantity."""
+    if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
+        return "no clear change"
+    toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))
+    return "strengthens" if toward else "weakens"
+
+
+def change(
+    before: PresetSummary,
+    after: PresetSummary,
+    claim: Claim,
+    exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
+) -> str:
+    """How a claim moves from one preset to another over the seeds both have
+    (`compared_seeds`), each verdict judged over those seeds (`outcome_over`): 'flips
+    (no → yes)' when the verdict changes and the seed ranges of its key quantity
+    separate (`quantity_change`); 'verdict differs, ranges overlap (no → yes)' when it
+    changes without them, so that one seed's own verdict decides it; else the
+    quantity's change with the verdict at both. 'not tested' where either preset could
+    not test the claim, 'one seed: not compared' where they share fewer than two."""
+    if any(verdict_of(s, claim).holds is None for s in (before, after)):
+        return "not tested"
+    seeds = compared_seeds(before, after, claim, exclude)
+    if len(seeds) < 2:
+        return "one seed: not compared"
+    outcomes = [outcome_over(s, claim, seeds) for s in (before, after)]
+    moved = quantity_change(before, after, claim, seeds)
+    if outcomes[0] != outcomes[1]:
+        kind = (
+            "verdict differs, ranges overlap" if moved == "no clear change" else "flips"
+        )
+        return f"{kind} ({outcomes[0]} → {outcomes[1]})"
+    return f"{moved} ({outcomes[1]} at both)"
+
+
+def chance_separation(n_before: int, n_after: int) -> float:
+    """The chance that the seed ranges of two presets separate when all their seeds'
+    values come from one distribution: 2 of the C(n + m, n) orderings."""
+    return 2 / math.comb(n_before + n_after, n_before)
+
+
+def trend(summaries: list[PresetSummary], claim: Claim) -> str:
+    """How a claim moves from the smallest to the largest preset that tested it
+    (`change`)."""
+    tested = [s for s in summaries if verdict_of(s, claim).holds is not None]
+    if len(tested) < 2:
+        return "tested at one scale" if tested else "not tested"
+    return change(tested[0], tested[-1], claim)
+
+
+def attribution(summaries: list[PresetSummary], claim: Claim) -> dict[str, str]:
+    """For each of `FACTORS`, how the claim moves when only that factor changes ('not
+    run' where either preset lacks results)."""
+    by_name = {s.preset: s for s in summaries}
+    return {
+        factor: change(by_name[a], by_name[b], claim)
+        if a in by_name and b in by_name
+        else "not run"
+        for factor, a, b in FACTORS
+    }
+
+
+# the outcomes of `change` and `attribution` that compare nothing
+UNCOMPARED = ("not tested", "not run", "one seed")
+
+
+def moved_by(attributed: dict[str, str]) -> str:
+    """The factors that flip a claim's verdict, else those that move its quantity
+    beyond the seed ranges, else 'no clear change' ('not tested' where no pair
+    tested it, 'one seed: not compared' where the only pairs that did have one seed)."""
+    if all(c.startswith(UNCOMPARED) for c in attributed.values()):
+        one = any(c.startswith("one seed") for c in attributed.values())
+        return "one seed: not compared" if one else "not tested"
+    for kinds in (("flips",), ("strengthens", "weakens")):
+        factors = [f for f, c in attributed.items() if c.startswith(kinds)]
+        if factors:
+            return "; ".join(f"{f}: {attributed[f].split(' (')[0]}" for f in factors)
+    return "no clear change"
+
+
+def separation_counts(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...]
+) -> tuple[int, float, int]:
+    """Over every factor pair with results and every claim it compares: the number of
+    comparisons, the separations of seed ranges expected by chance alone
+    (`chance_separation`), and those observed."""
+    by_name = {s.preset: s for s in summaries}
+    comparisons, expected, observed = 0, 0.0, 0
+    for factor, a, b in FACTORS:
+        if a not in by_name or b not in by_name:
+            continue
+        for claim in claims:
+            moved = change(by_name[a], by_name[b], claim)
+            if moved.startswith(UNCOMPARED):
+                continue
+            n = len(compared_seeds(by_name[a], by_name[b], claim))
+            comparisons += 1
+            expected += chance_separation(n, n)
+            observed += moved.startswith(("flips", "strengthens", "weakens"))
+    return comparisons, expected, observed
+
+
+def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
+    """The number of training seeds of the standard model each pair of `FACTORS` with
+    results shares."""
+    by_name = {s.preset: s for s in summaries}
+    return [
+        len(set(by_name[a].seeds) & set(by_name[b].seeds))
+        for _, a, b in FACTORS
+        if a in by_name and b in by_name
+    ]
+
+
+# the kinds of move `change` names, each by the start of its text
+TRENDS = {
+    "flips": "flips",
+    "differs": "verdict differs",
+    "strengthens": "strengthens",
+    "weakens": "weakens",
+}
+
+
+def claims_by_trend(summaries: list[PresetSummary]):
+    """{each kind of `TRENDS`: the numbers of claims 1-7 that move so from the smallest
+    preset to the largest}."""
+    trends = {c.key: trend(summaries, c) for c in CLAIMS}
+    return {
+        kind: [str(claim) for claim, t in trends.items() if t.startswith(start)]
+        for kind, start in TRENDS.items()
+    }
+
+
+# the seeds that did not learn the task ---------------------------------------------
+
+
+def unlearned_seeds(summary: PresetSummary, match_error: float) -> list[int]:
+    """The training seeds whose model does not match least squares in distribution
+    (claim 1's criterion fails for that seed): every other verdict at such a seed is
+    about a model that has not learned the task."""
+    errors = summary.quantities["in_distribution_error"]
+    return [seed for seed, e in zip(summary.seeds, errors) if e >= match_error]
+
+
+def held_by_learned_seeds(
+    summary: PresetSummary, claim: Claim, match_error: float
+) -> tuple[int, int]:
+    """(seeds holding, seeds) of the claim's own criterion over the seeds that learned
+    the task (`unlearned_seeds` set aside): whether a split verdict splits along them."""
+    unlearned = set(unlearned_seeds(summary, match_error))
+    kept = [
+        holds
+        for seed, holds in zip(seeds_of(summary, claim), summary.seed_holds[claim.key])
+        if seed not in unlearned and holds is not None
+    ]
+    return sum(kept), len(kept)
+
+
+def fails_through_unlearned(
+    summary: PresetSummary, claim: Claim, match_error: float
+) -> bool:
+    """Whether a claim fails at a preset although its own criterion holds in every seed
+    there that learned the task."""
+    holding, seeds = held_by_learned_seeds(summary, claim, match_error)
+    return (
+        verdict_of(summary, claim).holds is False
+        and bool(unlearned_seeds(summary, match_error))
+        and seeds > 0
+        and holding == seeds
+    )
+
+
+# scale.json ------------------------------------------------------------------------
+
+
+def write_scale(
+    path: str | Path, summaries: list[PresetSummary], results: str | Path
+) -> None:
+    """`scale.json`: every compared preset's scale, quantities per seed, verdicts and
+    the checkpoints they rest on (read under `results`)."""
+    write_json(
+        path,
+        {
+            "presets": [s.preset for s in summaries],
+            "by_preset": {
+                s.preset: {
+                    "n_parameters": s.n_parameters,
+                    "n_dims": s.n_dims,
+                    "n_points": s.n_points,
+                    "architecture": s.architecture,
+                    "steps": s.steps,
+                    "train_seconds": s.train_seconds,
+                    "train_device": s.train_device,
+                    "seeds": s.seeds,
+                    "pretraining_seeds": s.pretraining_seeds,
+                    "pretraining": s.pretraining,
+                    "quantities": s.quantities,
+                    "seed_holds": s.seed_holds,
+                    "verdicts": [dataclasses.asdict(v) for v in s.verdicts],
+                    "parts": [dataclasses.asdict(v) for v in s.parts],
+                }
+                for s in summaries
+            },
+            "attribution": {
+                "factors": [list(f) for f in FACTORS],
+                "claims": {
+                    claim.key: attribution(summaries, claim)
+                    for claim in (*CLAIMS, *scale_parts())
+                },
+            },
+            "checkpoints": rebased(
+                {k: v for s in summaries for k, v in s.checkpoints.items()},
+                results,
+                Path(path).parent,
+            ),
+        },
     )

@@ -1,47 +1,35 @@
-"""The Scale chapter's tables and quoted texts, and `scale.json`, from the presets'
-summaries, so that the chapter holds only its prose and its figure."""
+"""The Scale chapter's tables and quoted texts, from the presets' summaries
+(`verdicts.scale`), so that the chapter holds only its prose and its figure."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.results import Table, format_range, rebased
-from ..core.storage import write_json
-from .attribution import (
+from ..core.results import Table, format_range
+from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict, count_holding
+from ..verdicts.scale import (
     FACTORS,
+    MODERATE_SHIFT,
+    PresetSummary,
     attribution,
     chance_separation,
     change,
     claims_by_trend,
+    fails_through_unlearned,
+    held_by_learned_seeds,
+    measured_values,
     moved_by,
-    separation_counts,
-    shared_seeds,
-    trend,
-    values_change,
-)
-from .claims import CLAIMS, Claim, Thresholds, count_holding
-from .scale import (
-    PresetSummary,
-    describe,
     preset_summary,
     presets_with_results,
     quantities_at,
-    quantity_rows,
-    row_heading,
     scale_parts,
-    seeds_text,
-    training_time,
-    verdict_cell,
-    verdict_of,
-)
-from .unlearned import (
-    carried_by_unlearned,
-    flipped_by,
-    learned_seed_table,
-    unlearned_moves,
+    separation_counts,
+    shared_seeds,
+    trend,
     unlearned_seeds,
+    values_change,
+    verdict_of,
 )
 
 
@@ -117,8 +105,95 @@ def attribution_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
     ]
 
 
+def row_heading(summary: PresetSummary, claim: Claim) -> str:
+    """The claim's row heading in the tables; a part (4a) marked ↳ under its claim."""
+    text = verdict_of(summary, claim).claim
+    return f"↳ {text}" if claim.key[-1].isalpha() else text
+
+
+def verdict_cell(verdict: Verdict) -> str:
+    """'yes (5 of 5 seeds)', 'no (1 of 5 seeds)' or 'not tested'."""
+    if verdict.holds is None:
+        return verdict.outcome
+    plural = "s" if verdict.seeds > 1 else ""
+    return (
+        f"{verdict.outcome} ({verdict.seeds_holding} of {verdict.seeds} seed{plural})"
+    )
+
+
+def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
+    """The side-by-side table: one row per quantity, one column per preset, each cell
+    the seed mean with the seed range."""
+
+    def row(label, cell):
+        return [label, *(cell(s) for s in summaries)]
+
+    def measured(key, fmt=".3g", unit=""):
+        def cell(s):
+            values = measured_values(s, key)
+            return format_range(values, fmt) + unit if values else "not tested"
+
+        return cell
+
+    return [
+        row("parameters", lambda s: f"{s.n_parameters:,}"),
+        row("d, points", lambda s: f"{s.n_dims}, {s.n_points}"),
+        row("layers × heads × width", lambda s: s.architecture),
+        row("training steps", lambda s: f"{s.steps:,}"),
+        row("training wall time, one model (machine load varied)", training_time),
+        row("training seeds (standard model)", lambda s: str(len(s.seeds))),
+        row("pretraining distributions (claim 7)", lambda s: str(len(s.pretraining))),
+        row("in-distribution error, last query", measured("in_distribution_error")),
+        row(f"error growth, c = {MODERATE_SHIFT} vs c = 0",
+            measured(f"error_growth_{MODERATE_SHIFT}", unit="×")),
+        row("error growth, largest c vs c = 0", measured("error_growth_largest", unit="×")),
+        row("median error at largest c, last query", measured("transformer_error_largest")),
+        row("accuracy at c = 0", measured("accuracy_0", ".0%")),
+        row("accuracy at largest c", measured("accuracy_largest", ".0%")),
+        row("accuracy kept, largest c ÷ c = 0", measured("accuracy_kept", ".2f")),
+        row("signature score at c = 0", measured("signature_in_distribution", ".2f")),
+        row("signature score at largest c", measured("signature_largest", ".2f")),
+        row("score drop, c = 0 → largest c", measured("signature_drop", ".2f")),
+        row("Spearman, signature vs low loss", measured("spearman", ".2f")),
+        row("σ1 growth, largest c vs c = 0", measured("sigma1_growth", unit="×")),
+        row("signature score, c = 0, above layer 0 and untrained",
+            measured("signature_beyond_input", ".2f")),
+        row("signature score, c = 0, centred", measured("signature_centred", ".2f")),
+        row("score drop, above layer 0 and untrained", measured("drop_beyond_input", ".2f")),
+        row("σ1 growth ÷ layer 0's or untrained's",
+            measured("sigma1_growth_beyond_input", ".2f", "×")),
+        row("centred score drop, above layer 0 and untrained",
+            measured("centred_drop_beyond_input", ".2f")),
+        row("Spearman within a shift level", measured("within_shift_spearman", ".2f")),
+        row("Spearman, prompt statistics partialled out",
+            measured("partial_spearman", ".2f")),
+        row("own-distribution wins (claim 7)", measured("own_distribution_wins", ".2f")),
+    ]  # fmt: skip
+
+
+def training_time(summary: PresetSummary) -> str:
+    """'86 min on cpu (2 threads)': the standard model's first seed."""
+    return f"{summary.train_seconds / 60:.0f} min on {summary.train_device}"
+
+
+def seeds_text(summary: PresetSummary) -> str:
+    """'5 training seeds' or '1 training seed'."""
+    n = len(summary.seeds)
+    return f"{n} training seed{'s' if n > 1 else ''}"
+
+
+def describe(summary: PresetSummary) -> str:
+    """'cpu (201,921 parameters, d = 5, 5 training seeds)'."""
+    return (
+        f"{summary.preset} ({summary.n_parameters:,} parameters, d = "
+        f"{summary.n_dims}, {seeds_text(summary)})"
+    )
+
+
 # the pair that changes the prompt length
 LENGTH_PAIR = next(f for f in FACTORS if f[0] == "prompt length")
+
+
 # the quantities read at the last query: the claim each belongs to, its label and unit
 # (claim 3's numerator, to tell a move of the failure from one of its denominator)
 LAST_QUERY_ROWS = {
@@ -235,6 +310,128 @@ def stage_pairs(
     return (header, rows), texts
 
 
+def flipped_by(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> list[str]:
+    """'1 (depth and width)' for each claim whose verdict one factor of `FACTORS` flips,
+    naming every such factor, and marking a flip whose failing side fails only
+    through seeds that did not learn the task (`fails_through_unlearned`)."""
+    by_name = {s.preset: s for s in summaries}
+    flipped = []
+    for claim in claims:
+        attributed = attribution(summaries, claim)
+        factors = []
+        for factor, a, b in FACTORS:
+            if not attributed[factor].startswith("flips"):
+                continue
+            failing = [
+                by_name[p]
+                for p in (a, b)
+                if verdict_of(by_name[p], claim).holds is False
+            ]
+            carried = any(
+                fails_through_unlearned(s, claim, match_error) for s in failing
+            )
+            factors.append(
+                f"{factor}, where a seed that did not learn the task makes it fail"
+                if carried
+                else factor
+            )
+        if factors:
+            flipped.append(f"{claim.key} ({'; '.join(factors)})")
+    return flipped
+
+
+def learned_seed_table(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a table that sets, at every preset with seeds that did
+    not learn the task, each claim's verdict beside its seed count without them, and
+    how its key quantity moves across each factor pair that ends at such a preset, with
+    and without them (`change`)."""
+    by_name = {s.preset: s for s in summaries}
+    split = [s for s in summaries if unlearned_seeds(s, match_error)]
+    if not split:
+        return ["claim"], []
+    pairs = [
+        (by_name[a], by_name[b])
+        for _, a, b in FACTORS
+        if a in by_name and b in by_name and {a, b} & {s.preset for s in split}
+    ]
+    header = ["claim"]
+    for s in split:
+        header += [f"`{s.preset}`, all seeds", f"`{s.preset}`, seeds that learned"]
+    for a, b in pairs:
+        arrow = f"`{a.preset}` → `{b.preset}`"
+        header += [f"{arrow}, all seeds", f"{arrow}, seeds that learned"]
+
+    def cells(s, claim):
+        holding, seeds = held_by_learned_seeds(s, claim, match_error)
+        learned = f"{holding} of {seeds} hold" if seeds else "not tested"
+        return [verdict_cell(verdict_of(s, claim)), learned]
+
+    def moves(a, b, claim):
+        unlearned = tuple(unlearned_seeds(s, match_error) for s in (a, b))
+        return [change(a, b, claim), change(a, b, claim, unlearned)]
+
+    rows = [
+        [
+            row_heading(split[0], c),
+            *(x for s in split for x in cells(s, c)),
+            *(x for a, b in pairs for x in moves(a, b, c)),
+        ]
+        for c in sorted(claims, key=lambda c: (c.key[0], c.key))
+    ]
+    return header, rows
+
+
+def unlearned_moves(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> list[str]:
+    """For each factor pair ending at a preset with seeds that did not learn the task,
+    the claims whose key quantity moves differently without those seeds, grouped:
+    'across depth and width, strengthens without the seeds and shows no clear change
+    with them: 1, 4, 6 (2 seeds a side without them, which separate by chance 33% of
+    the time)'."""
+    by_name = {s.preset: s for s in summaries}
+    moves = []
+    for factor, a, b in FACTORS:
+        if a not in by_name or b not in by_name:
+            continue
+        pair = (by_name[a], by_name[b])
+        unlearned = tuple(unlearned_seeds(s, match_error) for s in pair)
+        if not any(unlearned):
+            continue
+        groups: dict[tuple[str, str], list[str]] = {}
+        for claim in claims:
+            with_seeds = change(*pair, claim)
+            without = change(*pair, claim, unlearned)
+            if with_seeds != without:
+                groups.setdefault((without, with_seeds), []).append(claim.key)
+        kept = set(pair[0].seeds) & set(pair[1].seeds) - {*unlearned[0], *unlearned[1]}
+        chance = chance_separation(len(kept), len(kept)) if kept else 1.0
+        for (without, with_seeds), keys in groups.items():
+            moves.append(
+                f"across {factor}, {without} without the seeds and {with_seeds} with "
+                f"them: {', '.join(keys)} ({len(kept)} seeds a side without them, "
+                f"which separate by chance {chance:.0%} of the time)"
+            )
+    return moves
+
+
+def carried_by_unlearned(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
+) -> list[str]:
+    """'4 at small' for each claim that fails at a preset only through its seeds that
+    did not learn the task (`fails_through_unlearned`)."""
+    return [
+        f"{claim.key} at {s.preset}"
+        for s in summaries
+        for claim in claims
+        if fails_through_unlearned(s, claim, match_error)
+    ]
+
+
 def _listing(items) -> str:
     """'a, b and c'."""
     items = list(items)
@@ -293,47 +490,3 @@ def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str
             sum(len(s.seeds) for s in summaries if not unlearned_seeds(s, match_error))
         ),
     }
-
-
-def write_scale(
-    path: str | Path, summaries: list[PresetSummary], results: str | Path
-) -> None:
-    """`scale.json`: every compared preset's scale, quantities per seed, verdicts and
-    the checkpoints they rest on (read under `results`)."""
-    write_json(
-        path,
-        {
-            "presets": [s.preset for s in summaries],
-            "by_preset": {
-                s.preset: {
-                    "n_parameters": s.n_parameters,
-                    "n_dims": s.n_dims,
-                    "n_points": s.n_points,
-                    "architecture": s.architecture,
-                    "steps": s.steps,
-                    "train_seconds": s.train_seconds,
-                    "train_device": s.train_device,
-                    "seeds": s.seeds,
-                    "pretraining_seeds": s.pretraining_seeds,
-                    "pretraining": s.pretraining,
-                    "quantities": s.quantities,
-                    "seed_holds": s.seed_holds,
-                    "verdicts": [dataclasses.asdict(v) for v in s.verdicts],
-                    "parts": [dataclasses.asdict(v) for v in s.parts],
-                }
-                for s in summaries
-            },
-            "attribution": {
-                "factors": [list(f) for f in FACTORS],
-                "claims": {
-                    claim.key: attribution(summaries, claim)
-                    for claim in (*CLAIMS, *scale_parts())
-                },
-            },
-            "checkpoints": rebased(
-                {k: v for s in summaries for k, v in s.checkpoints.items()},
-                results,
-                Path(path).parent,
-            ),
-        },
-    )
