@@ -7,9 +7,10 @@ import pytest
 
 from icl_core.analysis.battery import PAPER_SHIFTS, SETTINGS
 from icl_core.analysis.coverage import invariant_range
+from icl_core.book.scorecard import count_holding
 from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import read_json, write_json
-from icl_core.verdicts.claims import Thresholds, count_holding
+from icl_core.verdicts.claims import Thresholds
 from icl_core.verdicts.scorecard import findings, write_judged
 
 SHIFTS = [-16, -4, 0, 4, 16]

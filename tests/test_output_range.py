@@ -14,6 +14,7 @@ from icl_core.analysis.output_range import (
     output_range_quantities,
     quoted_pair,
 )
+from icl_core.book.scorecard import rests_on_bound
 from icl_core.core.baselines import (
     context_mean,
     gradient_descent,
@@ -26,7 +27,7 @@ from icl_core.core.model import InContextRegressor
 from icl_core.core.presets import run_config
 from icl_core.core.results import mean_over_seeds
 from icl_core.core.samplers import sample_prompts, shifted
-from icl_core.verdicts.claims import CHECKS, Thresholds, judge_all, rests_on_bound
+from icl_core.verdicts.claims import CHECKS, Thresholds, judge_all
 
 CFG = ModelConfig(n_dims=3, n_points=7, n_layer=2, n_head=2, n_embd=16)
 

@@ -4,9 +4,10 @@ import pytest
 from conftest import spectral_controls_record
 
 from icl_core.book.parameters import check_parameters
+from icl_core.book.scorecard import count_holding
 from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import read_json, write_json
-from icl_core.verdicts.claims import Thresholds, count_holding
+from icl_core.verdicts.claims import Thresholds
 from icl_core.verdicts.scorecard import scorecard
 
 VALUES = {

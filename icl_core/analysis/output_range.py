@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..core.baselines import (
+    LABELS,
     get_baseline,
     gradient_descent,
     ridge,
@@ -58,10 +59,33 @@ def baseline_predictions(
         for name in ("ols", "ols_intercept", "context_mean", "zero", "gd")
     }
     for alpha in ridge_alphas:
-        out[f"ridge_{alpha:g}"] = ridge(xs, ys, alpha)
+        out[ridge_key(alpha)] = ridge(xs, ys, alpha)
     for steps, eta in tuned_steps(tuning, gd_steps).items():
-        out[f"gd_fixed_{steps}"] = gradient_descent(xs, ys, steps, eta)
+        out[gd_fixed_key(steps)] = gradient_descent(xs, ys, steps, eta)
     return out
+
+
+def ridge_key(alpha: float) -> str:
+    """Ridge at λ = `alpha`: its key among the baselines and in the results file."""
+    return f"ridge_{alpha:g}"
+
+
+def gd_fixed_key(steps: int) -> str:
+    """Gradient descent with a fixed step tuned for `steps` steps: its key."""
+    return f"gd_fixed_{steps}"
+
+
+def reference_labels(ridge_alphas, gd_steps) -> dict[str, str]:
+    """Each reference predictor's key and its name in the tables, in table order."""
+    return {
+        **{n: LABELS[n] for n in ("context_mean", "zero", "ols", "ols_intercept")},
+        **{ridge_key(a): f"Ridge (λ = {a:g})" for a in ridge_alphas},
+        "gd": "Gradient descent, per-prompt step (10 steps)",
+        **{
+            gd_fixed_key(k): f"Gradient descent, fixed step ({k} step{'s' * (k > 1)})"
+            for k in gd_steps
+        },
+    }
 
 
 def tuned_steps(tuning: Prompts, gd_steps) -> dict[int, float]:
@@ -245,6 +269,7 @@ class OutputRange:
     coverage: dict[str, FamilySweep]  # "bounded"/"free" -> coverage models along x_mean
     quoted: dict[str, dict]  # see `quoted_pair`
     step_sizes: dict[int, float]  # the fixed steps of gradient descent, tuned
+    labels: dict[str, str]  # each reference predictor's key -> its name in tables
 
 
 def measure_output_range(
@@ -294,6 +319,7 @@ def measure_output_range(
         coverage,
         quoted_pair(sweeps, tolerance, grid),
         tuned_steps(tuning, gd_steps),
+        reference_labels(ridge_alphas, gd_steps),
     )
 
 

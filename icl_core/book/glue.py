@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 
+def as_text(value: Any, fmt: str = "") -> str:
+    """`value` as a plain string (never a NumPy scalar repr), through `fmt` if given."""
+    return format(float(value), fmt) if fmt else str(value)
+
+
 def glue_text(name: str, value: Any, fmt: str = "") -> None:
-    """Glue `value` formatted as a plain string (never a NumPy scalar repr) for
-    `{glue:text}`."""
+    """Glue `value` formatted as a plain string for `{glue:text}`."""
     from myst_nb import glue
 
-    text = format(float(value), fmt) if fmt else str(value)
-    glue(name, text, display=False)
+    glue(name, as_text(value, fmt), display=False)
+
+
+def glue_texts(texts: dict[str, str]) -> None:
+    """Glue every text of a chapter's module (`book/<chapter>.py`), by glue name."""
+    from myst_nb import glue
+
+    for name, text in texts.items():
+        glue(name, text, display=False)
 
 
 def glue_range(name: str, per_seed, fmt: str = ".2f") -> None:

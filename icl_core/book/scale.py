@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.results import Table, format_range
-from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict, count_holding
+from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict
 from ..verdicts.scale import (
     FACTORS,
     MODERATE_SHIFT,
@@ -31,6 +31,7 @@ from ..verdicts.scale import (
     values_change,
     verdict_of,
 )
+from .scorecard import count_holding
 
 
 @dataclass(frozen=True)

@@ -748,60 +748,6 @@ def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
     return tuple(c for c in CHECKS if c.key[:-1] in keys)
 
 
-def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
-    """One sentence per claim re-judged in `parts` (verdicts of `CHECKS`): the checks
-    it survives and, for those it fails, what the verdict needs there; with the
-    claims' own `verdicts`, a claim that fails as stated but holds under some check
-    is said to fail on what that check removes."""
-    controls = {c.key: c.control for c in CHECKS}
-    titles = {key: c.title for key, c in controls.items()}
-    main = {v.key: v.holds for v in verdicts}
-    sentences = []
-    for key in dict.fromkeys(v.key[:-1] for v in parts):
-        group = {titles[v.key]: v.holds for v in parts if v.key[:-1] == key}
-        name = f"Claim {key}" if key.isdigit() else f"Finding {key}"
-        held = [t for t, h in group.items() if h is True]
-        failed = [t for t, h in group.items() if h is False]
-        # a part some seeds pass and most do not is split, not failed
-        split = {
-            titles[v.key]: f"{v.seeds_holding} of {v.seeds}"
-            for v in parts
-            if v.key[:-1] == key and v.holds is False and v.seeds_holding > 0
-        }
-        failed = [t for t in failed if t not in split]
-        if not held and not failed and not split:
-            sentences.append(f"{name} was not re-measured at this preset.")
-            continue
-        if main.get(key) is False:
-            text = f"{name} does not hold as stated"
-            if held:
-                reasons = ", ".join(CONTROLS[t].fails_on for t in held)
-                text += f", but holds {', '.join(held)}: its failure rests on {reasons}"
-        else:
-            text = f"{name} holds {', '.join(held)}" if held else name
-            if failed:
-                reasons = ", ".join(CONTROLS[t].rests_on for t in failed)
-                text += " but not " if held else " does not hold "
-                text += f"{', '.join(failed)}: there the verdict needs {reasons}"
-        if split:
-            text += ":" if text == name else ";"
-            text += " the seeds split " + ", ".join(
-                f"{t} ({n} seeds hold)" for t, n in split.items()
-            )
-        untested = [t for t, h in group.items() if h is None]
-        if untested:
-            text += f" (not measured {', '.join(untested)})"
-        sentences.append(text + ".")
-    return " ".join(sentences)
-
-
-def count_holding(verdicts: Sequence[Verdict]) -> str:
-    """'4 of 7', or '4 of 6 tested' when some verdicts could not be tested."""
-    tested = [v for v in verdicts if v.holds is not None]
-    total = f"{len(tested)} tested" if len(tested) < len(verdicts) else len(verdicts)
-    return f"{sum(v.holds for v in tested)} of {total}"
-
-
 def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
     """Every quantity a claim or finding reads, from whichever results files `results`
     holds by name (the across-seed means, or one seed's through `one_seed`)."""
