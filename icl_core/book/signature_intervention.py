@@ -1,0 +1,129 @@
+"""The chapter "Is the signature causal?": its tables, and each text it quotes, from
+the patching experiment (`analysis.interventions`) over the training seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.interventions import (
+    FULL,
+    MEANING,
+    PARTS,
+    RANDOM,
+    RANDOMS,
+    SIGNATURE,
+    TOP,
+    TOP_DIRECTIONS,
+    PatchingVerdict,
+    PatchRule,
+    over_seeds,
+)
+from ..core.results import Table, format_range
+from .glue import as_text
+
+# the family on which the rule is judged: its targets stay in the training range
+CONTROL = "x_mean_w_perp"
+
+
+def at_layer(per_seed, name, family, direction, layer, field="share") -> np.ndarray:
+    """A patch's `field` at `layer`, per seed."""
+    return over_seeds(per_seed, name, family, direction, field)[:, layer]
+
+
+def best_random(per_seed, family, direction, layer) -> np.ndarray:
+    """The best share of any random plane (random or among the top directions) at
+    `layer`, per seed."""
+    return np.maximum(
+        *(at_layer(per_seed, n, family, direction, layer, "share_max") for n in RANDOMS)
+    )
+
+
+def rule_table(per_seed: list[dict], verdict: PatchingVerdict, family: str) -> Table:
+    """At every layer: what the signature plane repairs and spoils beside the best
+    random plane, what the whole stream repairs, and the rule's conclusion."""
+    rows = [
+        [
+            layer,
+            *(
+                format_range(values)
+                for values in (
+                    at_layer(per_seed, SIGNATURE, family, "restore", layer),
+                    best_random(per_seed, family, "restore", layer),
+                    at_layer(per_seed, SIGNATURE, family, "break", layer),
+                    best_random(per_seed, family, "break", layer),
+                    at_layer(per_seed, FULL, family, "restore", layer),
+                )
+            ),
+            conclusion,
+        ]
+        for layer, conclusion in enumerate(verdict.by_layer[family])
+    ]
+    headers = ["layer", "repairs", "random", "spoils", "random", "whole", "rule"]
+    return headers, rows
+
+
+def texts(
+    per_seed: list[dict],
+    verdict: PatchingVerdict,
+    rule: PatchRule,
+    preset: str,
+    n_prompts: int,
+    n_random: int,
+) -> dict[str, str]:
+    """Every text the chapter quotes, by glue name."""
+    layer, n_seeds = verdict.layer, len(per_seed)
+    conclusion = verdict.conclusion[CONTROL]
+    counts = {c: verdict.by_seed[CONTROL].count(c) for c in verdict.by_seed[CONTROL]}
+    out = {
+        "iv_preset": preset,
+        "iv_n_prompts": as_text(n_prompts),
+        "iv_n_random": as_text(n_random),
+        "iv_n_planes": as_text(2 * n_random),
+        "iv_top": as_text(TOP_DIRECTIONS),
+        "iv_n_seeds": as_text(n_seeds),
+        "iv_layer": as_text(layer),
+        **{
+            f"iv_rule_{field}": as_text(getattr(rule, field), "g")
+            for field in ("identity", "upper", "causal", "partial", "margin")
+        },
+        "iv_conclusion": conclusion,
+        "iv_reason": verdict.reason[CONTROL],
+        "iv_meaning": MEANING[conclusion],
+        "iv_conclusion_x_mean": verdict.conclusion["x_mean"],
+        "iv_reason_x_mean": verdict.reason["x_mean"],
+        "iv_by_seed": ", ".join(f"{c} in {n}" for c, n in counts.items()),
+    }
+    for direction in ("restore", "break"):
+        top = at_layer(per_seed, TOP, CONTROL, direction, layer, "share_max")
+        out |= {
+            f"iv_{direction}": at_layer(per_seed, SIGNATURE, CONTROL, direction, layer),
+            f"iv_{direction}_random": best_random(per_seed, CONTROL, direction, layer),
+            f"iv_{direction}_top": top,
+            **{
+                f"iv_{direction}_{key}": at_layer(
+                    per_seed, name, CONTROL, direction, layer
+                )
+                for name, key in zip(PARTS, ("first", "second"))
+            },
+        }
+    out["iv_restore_full_x_mean"] = at_layer(per_seed, FULL, "x_mean", "restore", layer)
+    for name, key in ((SIGNATURE, "signature"), (RANDOM, "random"), (TOP, "top")):
+        size = at_layer(per_seed, name, CONTROL, "restore", layer, "edit_size")[:, 1:]
+        out[f"iv_size_{key}"] = size.reshape(n_seeds, -1).mean(axis=1)
+    readout = np.stack([s["readout_cosine"] for s in per_seed])
+    mean_token = np.stack([s["mean_token_cosine"] for s in per_seed])
+    out |= {
+        "iv_readout_first": readout[:, 0],
+        "iv_readout_second": readout[:, 1],
+        "iv_mean_token_cos": mean_token[:, layer],
+    }
+    early = over_seeds(per_seed, SIGNATURE, CONTROL, "restore")[:, :-1]
+    identity = [max(s["controls"]["identity at c = 0"].values()) for s in per_seed]
+    return {
+        name: value if isinstance(value, str) else format_range(value)
+        for name, value in out.items()
+    } | {
+        "iv_restore_early": as_text(early.mean(axis=0).max(), ".2f"),
+        "iv_early_last": as_text(layer - 1),
+        "iv_identity": as_text(max(identity), ".1g"),
+    }
