@@ -112,7 +112,7 @@ def _seed_predictors(within: float, partial: float, low: float, high: float) -> 
 
 
 def test_the_chapter_reads_the_signature_as_informative_only_beyond_the_controls():
-    from icl_core.book.signature_loss import SignatureLoss
+    from icl_core.book.signature_and_loss import SignatureLoss
 
     layer = {"pearson": 0.5, "spearman": 0.6, "spearman_low": 0.4, "spearman_high": 0.7}
     weak = SignatureLoss(

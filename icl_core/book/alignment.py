@@ -138,3 +138,30 @@ class AlignmentSummary:
             },
         }
         return {name: format_range(values) for name, values in texts.items()}
+
+
+def setting_texts(
+    preset: str,
+    n_prompts: int,
+    seeds: list[int],
+    reference_prompts: int,
+    heatmap_prompts: int,
+    heatmap_shift: float,
+    shown_layer: int,
+    shifts: list[float],
+    center: bool,
+) -> dict[str, str]:
+    """The chapter's settings as it quotes them, by glue name."""
+    return {
+        "al_reference_prompts": str(reference_prompts),
+        "al_heatmap_prompts": str(heatmap_prompts),
+        "al_heatmap_shift": str(heatmap_shift),
+        "al_layer": str(shown_layer),
+        "al_preset": preset,
+        "al_n_prompts": str(n_prompts),
+        "al_n_seeds": str(len(seeds)),
+        "al_first_seed": str(seeds[0]),
+        "al_centering": "centred" if center else "not centred",
+        "al_shift_max": str(shifts[-1]),
+        "al_other_centering": "centred" if not center else "not centred",
+    }

@@ -159,3 +159,30 @@ class SignatureLoss:
                     self.predictor("model_free_spearman", name, key)
                 )
         return texts
+
+
+def setting_texts(
+    preset: str,
+    first_seed: int,
+    n_seeds: int,
+    n_pooled: int,
+    n_prompts: int,
+    shifts: list[float],
+    other_family: str,
+    other_shifts: list[float],
+    correlation: float,
+) -> dict[str, str]:
+    """The chapter's settings as it quotes them, by glue name."""
+    return {
+        "sl_preset": preset,
+        "sl_first_seed": str(first_seed),
+        "sl_n_seeds": str(n_seeds),
+        "sl_total": str(n_pooled),
+        "sl_n_prompts": str(n_prompts),
+        "sl_n_shifts": str(len(shifts)),
+        "sl_n_levels": str(len(shifts) + len(other_shifts)),
+        "sl_other_family": other_family,
+        "sl_n_other": str(len(other_shifts)),
+        "sl_first_shift": str(shifts[0]),
+        "sl_threshold": str(correlation),
+    }
