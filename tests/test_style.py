@@ -47,7 +47,7 @@ def test_every_name_a_chapter_imports_from_the_library_exists():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type != "code":
                 continue
-            for node in ast.walk(ast.parse(cell.source)):
+            for node in ast.walk(ast.parse(python_of(cell.source))):
                 if isinstance(node, ast.ImportFrom) and node.module.startswith(
                     "icl_core"
                 ):
@@ -65,3 +65,27 @@ def _is_module(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def python_of(source: str) -> str:
+    """A cell's source with IPython's escapes (`!cmd`, `%magic`) made Python."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def test_every_chapter_fetches_the_library_on_colab_with_the_same_cell():
+    """The Colab cell cannot import the library it fetches, so it is pasted: one text,
+    the same in every chapter."""
+    import nbformat
+
+    cells = {
+        path.name: [
+            c.source
+            for c in nbformat.read(path, as_version=4).cells
+            if c.cell_type == "code" and "google.colab" in c.source
+        ]
+        for path in sorted((ROOT / "book").glob("*.ipynb"))
+    }
+    assert all(len(found) == 1 for found in cells.values()), cells
+    assert len({found[0] for found in cells.values()}) == 1
