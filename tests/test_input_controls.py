@@ -12,8 +12,8 @@ from icl_core.analysis.input_controls import (
 from icl_core.analysis.spectral import mean_token_profile
 from icl_core.core.config import ModelConfig, PromptDistribution
 from icl_core.core.model import InContextRegressor
-from icl_core.verdicts.claims import CLAIMS, parts_of
-from icl_core.verdicts.scorecard import judged_parts
+from icl_core.verdicts.claims import CLAIMS
+from icl_core.verdicts.scorecard import judged_parts, parts_of
 
 
 def tiny_model(seed=0):

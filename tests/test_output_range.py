@@ -27,7 +27,8 @@ from icl_core.core.model import InContextRegressor
 from icl_core.core.presets import run_config
 from icl_core.core.results import mean_over_seeds
 from icl_core.core.samplers import sample_prompts, shifted
-from icl_core.verdicts.claims import CHECKS, Thresholds, judge_all
+from icl_core.verdicts.claims import Thresholds
+from icl_core.verdicts.scorecard import PARTS, judge_all
 
 CFG = ModelConfig(n_dims=3, n_points=7, n_layer=2, n_head=2, n_embd=16)
 
@@ -213,7 +214,7 @@ def test_a_failure_seen_only_beyond_the_bound_is_said_to_rest_on_it():
         q["error_growth_control"] == pytest.approx(1) and q["error_growth_free"] is None
     )
     data = {"output_range": {**seed, "seeds": [seed, seed]}}
-    checks = tuple(c for c in CHECKS if c.results == "output_range")
+    checks = tuple(c for c in PARTS if c.results == "output_range")
     parts = judge_all(checks, data, Thresholds())
     held = {v.key: v.holds for v in parts}
     assert held["3a"] is False and held["3b"] is False and held["3d"] is True

@@ -536,7 +536,7 @@ def output_range_quantities(
     data: dict, bound_share: float, training_range: float, factor: float
 ) -> dict[str, Any]:
     """The quantities of claims 2 and 3 and findings D and E re-measured four ways
-    (`claims.CHECKS`): at the largest shift where at most `bound_share` of the targets
+    (`scorecard.PARTS`): at the largest shift where at most `bound_share` of the targets
     lie beyond the bound, on the control family, on the models without the bound, and
     in normalised error."""
     shifts = data["shifts"]["x_mean"]

@@ -57,7 +57,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]):
 
 def verdict_table(verdicts, parts, kind: str, preset: str):
     """The scorecard's table: one row per verdict, each followed by the rows of its
-    re-judged parts (`claims.CHECKS`), marked ↳."""
+    re-judged parts (`scorecard.PARTS`), marked ↳."""
 
     def row(v, part: bool) -> list:
         return [

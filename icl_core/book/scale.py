@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.results import Table, format_range
+from ..analysis.shift_sweeps import quantities_at_query
+from ..core.results import Table, format_range, one_seed, read_results
 from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict
 from ..verdicts.scale import (
     FACTORS,
@@ -22,7 +23,6 @@ from ..verdicts.scale import (
     moved_by,
     preset_summary,
     presets_with_results,
-    quantities_at,
     scale_parts,
     separation_counts,
     shared_seeds,
@@ -104,6 +104,21 @@ def attribution_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
         *attributed.values(),
         moved_by(attributed),
     ]
+
+
+def quantities_at(
+    results: str | Path, summary: PresetSummary, query: int
+) -> dict[str, list[float | None]]:
+    """Claim 1's and claim 3's key quantities per training seed of the standard model,
+    read at query `query` instead of each prompt's last
+    (`shift_sweeps.quantities_at_query`)."""
+    names = ("in_distribution", "distribution_shift")
+    data = read_results(Path(results, summary.preset), names, same_models=names)
+    per_seed = [
+        quantities_at_query(*(one_seed(data[n], i) for n in names), query)
+        for i in range(len(summary.seeds))
+    ]
+    return {k: [q[k] for q in per_seed] for k in per_seed[0]}
 
 
 def row_heading(summary: PresetSummary, claim: Claim) -> str:

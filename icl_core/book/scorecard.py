@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..verdicts.claims import CHECKS, CONTROLS, Verdict
+from ..verdicts.claims import CONTROLS, Verdict
+from ..verdicts.scorecard import PARTS
 
 OUTCOME_TEXTS = {True: "holds", False: "does not hold", None: "not tested"}
 
@@ -17,7 +18,7 @@ def scorecard_texts(
     seed_share: float,
 ) -> dict[str, str]:
     """The scorecard chapter's glued texts, by glue name."""
-    titles = {c.key: c.control.title for c in CHECKS}
+    titles = {c.key: c.control.title for c in PARTS}
     mechanism = [v for v in parts if v.key[0] in "456"]  # the spectral claims' parts
     failed = [
         f"claim {v.key} (holds in {v.seeds_holding} of {v.seeds} seeds)"
@@ -65,11 +66,11 @@ def findings_texts(
 
 
 def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
-    """One sentence per claim re-judged in `parts` (verdicts of `CHECKS`): the checks
+    """One sentence per claim re-judged in `parts` (verdicts of `scorecard.PARTS`): the checks
     it survives and, for those it fails, what the verdict needs there; with the
     claims' own `verdicts`, a claim that fails as stated but holds under some check
     is said to fail on what that check removes."""
-    titles = {c.key: c.control.title for c in CHECKS}
+    titles = {c.key: c.control.title for c in PARTS}
     main = {v.key: v.holds for v in verdicts}
     sentences = []
     for key in dict.fromkeys(v.key[:-1] for v in parts):

@@ -9,21 +9,9 @@ from __future__ import annotations
 import dataclasses
 import operator
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
-
-from ..analysis import (
-    battery,
-    coverage,
-    evaluation,
-    input_controls,
-    interventions,
-    output_range,
-    shift_sweeps,
-)
 from ..core.config import check, finite_number
-from ..core.results import format_range, one_seed
 
 
 @dataclass(frozen=True)
@@ -287,7 +275,7 @@ CLAIMS: tuple[Claim, ...] = (
 FREE_UNTESTED = "no model without the final LayerNorm trained at this preset"
 
 
-def _check(
+def part(
     claim: str,
     part: str,
     title: str,
@@ -296,7 +284,8 @@ def _check(
     text: str | None = None,
     **kw,
 ) -> Claim:
-    """One of claim 2's or 3's re-measurements against the simpler explanations."""
+    """A part of a claim (or a finding): the claim re-measured without one simpler
+    explanation (`CONTROLS[title]`)."""
     texts = {
         "a": "within the bound: at the largest c with at most {bound_share:.0%} of "
         "targets beyond it",
@@ -317,27 +306,15 @@ def _check(
     )
 
 
-_NO_COVERAGE = (
-    "coverage models (with and without the bound) not measured at this preset"
-)
 IN_BOUND_UNTESTED = (
     "no shift has at most {bound_share:.0%} of its targets beyond the bound"
 )
-EDGE_UNTESTED = (
-    "no shift beyond the training range has at most {bound_share:.0%} of targets "
-    "beyond the bound"
-)
-COVERAGE_PARTS = (
-    ("a", "in_bound", "within the bound", _NO_COVERAGE),
-    ("b", "control", "on the control family", _NO_COVERAGE),
-    ("c", "free", "without the final LayerNorm", FREE_UNTESTED),
-    ("d", "normalised", "in normalised error", _NO_COVERAGE),
-)
 
-# claims 2 and 3 and findings D and E re-measured where the output bound, the units and
-# the size of y cannot carry them: each a part of its claim's row in the scorecard
-CHECKS: tuple[Claim, ...] = (
-    _check(
+# claims 2 to 6 re-measured where the output bound, the units, the size of y, the
+# input alone or pooling cannot carry them: each a part of its claim's row in the
+# scorecard
+CLAIM_PARTS: tuple[Claim, ...] = (
+    part(
         "2",
         "a",
         "within the bound",
@@ -348,7 +325,7 @@ CHECKS: tuple[Claim, ...] = (
         "{share_at_largest:.0%})",
         untested=IN_BOUND_UNTESTED,
     ),
-    _check(
+    part(
         "2",
         "b",
         "on the control family",
@@ -357,7 +334,7 @@ CHECKS: tuple[Claim, ...] = (
         "value",
         measured="accuracy {control_accuracy_0:.0%} → {control_accuracy_largest:.0%}",
     ),
-    _check(
+    part(
         "2",
         "c",
         "without the final LayerNorm",
@@ -367,7 +344,7 @@ CHECKS: tuple[Claim, ...] = (
         measured="accuracy {free_accuracy_0:.0%} → {free_accuracy_largest:.0%}",
         untested=FREE_UNTESTED,
     ),
-    _check(
+    part(
         "2",
         "d",
         "in normalised error",
@@ -377,7 +354,7 @@ CHECKS: tuple[Claim, ...] = (
         measured="accuracy {normalised_accuracy_0:.0%} → "
         "{normalised_accuracy_largest:.0%}",
     ),
-    _check(
+    part(
         "3",
         "a",
         "within the bound",
@@ -388,7 +365,7 @@ CHECKS: tuple[Claim, ...] = (
         untested=IN_BOUND_UNTESTED,
         log=True,
     ),
-    _check(
+    part(
         "3",
         "b",
         "on the control family",
@@ -400,7 +377,7 @@ CHECKS: tuple[Claim, ...] = (
         requires=((Condition("ols_control_error_max", "<", 1e-6),),),
         log=True,
     ),
-    _check(
+    part(
         "3",
         "c",
         "without the final LayerNorm",
@@ -411,7 +388,7 @@ CHECKS: tuple[Claim, ...] = (
         untested=FREE_UNTESTED,
         log=True,
     ),
-    _check(
+    part(
         "3",
         "d",
         "in normalised error",
@@ -421,47 +398,7 @@ CHECKS: tuple[Claim, ...] = (
         measured="{normalised_error_0:.2g} → {normalised_error_largest:.2g}",
         log=True,
     ),
-    _check(
-        "B",
-        "a",
-        "within the bound",
-        Condition("battery_worst_in_bound", "<=", "invariance_factor"),
-        "garg_battery",
-        "within the bound: over the settings with at most {bound_share:.0%} of "
-        "targets beyond it",
-        criterion="worst error growth over the settings with at most "
-        "{bound_share:.0%} of targets beyond the bound ≤ ×{invariance_factor:g}",
-        fmt=".3g",
-        unit="×",
-        mean_of_seeds=True,
-        log=True,
-        untested="not recorded at this preset",
-    ),
-    _check(
-        "B",
-        "d",
-        "in normalised error",
-        Condition("battery_worst_normalised", "<=", "invariance_factor"),
-        "garg_battery",
-        criterion="worst growth of the normalised error ≤ ×{invariance_factor:g}",
-        fmt=".3g",
-        unit="×",
-        mean_of_seeds=True,
-        log=True,
-        untested="not recorded at this preset",
-    ),
-    _check(
-        "C",
-        "d",
-        "in normalised error",
-        Condition("battery_spearman_normalised", ">=", "correlation"),
-        "garg_battery",
-        criterion="Spearman of the signature score with low normalised error ≥ "
-        "{correlation}",
-        mean_of_seeds=True,
-        untested="not recorded at this preset",
-    ),
-    _check(
+    part(
         "4",
         "a",
         "beyond the input",
@@ -475,7 +412,7 @@ CHECKS: tuple[Claim, ...] = (
         requires=((Condition("signature_in_distribution", ">=", "shared_alignment"),),),
         mean_of_seeds=True,
     ),
-    _check(
+    part(
         "4",
         "b",
         "centred",
@@ -488,7 +425,7 @@ CHECKS: tuple[Claim, ...] = (
         requires=((Condition("centred_beyond_input", ">=", "input_margin"),),),
         mean_of_seeds=True,
     ),
-    _check(
+    part(
         "5",
         "a",
         "beyond the input",
@@ -500,7 +437,7 @@ CHECKS: tuple[Claim, ...] = (
         "(measured: the margin over the larger, per seed)",
         mean_of_seeds=True,
     ),
-    _check(
+    part(
         "5",
         "b",
         "σ1 beyond the input",
@@ -512,7 +449,7 @@ CHECKS: tuple[Claim, ...] = (
         unit="×",
         mean_of_seeds=True,
     ),
-    _check(
+    part(
         "5",
         "c",
         "centred, beyond the input",
@@ -525,7 +462,7 @@ CHECKS: tuple[Claim, ...] = (
         requires=((Condition("centred_drop", ">=", "alignment_drop"),),),
         mean_of_seeds=True,
     ),
-    _check(
+    part(
         "6",
         "a",
         "within a shift level",
@@ -538,7 +475,7 @@ CHECKS: tuple[Claim, ...] = (
         ":.2f} to {within_shift_spearman_high:.2f})",
         requires=((Condition("within_shift_spearman_low", ">", 0.0),),),
     ),
-    _check(
+    part(
         "6",
         "b",
         "beyond model-free predictors",
@@ -551,135 +488,6 @@ CHECKS: tuple[Claim, ...] = (
         ":.2f} to {partial_spearman_high:.2f}); {best_model_free} alone: |ρ| "
         "{best_model_free_spearman:.2f}",
         requires=((Condition("partial_spearman_low", ">", 0.0),),),
-    ),
-    *(
-        _check(
-            "D",
-            part,
-            title,
-            Condition(f"coverage_reach_{name}", ">=", "training_range"),
-            criterion="the coverage model's error within ×{invariance_factor:g} of "
-            "c = 0 for every c up to {training_range:g}",
-            fmt=".3g",
-            mean_of_seeds=True,
-            untested=untested,
-        )
-        for part, name, title, untested in COVERAGE_PARTS
-    ),
-    *(
-        _check(
-            "E",
-            part,
-            title,
-            Condition(f"coverage_edge_{name}", ">", "invariance_factor"),
-            criterion="the coverage model's error at the largest c measured beyond "
-            "{training_range:g} > ×{invariance_factor:g} that at c = 0",
-            fmt=".3g",
-            unit="×",
-            mean_of_seeds=True,
-            log=True,
-            untested=EDGE_UNTESTED if name == "in_bound" else untested,
-        )
-        for part, name, title, untested in COVERAGE_PARTS
-    ),
-)
-
-COVERAGE_UNTESTED = "coverage models not trained at this preset"
-
-FINDINGS: tuple[Claim, ...] = (
-    Claim(
-        "A",
-        "signature_intervention",
-        "Repairing the signature subspace does not fully restore the loss: the "
-        "signature is not causal for it in full",
-        "not fully causal",
-        Condition("not_causal", ">=", 1.0),
-        "seeds whose conclusion is not 'causal'",
-        "the patching rule's conclusion on x ~ N(c·1, I) with w ⊥ 1, at the last "
-        "layer, is 'not causal' or 'partly causal'",
-        "'{patching_conclusion}' for the seed mean at layer {patching_layer}: "
-        "repairing removes {patching_restore:.2f} of the error, spoiling induces "
-        "{patching_break:.2f} ('{patching_conclusion_x_mean}' on x ~ N(c·1, I))",
-        untested="the patching test is inconclusive: {patching_reason}",
-    ),
-    Claim(
-        "B",
-        "garg_battery",
-        "Garg et al.'s robustness reproduces: the transformer survives every setting "
-        "of their battery",
-        "survives Garg's battery",
-        Condition("battery_worst_ratio", "<=", "invariance_factor"),
-        "worst error growth",
-        "worst error at the last query ≤ ×{invariance_factor:g} the larger of its "
-        "in-distribution error and OLS's error in the setting",
-        fmt=".3g",
-        unit="×",
-        mean_of_seeds=True,
-        log=True,
-    ),
-    Claim(
-        "C",
-        "garg_battery",
-        "Across Garg et al.'s settings and the mean shift, the signature predicts loss",
-        "signature predicts loss",
-        Condition("battery_spearman", ">=", "correlation"),
-        "Spearman with low loss",
-        "Spearman of the settings' signature score with low error ≥ {correlation}",
-        mean_of_seeds=True,
-    ),
-    Claim(
-        "D",
-        "coverage",
-        "Pretraining on means c ~ U[-{training_range:g}, {training_range:g}] along 1 "
-        "makes the transformer shift-invariant inside that range",
-        "covered range",
-        Condition("coverage_reach", ">=", "training_range"),
-        "largest invariant |c|",
-        "error within ×{invariance_factor:g} of c = 0 for every c in "
-        "[-{training_range:g}, {training_range:g}] (measured: the largest such bound)",
-        fmt=".3g",
-        mean_of_seeds=True,
-        untested=COVERAGE_UNTESTED,
-    ),
-    Claim(
-        "E",
-        "coverage",
-        "... but not beyond it",
-        "not beyond it",
-        Condition("coverage_edge_growth", ">", "invariance_factor"),
-        "error growth at the edge",
-        "error at c = ±{coverage_edge:g} > ×{invariance_factor:g} that at c = 0",
-        fmt=".3g",
-        unit="×",
-        mean_of_seeds=True,
-        untested=COVERAGE_UNTESTED,
-    ),
-    Claim(
-        "F",
-        "coverage",
-        "Its signature widens with it",
-        "signature widens",
-        Condition("coverage_signature_drop", "<", "alignment_drop"),
-        "score drop to the range's edge",
-        "signature score drops by < {alignment_drop} from c = 0 to c = "
-        "±{training_range:g}, the standard model's (same seed) by ≥ {alignment_drop}",
-        requires=((Condition("standard_signature_drop", ">=", "alignment_drop"),),),
-        mean_of_seeds=True,
-        untested=COVERAGE_UNTESTED,
-    ),
-    Claim(
-        "G",
-        "coverage",
-        "Means along random directions cover the all-ones direction too",
-        "random directions cover 1",
-        Condition("coverage_random_reach", ">=", "training_range"),
-        "largest invariant |c| along 1",
-        "error within ×{invariance_factor:g} of c = 0 for every c in "
-        "[-{training_range:g}, {training_range:g}] along 1 (measured: the largest "
-        "such bound)",
-        fmt=".3g",
-        mean_of_seeds=True,
-        untested=COVERAGE_UNTESTED,
     ),
 )
 
@@ -703,89 +511,3 @@ class Verdict:
 
 
 OUTCOMES = {True: "yes", False: "no", None: "not tested"}
-
-
-def judge(
-    claim: Claim,
-    mean: dict[str, Any],
-    per_seed: Sequence[dict[str, Any]],
-    t: Thresholds,
-) -> Verdict:
-    """A claim's verdict: it holds when it holds on the `mean` quantities (or, for a
-    `mean_of_seeds` claim, on the mean of the per-seed key quantity) and in at least
-    `t.seed_share` of the seeds."""
-    heading, values = claim.heading(t), dataclasses.asdict(t)
-    if mean.get(claim.quantity) is None:
-        criterion = claim.criterion.format(**{**mean, **values})
-        untested = claim.untested.format(**mean)
-        return Verdict(heading, untested, criterion, None, 0, 0, claim.key)
-    per_seed = [q for q in per_seed if q.get(claim.quantity) is not None]
-    seeds = [bool(claim.holds(q, t)) for q in per_seed]
-    if claim.mean_of_seeds:
-        mean = {
-            k: float(np.mean([q[k] for q in per_seed]))
-            for k, v in per_seed[0].items()
-            if isinstance(v, (int, float))
-        }
-        key = [q[claim.quantity] for q in per_seed]
-        measured = f"{format_range(key, claim.fmt)}{claim.unit}"
-    else:
-        measured = claim.measured.format(**mean)
-    return Verdict(
-        heading,
-        measured,
-        claim.criterion.format(**{**mean, **values}),
-        bool(claim.holds(mean, t) and sum(seeds) >= t.seed_share * len(seeds)),
-        sum(seeds),
-        len(seeds),
-        claim.key,
-    )
-
-
-def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
-    """The checks (`CHECKS`) that re-judge some of `claims`."""
-    keys = {c.key for c in claims}
-    return tuple(c for c in CHECKS if c.key[:-1] in keys)
-
-
-def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
-    """Every quantity a claim or finding reads, from whichever results files `results`
-    holds by name (the across-seed means, or one seed's through `one_seed`)."""
-    readers = {
-        "in_distribution": evaluation.in_distribution_quantities,
-        "distribution_shift": shift_sweeps.distribution_shift_quantities,
-        "spectral": input_controls.spectral_quantities,
-        "pretraining": shift_sweeps.pretraining_quantities,
-        "signature_intervention": interventions.signature_intervention_quantities,
-        "garg_battery": lambda data: battery.garg_battery_quantities(
-            data, t.bound_share
-        ),
-        "coverage": lambda data: coverage.coverage_quantities(
-            data, t.training_range, t.invariance_factor
-        ),
-        "output_range": lambda data: output_range.output_range_quantities(
-            data, t.bound_share, t.training_range, t.invariance_factor
-        ),
-    }
-    q: dict[str, Any] = {}
-    for name, data in results.items():
-        if name in readers:
-            q.update(readers[name](data))
-    return q
-
-
-def judge_all(
-    claims: tuple[Claim, ...], data: dict[str, dict], t: Thresholds
-) -> list[Verdict]:
-    """Each claim judged on the quantities of the results `data` and on those of every
-    training seed of the file it reads."""
-    mean = quantities(data, t)
-    verdicts = []
-    for claim in claims:
-        source = data[claim.results]
-        per_seed = [
-            quantities({**data, claim.results: one_seed(source, i)}, t)
-            for i in range(len(source["seeds"]))
-        ]
-        verdicts.append(judge(claim, mean, per_seed, t))
-    return verdicts

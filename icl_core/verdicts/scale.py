@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
+from ..analysis.shift_sweeps import MODERATE_SHIFT
 from ..core import checkpoint
 from ..core.presets import PRESETS
 from ..core.results import checkpoints_of, one_seed, read_results, rebased
 from ..core.storage import write_json
-from .claims import CHECKS, CLAIMS, Claim, Thresholds, Verdict, quantities
-from .scorecard import STANDARD_MODEL_RESULTS
+from .claims import CLAIM_PARTS, CLAIMS, Claim, Thresholds, Verdict
+from .scorecard import STANDARD_MODEL_RESULTS, quantities
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
 
@@ -54,13 +54,13 @@ STANDARD_QUANTITIES = (
 )
 
 
-# the parts of `claims.CHECKS` the Scale chapter compares across presets
+# the parts of `claims.CLAIM_PARTS` the Scale chapter compares across presets
 SCALE_PARTS = ("4a", "4b", "5a", "5b", "5c", "6a", "6b")
 
 
 def scale_parts() -> tuple[Claim, ...]:
     """The definitions of `SCALE_PARTS`."""
-    return tuple(c for c in CHECKS if c.key in SCALE_PARTS)
+    return tuple(c for c in CLAIM_PARTS if c.key in SCALE_PARTS)
 
 
 def verdict_of(summary: "PresetSummary", claim: Claim) -> Verdict:
@@ -153,21 +153,6 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         ],
         checkpoints=checkpoints_of(data),
     )
-
-
-def quantities_at(
-    results: str | Path, summary: PresetSummary, query: int
-) -> dict[str, list[float | None]]:
-    """Claim 1's and claim 3's key quantities per training seed of the standard model,
-    read at query `query` instead of each prompt's last
-    (`shift_sweeps.quantities_at_query`)."""
-    names = ("in_distribution", "distribution_shift")
-    data = read_results(Path(results, summary.preset), names, same_models=names)
-    per_seed = [
-        quantities_at_query(*(one_seed(data[n], i) for n in names), query)
-        for i in range(len(summary.seeds))
-    ]
-    return {k: [q[k] for q in per_seed] for k in per_seed[0]}
 
 
 def measured_values(summary: PresetSummary, quantity: str) -> list[float]:
