@@ -12,15 +12,14 @@ from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict
 from ..verdicts.scale import (
     FACTORS,
     MODERATE_SHIFT,
+    UNCOMPARED,
     PresetSummary,
     attribution,
     chance_separation,
     change,
-    claims_by_trend,
     fails_through_unlearned,
     held_by_learned_seeds,
     measured_values,
-    moved_by,
     preset_summary,
     presets_with_results,
     scale_parts,
@@ -119,6 +118,39 @@ def quantities_at(
         for i in range(len(summary.seeds))
     ]
     return {k: [q[k] for q in per_seed] for k in per_seed[0]}
+
+
+def moved_by(attributed: dict[str, str]) -> str:
+    """The factors that flip a claim's verdict, else those that move its quantity
+    beyond the seed ranges, else 'no clear change' ('not tested' where no pair
+    tested it, 'one seed: not compared' where the only pairs that did have one seed)."""
+    if all(c.startswith(UNCOMPARED) for c in attributed.values()):
+        one = any(c.startswith("one seed") for c in attributed.values())
+        return "one seed: not compared" if one else "not tested"
+    for kinds in (("flips",), ("strengthens", "weakens")):
+        factors = [f for f, c in attributed.items() if c.startswith(kinds)]
+        if factors:
+            return "; ".join(f"{f}: {attributed[f].split(' (')[0]}" for f in factors)
+    return "no clear change"
+
+
+# the kinds of move `change` names, each by the start of its text
+TRENDS = {
+    "flips": "flips",
+    "differs": "verdict differs",
+    "strengthens": "strengthens",
+    "weakens": "weakens",
+}
+
+
+def claims_by_trend(summaries: list[PresetSummary]):
+    """{each kind of `TRENDS`: the numbers of claims 1-7 that move so from the smallest
+    preset to the largest}."""
+    trends = {c.key: trend(summaries, c) for c in CLAIMS}
+    return {
+        kind: [str(claim) for claim, t in trends.items() if t.startswith(start)]
+        for kind, start in TRENDS.items()
+    }
 
 
 def row_heading(summary: PresetSummary, claim: Claim) -> str:

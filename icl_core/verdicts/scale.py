@@ -302,20 +302,6 @@ def attribution(summaries: list[PresetSummary], claim: Claim) -> dict[str, str]:
 UNCOMPARED = ("not tested", "not run", "one seed")
 
 
-def moved_by(attributed: dict[str, str]) -> str:
-    """The factors that flip a claim's verdict, else those that move its quantity
-    beyond the seed ranges, else 'no clear change' ('not tested' where no pair
-    tested it, 'one seed: not compared' where the only pairs that did have one seed)."""
-    if all(c.startswith(UNCOMPARED) for c in attributed.values()):
-        one = any(c.startswith("one seed") for c in attributed.values())
-        return "one seed: not compared" if one else "not tested"
-    for kinds in (("flips",), ("strengthens", "weakens")):
-        factors = [f for f, c in attributed.items() if c.startswith(kinds)]
-        if factors:
-            return "; ".join(f"{f}: {attributed[f].split(' (')[0]}" for f in factors)
-    return "no clear change"
-
-
 def separation_counts(
     summaries: list[PresetSummary], claims: tuple[Claim, ...]
 ) -> tuple[int, float, int]:
@@ -347,25 +333,6 @@ def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
         for _, a, b in FACTORS
         if a in by_name and b in by_name
     ]
-
-
-# the kinds of move `change` names, each by the start of its text
-TRENDS = {
-    "flips": "flips",
-    "differs": "verdict differs",
-    "strengthens": "strengthens",
-    "weakens": "weakens",
-}
-
-
-def claims_by_trend(summaries: list[PresetSummary]):
-    """{each kind of `TRENDS`: the numbers of claims 1-7 that move so from the smallest
-    preset to the largest}."""
-    trends = {c.key: trend(summaries, c) for c in CLAIMS}
-    return {
-        kind: [str(claim) for claim, t in trends.items() if t.startswith(start)]
-        for kind, start in TRENDS.items()
-    }
 
 
 # the seeds that did not learn the task ---------------------------------------------
