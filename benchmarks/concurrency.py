@@ -1,5 +1,5 @@
 """Whether two CPU training runs go faster side by side than one after the other: the
-choice `icl_core.sweep` makes on a CPU, measured on whole training runs."""
+choice `icl_core.core.train.train_all` makes on a CPU, measured on whole training runs."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def wall_seconds(mode: str, configs: list[dict], cores: int) -> float:
 
 def concurrent_training(preset: str, steps: int, repeats: int) -> dict:
     """Two training runs side by side with one thread each against the same two one
-    after the other with every core each: the choice `icl_core.sweep` makes on a
+    after the other with every core each: the choice `icl_core.core.train.train_all` makes on a
     CPU. The runs pass through the preset's whole curriculum, shortened to `steps`
     steps; wall time includes starting each process."""
     cores = os.cpu_count() or 1

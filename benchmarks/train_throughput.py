@@ -13,7 +13,7 @@ python benchmarks/train_throughput.py --configs cpu --repeats 7 --no-ablations
 python benchmarks/train_throughput.py --only-concurrent   # side-by-side runs only
 
 On a CPU it also times two cpu-preset training runs side by side against one after the
-other, the choice the book's concurrent training sweep makes."""
+other, the choice the book makes when it trains many models at once."""
 
 from __future__ import annotations
 

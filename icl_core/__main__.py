@@ -13,7 +13,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m icl_core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _train_command(commands)
-    _sweep_command(commands)
+    _train_many_command(commands)
     _book_command(commands)
     commands.add_parser("presets", help="list the presets and their configurations")
     return parser
@@ -50,32 +50,30 @@ def _train_command(commands) -> None:
     _final_layernorm_option(train)
 
 
-def _sweep_command(commands) -> None:
-    sweep = commands.add_parser(
-        "sweep", help="train several configurations, one job per available device"
+def _train_many_command(commands) -> None:
+    many = commands.add_parser(
+        "train-many", help="train several configurations, one job per available device"
     )
-    sweep.add_argument(
-        "--preset", default="cpu", choices=PRESETS, help="(default: cpu)"
-    )
-    sweep.add_argument(
+    many.add_argument("--preset", default="cpu", choices=PRESETS, help="(default: cpu)")
+    many.add_argument(
         "--pretraining",
         nargs="+",
         default=list(PRETRAINING),
         help=f"pretraining distributions (default: all of {', '.join(PRETRAINING)})",
     )
-    sweep.add_argument(
+    many.add_argument(
         "--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)"
     )
-    sweep.add_argument("--out", required=True, help="cache folder, as for train")
-    sweep.add_argument(
+    many.add_argument("--out", required=True, help="cache folder, as for train")
+    many.add_argument(
         "--devices", nargs="+", help="devices to use (default: every GPU, else cpu)"
     )
-    sweep.add_argument(
+    many.add_argument(
         "--cpu-jobs",
         type=int,
         help="jobs side by side on the CPU (default: one per core)",
     )
-    _final_layernorm_option(sweep)
+    _final_layernorm_option(many)
 
 
 def _book_command(commands) -> None:
@@ -203,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "presets":
             for name, config in PRESETS.items():
                 print(f"{name}: {config.to_dict()}")
-        elif args.command == "sweep":
-            from .core.sweep import train_all
+        elif args.command == "train-many":
+            from .core.train import train_all
 
             configs = [
                 run_config(args.preset, name, seed, args.final_layernorm)
@@ -232,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except RuntimeError as error:  # a run of the sweep failed
+    except RuntimeError as error:  # a run of train-many failed
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

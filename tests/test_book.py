@@ -240,7 +240,7 @@ def test_a_rerun_above_its_training_budget_stops_and_says_how_to_train(
     said = done.stderr  # the terminal, with README's command
     assert "not training 5 missing model(s)" in said
     command = (
-        "-m icl_core sweep --preset smoke --pretraining standard --seeds 0 1 2 3 4"
+        "-m icl_core train-many --preset smoke --pretraining standard --seeds 0 1 2 3 4"
     )
     assert command in said
     assert not list(tmp_path.rglob("*.pt"))  # nothing trained, not even begun

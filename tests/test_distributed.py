@@ -12,8 +12,7 @@ import torch
 
 from icl_core import get_preset
 from icl_core.core.presets import run_config
-from icl_core.core.sweep import train_all
-from icl_core.core.train import run_dir
+from icl_core.core.train import run_dir, train_all
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}

@@ -143,7 +143,7 @@ def _grid(layers: int, n_shifts: int, *draws: int) -> dict[str, np.ndarray]:
     return {"median_error": np.full(shape, np.nan), "edit_size": np.full(shape, np.nan)}
 
 
-def patching_sweep(
+def patched_errors(
     model,
     family: str,
     shifts,
@@ -320,7 +320,7 @@ def intervention_experiment(
     subspaces = signature_subspaces(model, reference_prompts, seed)
     records = {
         f: patching_record(
-            patching_sweep(model, f, shifts, n_prompts, subspaces, n_random, seed),
+            patched_errors(model, f, shifts, n_prompts, subspaces, n_random, seed),
             shifts,
         )
         for f in families

@@ -15,8 +15,15 @@ import numpy as np
 from ..core import checkpoint
 from ..core.config import ExperimentConfig
 from ..core.presets import run_config
-from ..core.sweep import default_devices, train_all
-from ..core.train import TrainedModel, resolve_device, run_dir, seconds_per_step, train
+from ..core.train import (
+    TrainedModel,
+    default_devices,
+    resolve_device,
+    run_dir,
+    seconds_per_step,
+    train,
+    train_all,
+)
 
 FREE = ", no final LayerNorm"  # the key suffix of models trained without it
 
@@ -50,7 +57,7 @@ def trained_models(
 
     Each is read from `results/<preset>/`, else from `run_folder/<preset>/` (default:
     `results`). Models in neither are trained into `run_folder/<preset>/` when their
-    estimated time here is at most `training_budget` minutes, as one concurrent sweep (one
+    estimated time here is at most `training_budget` minutes, as one concurrent run (one
     one-thread job per core on a CPU, which `make bench` measures faster than one job
     at a time); above it they are a `TrainingRefused` error naming them, the estimate
     and the command that trains them."""
@@ -150,7 +157,7 @@ def refusal(
             str(w.seed) for w in missing if (w.pretraining, w.final_layernorm) == kind
         )
         commands.append(
-            f"{python} -m icl_core sweep --preset {missing[0].preset} "
+            f"{python} -m icl_core train-many --preset {missing[0].preset} "
             f"--pretraining {kind[0]} --seeds {seeds} --out {folder}"
             + ("" if kind[1] else " --no-final-layernorm")
         )
