@@ -25,7 +25,7 @@ from ..core.train import (
     train_all,
 )
 
-FREE = ", no final LayerNorm"  # the key suffix of models trained without it
+FREE = ", no final LayerNorm"  # how the chapters label models trained without it
 
 
 class TrainingRefused(ValueError):
@@ -198,5 +198,5 @@ def trained_seeds(
     where = (run_folder, training_budget)
     if final_layernorm:
         return trained_models(preset, results, device, plan, *where)[pretraining]
-    runs = trained_models(preset, results, device, {}, *where, plan)
-    return runs[pretraining + FREE]
+    (runs,) = trained_models(preset, results, device, {}, *where, plan).values()
+    return runs
