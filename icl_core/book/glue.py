@@ -10,28 +10,12 @@ def as_text(value: Any, fmt: str = "") -> str:
     return format(float(value), fmt) if fmt else str(value)
 
 
-def glue_text(name: str, value: Any, fmt: str = "") -> None:
-    """Glue `value` formatted as a plain string for `{glue:text}`."""
-    from myst_nb import glue
-
-    glue(name, as_text(value, fmt), display=False)
-
-
 def glue_texts(texts: dict[str, str]) -> None:
     """Glue every text of a chapter's module (`book/<chapter>.py`), by glue name."""
     from myst_nb import glue
 
     for name, text in texts.items():
         glue(name, text, display=False)
-
-
-def glue_range(name: str, per_seed, fmt: str = ".2f") -> None:
-    """Glue a per-seed quantity as its mean with the seed range, '0.88 [0.85, 0.91]'."""
-    from myst_nb import glue
-
-    from ..core.results import format_range
-
-    glue(name, format_range(per_seed, fmt), display=False)
 
 
 def glue_figure(name: str, fig) -> None:
