@@ -33,7 +33,7 @@ from .spectral import reference_directions
 
 FAMILIES = ("x_mean", "x_mean_w_perp")
 SIGNATURE = "signature subspace"
-PARTS = ("first reference direction", "second reference direction")
+REFERENCE_DIRECTIONS = ("first reference direction", "second reference direction")
 RANDOM = "random planes"
 TOP = "random planes among the top directions"
 RANDOMS = (RANDOM, TOP)
@@ -105,8 +105,8 @@ def signature_subspaces(model, reference_prompts: int, seed: int) -> Subspaces:
         named=[
             {
                 SIGNATURE: projector(top[layer, :2]),
-                PARTS[0]: projector(top[layer, :1]),
-                PARTS[1]: projector(top[layer, 1:2]),
+                REFERENCE_DIRECTIONS[0]: projector(top[layer, :1]),
+                REFERENCE_DIRECTIONS[1]: projector(top[layer, 1:2]),
             }
             for layer in range(cfg.n_layer + 1)
         ],
@@ -165,7 +165,10 @@ def patched_errors(
     clean_hidden = residual_streams(model, clean)[1].double()
     out = {"baseline": np.zeros(n_shifts), "identity": 0.0}
     for d in DIRECTIONS:
-        out[d] = {name: _grid(layers, n_shifts) for name in (SIGNATURE, *PARTS, FULL)}
+        out[d] = {
+            name: _grid(layers, n_shifts)
+            for name in (SIGNATURE, *REFERENCE_DIRECTIONS, FULL)
+        }
         out[d].update({name: _grid(layers, n_shifts, n_random) for name in RANDOMS})
     width = torch.eye(cfg.n_embd, dtype=torch.float64)
     draws = [
@@ -346,7 +349,9 @@ def intervention_record(records: dict[str, dict]) -> dict:
         "baseline_median_error": {
             f: r["baseline_median_error"] for f, r in records.items()
         },
-        "interventions": {name: by_family(name) for name in (SIGNATURE, *PARTS)},
+        "interventions": {
+            name: by_family(name) for name in (SIGNATURE, *REFERENCE_DIRECTIONS)
+        },
         "controls": {
             "identity at c = 0": {f: r["identity"] for f, r in records.items()},
             **{name: by_family(name) for name in RANDOMS},

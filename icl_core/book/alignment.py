@@ -10,6 +10,7 @@ import numpy as np
 
 from ..analysis.input_controls import MODELS, SpectralProfile
 from ..core.results import Table, format_range
+from .glue import as_text
 
 
 @dataclass(frozen=True)
@@ -153,15 +154,15 @@ def setting_texts(
 ) -> dict[str, str]:
     """The chapter's settings as it quotes them, by glue name."""
     return {
-        "al_reference_prompts": str(reference_prompts),
-        "al_heatmap_prompts": str(heatmap_prompts),
-        "al_heatmap_shift": str(heatmap_shift),
-        "al_layer": str(shown_layer),
+        "al_reference_prompts": as_text(reference_prompts),
+        "al_heatmap_prompts": as_text(heatmap_prompts),
+        "al_heatmap_shift": as_text(heatmap_shift),
+        "al_layer": as_text(shown_layer),
         "al_preset": preset,
-        "al_n_prompts": str(n_prompts),
-        "al_n_seeds": str(len(seeds)),
-        "al_first_seed": str(seeds[0]),
+        "al_n_prompts": as_text(n_prompts),
+        "al_n_seeds": as_text(len(seeds)),
+        "al_first_seed": as_text(seeds[0]),
         "al_centering": "centred" if center else "not centred",
-        "al_shift_max": str(shifts[-1]),
+        "al_shift_max": as_text(shifts[-1]),
         "al_other_centering": "centred" if not center else "not centred",
     }

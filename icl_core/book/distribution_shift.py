@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.metrics import accuracy_curve
+from ..analysis.output_range import QUOTED_SHIFTS
 from ..core.results import Table, format_range
 from .glue import as_text
 
-# the shifts at which a secondary summary of the paper quotes accuracies (43%, 10%)
-QUOTED = (4, 13)
 # the other shift families, as the chapter's glue names spell them
 OTHER_NAMES = {"x_scale": "xscale", "w_mean": "wmean", "w_scale": "wscale"}
 
@@ -48,7 +47,7 @@ def tolerance_table(per_shift: dict, tolerances) -> Table:
                         ],
                         ".0f",
                     )
-                    for c in QUOTED
+                    for c in QUOTED_SHIFTS
                 ],
             ]
             for t in tolerances
@@ -76,7 +75,7 @@ def texts(
         for row in acc["transformer"]
     ]
     grid = np.logspace(-4, 4, 81)
-    at_4, at_13 = (per_shift[c]["transformer"][:, :, -1] for c in QUOTED)
+    at_4, at_13 = (per_shift[c]["transformer"][:, :, -1] for c in QUOTED_SHIFTS)
     reversed_somewhere = any(
         (accuracy_curve(a13, grid) > accuracy_curve(a4, grid)).any()
         for a4, a13 in zip(at_4, at_13)

@@ -24,8 +24,8 @@ def ratios(per_seed: list[dict]) -> tuple[list[str], list[dict], dict[str, np.nd
     return names, tables, by_kind
 
 
-def _spread(per_seed: list[dict], key: str, fmt: str = ".3g") -> list[str]:
-    names, tables, _ = ratios(per_seed)
+def _spread(tables: list[dict], names: list[str], key: str, fmt=".3g") -> list[str]:
+    """Per setting, `key` over the seeds' tables as its mean with the seed range."""
     return [format_range([t[n][key] for t in tables], fmt) for n in names]
 
 
@@ -49,9 +49,9 @@ def settings_table(per_seed: list[dict]) -> Table:
         ]
         for n, e, q, s in zip(
             names,
-            _spread(per_seed, "transformer"),
-            _spread(per_seed, "ratio"),
-            _spread(per_seed, "signature_score", ".2f"),
+            _spread(tables, names, "transformer"),
+            _spread(tables, names, "ratio"),
+            _spread(tables, names, "signature_score", ".2f"),
         )
     ]
 
@@ -59,7 +59,7 @@ def settings_table(per_seed: list[dict]) -> Table:
 def controls_table(per_seed: list[dict]) -> Table:
     """Each setting's ratio in error, normalised error and excess over least squares,
     and the share of its targets beyond the output bound."""
-    names = ratios(per_seed)[0]
+    names, tables, _ = ratios(per_seed)
     beyond = [
         format_range([100 * s[n]["share_beyond_bound"] for s in per_seed], ".0f")
         for n in names
@@ -67,7 +67,9 @@ def controls_table(per_seed: list[dict]) -> Table:
     headers = ["setting", "÷ in dist.", "normalised ÷", "excess over OLS ÷"]
     return [*headers, "beyond B (%)"], [
         [f"`{n}`", *cells]
-        for n, *cells in zip(names, *(_spread(per_seed, key) for key in RATIOS), beyond)
+        for n, *cells in zip(
+            names, *(_spread(tables, names, key) for key in RATIOS), beyond
+        )
     ]
 
 

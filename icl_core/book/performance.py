@@ -111,15 +111,14 @@ def texts(timings: dict, bench: dict, preset: str) -> dict[str, str]:
     ratios = {r["preset"]: r["ratio"] for r in bench.get("cpu", {}).get("results", [])}
     for config, target in TARGETS.items():
         ratio = ratios.get(config)
-        met = (
-            "not measured" if ratio is None else "met" if ratio >= target else "not met"
-        )
         # enough digits to judge a target
         out[f"perf_{config}_ratio"] = (
             "not measured" if ratio is None else f"{ratio:.3f}×"
         )
         out[f"perf_{config}_target"] = (
-            "not measured" if ratio is None else f"{target}× ({met})"
+            "not measured"
+            if ratio is None
+            else f"{target}× ({'met' if ratio >= target else 'not met'})"
         )
     out["perf_gpu"] = (
         "measured, see the cuda rows"

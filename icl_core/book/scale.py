@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..analysis.shift_sweeps import quantities_at_query
+from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
 from ..core.results import Table, format_range, one_seed, read_results
 from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict
 from ..verdicts.scale import (
     FACTORS,
-    MODERATE_SHIFT,
     UNCOMPARED,
     PresetSummary,
     attribution,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..verdicts.claims import CONTROLS, Verdict
+from ..verdicts.claims import Verdict
 from ..verdicts.scorecard import PARTS
+from .glue import as_text
 
 OUTCOME_TEXTS = {True: "holds", False: "does not hold", None: "not tested"}
 
@@ -18,7 +19,7 @@ def scorecard_texts(
     seed_share: float,
 ) -> dict[str, str]:
     """The scorecard chapter's glued texts, by glue name."""
-    titles = {c.key: c.control.title for c in PARTS}
+    titles = {c.key: c.title for c in PARTS}
     mechanism = [v for v in parts if v.key[0] in "456"]  # the spectral claims' parts
     failed = [
         f"claim {v.key} (holds in {v.seeds_holding} of {v.seeds} seeds)"
@@ -42,7 +43,7 @@ def scorecard_texts(
         )
         or "none",
         "sc_held": count_holding(verdicts),
-        "sc_seed_share": format(float(seed_share), ".0%"),
+        "sc_seed_share": as_text(seed_share, ".0%"),
         "sc_failed": ", ".join(failed) or "none",
         "sc_split": ", ".join(split) or "none",
         **{
@@ -66,49 +67,53 @@ def findings_texts(
 
 
 def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
-    """One sentence per claim re-judged in `parts` (verdicts of `scorecard.PARTS`): the checks
-    it survives and, for those it fails, what the verdict needs there; with the
-    claims' own `verdicts`, a claim that fails as stated but holds under some check
-    is said to fail on what that check removes."""
-    titles = {c.key: c.control.title for c in PARTS}
+    """One sentence per claim re-judged in `parts` (verdicts of `scorecard.PARTS`): the
+    parts it holds in and, for those it fails, what the verdict needs there; with the
+    claims' own `verdicts`, a claim that fails as stated but holds in some part is said
+    to fail on the explanation that part rules out."""
+    explained = {c.key: c.explanation for c in PARTS}
     main = {v.key: v.holds for v in verdicts}
     sentences = []
     for key in dict.fromkeys(v.key[:-1] for v in parts):
-        group = {titles[v.key]: v.holds for v in parts if v.key[:-1] == key}
+        mine = [v for v in parts if v.key[:-1] == key]
+        group = {explained[v.key]: v.holds for v in mine}
         name = f"Claim {key}" if key.isdigit() else f"Finding {key}"
-        held = [t for t, h in group.items() if h is True]
-        failed = [t for t, h in group.items() if h is False]
         # a part some seeds pass and most do not is split, not failed
         split = {
-            titles[v.key]: f"{v.seeds_holding} of {v.seeds}"
-            for v in parts
-            if v.key[:-1] == key and v.holds is False and v.seeds_holding > 0
+            explained[v.key]: f"{v.seeds_holding} of {v.seeds}"
+            for v in mine
+            if v.holds is False and v.seeds_holding > 0
         }
-        failed = [t for t in failed if t not in split]
+        held = [e for e, h in group.items() if h is True]
+        failed = [e for e, h in group.items() if h is False and e not in split]
         if not held and not failed and not split:
             sentences.append(f"{name} was not re-measured at this preset.")
             continue
         if main.get(key) is False:
             text = f"{name} does not hold as stated"
             if held:
-                reasons = ", ".join(CONTROLS[t].fails_on for t in held)
-                text += f", but holds {', '.join(held)}: its failure rests on {reasons}"
+                reasons = ", ".join(e.fails_on for e in held)
+                text += f", but holds {_titles(held)}: its failure rests on {reasons}"
         else:
-            text = f"{name} holds {', '.join(held)}" if held else name
+            text = f"{name} holds {_titles(held)}" if held else name
             if failed:
-                reasons = ", ".join(CONTROLS[t].rests_on for t in failed)
+                reasons = ", ".join(e.rests_on for e in failed)
                 text += " but not " if held else " does not hold "
-                text += f"{', '.join(failed)}: there the verdict needs {reasons}"
+                text += f"{_titles(failed)}: there the verdict needs {reasons}"
         if split:
             text += ":" if text == name else ";"
             text += " the seeds split " + ", ".join(
-                f"{t} ({n} seeds hold)" for t, n in split.items()
+                f"{e.title} ({n} seeds hold)" for e, n in split.items()
             )
-        untested = [t for t, h in group.items() if h is None]
+        untested = [e for e, h in group.items() if h is None]
         if untested:
-            text += f" (not measured {', '.join(untested)})"
+            text += f" (not measured {_titles(untested)})"
         sentences.append(text + ".")
     return " ".join(sentences)
+
+
+def _titles(explanations) -> str:
+    return ", ".join(e.title for e in explanations)
 
 
 def count_holding(verdicts: Sequence[Verdict]) -> str:

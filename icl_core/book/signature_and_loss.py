@@ -10,6 +10,7 @@ import numpy as np
 
 from ..analysis.loss_predictors import STATISTICS
 from ..core.results import Table, format_range
+from .glue import as_text
 
 
 @dataclass(frozen=True)
@@ -175,14 +176,14 @@ def setting_texts(
     """The chapter's settings as it quotes them, by glue name."""
     return {
         "sl_preset": preset,
-        "sl_first_seed": str(first_seed),
-        "sl_n_seeds": str(n_seeds),
-        "sl_total": str(n_pooled),
-        "sl_n_prompts": str(n_prompts),
-        "sl_n_shifts": str(len(shifts)),
-        "sl_n_levels": str(len(shifts) + len(other_shifts)),
+        "sl_first_seed": as_text(first_seed),
+        "sl_n_seeds": as_text(n_seeds),
+        "sl_total": as_text(n_pooled),
+        "sl_n_prompts": as_text(n_prompts),
+        "sl_n_shifts": as_text(len(shifts)),
+        "sl_n_levels": as_text(len(shifts) + len(other_shifts)),
         "sl_other_family": other_family,
-        "sl_n_other": str(len(other_shifts)),
-        "sl_first_shift": str(shifts[0]),
-        "sl_threshold": str(correlation),
+        "sl_n_other": as_text(len(other_shifts)),
+        "sl_first_shift": as_text(shifts[0]),
+        "sl_threshold": as_text(correlation),
     }

@@ -8,9 +8,9 @@ import numpy as np
 from ..analysis.interventions import (
     FULL,
     MEANING,
-    PARTS,
     RANDOM,
     RANDOMS,
+    REFERENCE_DIRECTIONS,
     SIGNATURE,
     TOP,
     TOP_DIRECTIONS,
@@ -103,7 +103,7 @@ def texts(
                 f"iv_{direction}_{key}": at_layer(
                     per_seed, name, CONTROL, direction, layer
                 )
-                for name, key in zip(PARTS, ("first", "second"))
+                for name, key in zip(REFERENCE_DIRECTIONS, ("first", "second"))
             },
         }
     out["iv_restore_full_x_mean"] = at_layer(per_seed, FULL, "x_mean", "restore", layer)

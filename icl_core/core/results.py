@@ -1,4 +1,5 @@
-"""Results files: every `results/<preset>/*.json` is written and read here.
+"""Results files: the layout every `results/<preset>/*.json` shares, which each analysis
+module writes its own file through (`write_chapter_file`) and the verdicts read back.
 
 A chapter computes one dict of values per training seed (the same keys for every
 seed). Its file keeps those dicts under `"seeds"`, each with its training seed and

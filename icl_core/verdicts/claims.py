@@ -25,8 +25,8 @@ class Thresholds:
     alignment_drop: float = 0.2  # claim 5, finding F: drop of the signature score
     correlation: float = 0.5  # claim 6, finding C: Spearman with low loss
     training_range: float = 4.0  # findings D, F, G: |c| the coverage models saw
-    bound_share: float = 0.05  # checks 2a, 3a: share of targets beyond the bound
-    # checks 4a, 4b, 5a, 5c: how far the trained model's score (or score drop) must
+    bound_share: float = 0.05  # parts 2a, 3a: share of targets beyond the bound
+    # parts 4a, 4b, 5a, 5c: how far the trained model's score (or score drop) must
     # exceed both its embedding's (layer 0) and the untrained model's
     input_margin: float = 0.1
     # every verdict: the share of training seeds in which it must hold as well as for
@@ -71,7 +71,7 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class Control:
+class Explanation:
     """A simpler explanation that a part of a claim re-measures the claim without:
     `rests_on`, what a verdict needs where it fails the part; `fails_on`, what a
     failing verdict's failure rests on where it holds under the part."""
@@ -81,48 +81,48 @@ class Control:
     fails_on: str
 
 
-CONTROLS = {
+EXPLANATIONS = {
     c.title: c
     for c in (
-        Control(
+        Explanation(
             "within the bound",
             "shifts at which targets lie beyond the output bound",
             "targets beyond the output bound",
         ),
-        Control(
+        Explanation(
             "on the control family",
             "targets that grow with the shift",
             "targets that grow with the shift",
         ),
-        Control(
+        Explanation(
             "without the final LayerNorm",
             "the final LayerNorm's read-out",
             "the final LayerNorm's read-out",
         ),
-        Control(
+        Explanation(
             "in normalised error",
             "errors measured in absolute units",
             "errors measured in absolute units",
         ),
-        Control(
+        Explanation(
             "beyond the input",
             "what the trained embedding (layer 0) or the untrained model already "
             "shows",
             "what the embedding or the untrained model show",
         ),
-        Control("centred", "the prompts' mean token", "the prompts' mean token"),
-        Control(
+        Explanation("centred", "the prompts' mean token", "the prompts' mean token"),
+        Explanation(
             "σ1 beyond the input",
             "the growth of σ1 that the embedding already shows",
             "σ1 growth in the embedding",
         ),
-        Control("centred, beyond the input", "the mean token", "the mean token"),
-        Control(
+        Explanation("centred, beyond the input", "the mean token", "the mean token"),
+        Explanation(
             "within a shift level",
             "differences between pooled shift levels",
             "pooling across shift levels",
         ),
-        Control(
+        Explanation(
             "beyond model-free predictors",
             "what statistics of the prompt already predict",
             "what statistics of the prompt predict",
@@ -154,7 +154,7 @@ class Claim:
     mean_of_seeds: bool = False
     log: bool = False
     untested: str = ""  # what is shown where the preset lacks the models it needs
-    control: Control | None = None  # a part's: the explanation it rules out
+    explanation: Explanation | None = None  # a part's: the one it rules out
 
     @property
     def quantity(self) -> str:
@@ -285,7 +285,7 @@ def part(
     **kw,
 ) -> Claim:
     """A part of a claim (or a finding): the claim re-measured without one simpler
-    explanation (`CONTROLS[title]`)."""
+    explanation (`EXPLANATIONS[title]`)."""
     texts = {
         "a": "within the bound: at the largest c with at most {bound_share:.0%} of "
         "targets beyond it",
@@ -301,7 +301,7 @@ def part(
         title,
         condition,
         condition.quantity,
-        control=CONTROLS[title],
+        explanation=EXPLANATIONS[title],
         **kw,
     )
 

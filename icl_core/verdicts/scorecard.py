@@ -1,5 +1,5 @@
 """The scorecard and the findings: the paper's seven claims (`claims.CLAIMS`) and this
-book's own findings (`claims.FINDINGS`), judged from the numbers the chapters saved.
+book's own findings (`findings.FINDINGS`), judged from the numbers the chapters saved.
 
 Each criterion is this book's operationalisation of a claim; its thresholds are
 parameters so that a reader can see how the verdict moves with them. Every claim is
@@ -145,9 +145,9 @@ def judged_parts(
 ) -> list[Verdict]:
     """The parts of `claims` re-judged within the bound, on the control family, without
     the bound and in normalised error (`scorecard.PARTS`), from the results they read."""
-    checks = parts_of(claims)
-    names = dict.fromkeys(c.results for c in checks)
-    return judge_all(checks, read_results(folder, names), t)
+    chosen = parts_of(claims)
+    names = dict.fromkeys(c.results for c in chosen)
+    return judge_all(chosen, read_results(folder, names), t)
 
 
 # the results each kind of verdict file judges
