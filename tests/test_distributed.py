@@ -1,4 +1,4 @@
-"""Several processes train one model with the trajectory of a single process; sweeps
+"""Several processes train one model with the trajectory of a single process; train_all
 run as jobs."""
 
 import os
@@ -61,7 +61,7 @@ def test_two_process_ddp_follows_the_single_process_trajectory(tmp_path):
     assert np.allclose(single, ddp, rtol=1e-3, atol=1e-5), np.abs(single - ddp).max()
 
 
-def test_sweep_runs_every_job_and_reuses_the_cache(tmp_path):
+def test_train_all_runs_every_job_and_reuses_the_cache(tmp_path):
     configs = [
         run_config("smoke", name, 0).with_changes(train={"steps": 20})
         for name in ("standard", "x_shifted")

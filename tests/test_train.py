@@ -175,7 +175,7 @@ def test_a_training_above_the_budget_is_refused_with_the_command_that_trains_it(
     assert "2 missing model(s)" in message and "training_budget=0 minutes" in message
     assert not list(tmp_path.rglob("model.pt"))  # nothing was trained
     command = message.split("Train them first with\n")[1].split("\nor ")[0].strip()
-    assert "sweep --preset smoke --pretraining standard --seeds 0 1" in command
+    assert "train-many --preset smoke --pretraining standard --seeds 0 1" in command
     subprocess.run(command, shell=True, check=True, capture_output=True)
     runs = trained_seeds("smoke", published, "cpu", [0, 1], own, training_budget=0)
     assert [r.config.train.seed for r in runs] == [0, 1] and all(r.reused for r in runs)
