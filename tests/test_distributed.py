@@ -1,5 +1,5 @@
-"""Several processes train one model with the trajectory of a single process; train_all
-run as jobs."""
+"""Several processes train one model with the trajectory of a single process;
+`train_all` runs many models as jobs."""
 
 import os
 import subprocess
