@@ -58,17 +58,42 @@ GOOD = {
 }
 
 
-def _patching(conclusion, restore=0.05, induce=0.7):
-    """A patching result with the signature's shares at every layer (3)."""
-    family = {"restore": {"share": [restore] * 3}, "break": {"share": [induce] * 3}}
+def _patching(conclusion, plane=0.5, without_readout=0.4, random=0.1):
+    """A patching result with the shares each patch removes at every layer (3): the
+    signature plane, the plane without its read-out component, the read-out direction
+    and the random planes (their largest)."""
+
+    def patch(restore, field="share"):
+        return {"x_mean_w_perp": {"restore": {field: [restore] * 3}}}
+
+    signature = patch(plane)
+    signature["x_mean_w_perp"]["break"] = {"share": [0.7] * 3}
     return {
         "conclusion": {"x_mean": "inconclusive", "x_mean_w_perp": conclusion},
-        "interventions": {"signature subspace": {"x_mean_w_perp": family}},
+        "interventions": {
+            "signature subspace": signature,
+            "signature plane without the read-out direction": patch(without_readout),
+        },
+        "controls": {
+            "readout_direction": patch(0.3),
+            "random planes": patch(random, "share_max"),
+            "random planes among the top directions": patch(random, "share_max"),
+        },
     }
 
 
+# the errors of predicting the context's mean of y and of predicting 0, per shift
+TRIVIAL = {"context_mean": [50, 5, 1.5, 5, 50], "zero": [60, 6, 2, 6, 60]}
+
+
 def write_results(
-    results, n_seeds=3, coverage=None, battery=None, conclusion="partly causal"
+    results,
+    n_seeds=3,
+    coverage=None,
+    battery=None,
+    conclusion="partly causal",
+    trivial=TRIVIAL,
+    **patching,
 ):
     folder = results / "cpu"
     paths = []
@@ -78,17 +103,28 @@ def write_results(
         path.write_bytes(f"weights {seed}".encode())
         paths.append(path)
     record = checkpoint_record(paths, results)
+    learned = {"error_median": {"transformer": [1.0, 0.01], "ols": [1.0, 1e-16]}}
     write_json(
-        folder / "signature_intervention.json",
+        folder / "in_distribution.json",
         {
-            **_patching(conclusion),
-            "layer": 2,
-            "reason": {"x_mean": "…", "x_mean_w_perp": "a reason"},
-            "seeds": [_patching(conclusion)] * n_seeds,
+            **learned,
+            "seeds": [{"seed": s, **learned} for s in range(n_seeds)],
             "checkpoints": record,
         },
     )
-    seeds = [battery or _battery_seed() for _ in range(n_seeds)]
+    write_json(
+        folder / "signature_intervention.json",
+        {
+            **_patching(conclusion, **patching),
+            "layer": 2,
+            "reason": {"x_mean": "…", "x_mean_w_perp": "a reason"},
+            "seeds": [
+                {"seed": s, **_patching(conclusion, **patching)} for s in range(n_seeds)
+            ],
+            "checkpoints": record,
+        },
+    )
+    seeds = [{"seed": s, **(battery or _battery_seed())} for s in range(n_seeds)]
     write_json(
         folder / "garg_battery.json",
         {**seeds[0], "seeds": seeds, "checkpoints": record},
@@ -103,6 +139,7 @@ def write_results(
         {
             "models": list(per_model),
             "shifts": SHIFTS,
+            "trivial_error": trivial,
             **by_key,
             "seeds": [{"seed": s, **copy.deepcopy(by_key)} for s in range(n_seeds)],
             "checkpoints": record,
@@ -130,7 +167,7 @@ def test_each_finding_fails_when_its_evidence_does(tmp_path):
     )
     verdicts = findings(
         write_results(
-            tmp_path, coverage=narrow, battery=_battery_seed(50.0), conclusion="causal"
+            tmp_path, coverage=narrow, battery=_battery_seed(50.0), without_readout=0.15
         )
     )
     holds = {v.claim[0]: v.holds for v in verdicts}
@@ -143,6 +180,26 @@ def test_each_finding_fails_when_its_evidence_does(tmp_path):
         "F": False,
         "G": True,
     }
+
+
+def test_finding_a_needs_the_signature_beyond_the_readout_at_every_layer(tmp_path):
+    # the plane without its read-out component repairs 0.3 more than random planes
+    (held,) = findings(write_results(tmp_path))[:1]
+    assert held.holds and "0.40 of the error" in held.measured
+    # the read-out direction carries the repair: without it the plane beats random
+    # planes by 0.05 only
+    (readout,) = findings(write_results(tmp_path, without_readout=0.15))[:1]
+    assert readout.holds is False
+    # the plane beats random planes only at the last layer: not before it
+    (late,) = findings(write_results(tmp_path, plane=0.15))[:1]
+    assert late.holds is False
+
+
+def test_a_coverage_model_worse_than_predicting_the_mean_is_not_invariant(tmp_path):
+    # within ×10 of its c = 0 error at c = ±4 (2 against 1), but worse than the mean
+    low = {"context_mean": [50, 1.5, 1.5, 1.5, 50], "zero": [60, 6, 2, 6, 60]}
+    verdicts = {v.key: v for v in findings(write_results(tmp_path, trivial=low))}
+    assert verdicts["D"].holds is False and verdicts["D"].measured.startswith("0 ")
 
 
 def test_an_inconclusive_patching_test_leaves_its_finding_untested(tmp_path):

@@ -5,13 +5,11 @@ import torch
 from conftest import spectral_controls_record
 
 from icl_core.book.scale import (
-    carried_by_unlearned,
     flipped_by,
-    learned_seed_table,
     moved_by,
     quantity_rows,
+    seeds_text,
     training_time,
-    unlearned_moves,
     verdict_cell,
 )
 from icl_core.core import checkpoint
@@ -24,23 +22,26 @@ from icl_core.verdicts.scale import (
     attribution,
     chance_separation,
     change,
-    held_by_learned_seeds,
     outcome_over,
     preset_summary,
     presets_with_results,
     scale_parts,
     trend,
-    unlearned_seeds,
     verdict_of,
 )
 
-CLAIMS = [f"{k}. claim" for k in range(1, 8)]
+CLAIMS = [f"{k}. claim" for k in ("1", "2", "3", "4", "5", "6", "7a", "7b")]
+STATUS = {True: "holds", False: "does not hold", None: "not tested"}
 
 
-def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
+def write_preset(
+    results, preset, errors, score0, holds, n_models=3, n_seeds=2, unlearned=()
+):
     """A preset's results: `errors` the transformer's median error at c = 0, 4, 16 and
     `score0` its signature score at c = 0 (the same for every seed but the last,
-    which is 10% worse); `holds` the scorecard's verdict per claim."""
+    which is 10% worse); `holds` the scorecard's verdict per claim. The seeds of
+    `unlearned` have an in-distribution error of 0.2, and only in_distribution.json
+    and pretraining.json keep them, as the chapters do."""
     folder = results / preset
     paths = []
     for seed in range(n_seeds):
@@ -59,7 +60,7 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
         return {
             "in_distribution": {
                 "error_median": {
-                    "transformer": [1.0, errors[0] * worse],
+                    "transformer": [1.0, 0.2 if i in unlearned else errors[0] * worse],
                     "ols": [1.0, 1e-15],
                 }
             },
@@ -95,13 +96,18 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
 
     seeds = [seed_values(i) for i in range(n_seeds)]
     for name in seeds[0]:
-        top = {**seeds[0][name], "checkpoint": f"{preset}/{preset}-0/model.pt"}
+        kept = [
+            (i, s)
+            for i, s in enumerate(seeds)
+            if i not in unlearned or name in ("in_distribution", "pretraining")
+        ]
+        top = {**kept[0][1][name], "checkpoint": f"{preset}/{preset}-0/model.pt"}
         write_json(
             folder / f"{name}.json",
             {
                 **top,
-                "seeds": [{"seed": i, **s[name]} for i, s in enumerate(seeds)],
-                "checkpoints": record,
+                "seeds": [{"seed": i, **s[name]} for i, s in kept],
+                "checkpoints": checkpoint_record([paths[i] for i, _ in kept], results),
             },
         )
     claims = [
@@ -113,6 +119,7 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
             "seeds_holding": 0 if h is None else n_seeds * bool(h),
             "seeds": 0 if h is None else n_seeds,
             "key": claim.split(".")[0],
+            "status": STATUS[h],
         }
         for claim, h in zip(CLAIMS, holds)
     ]
@@ -121,8 +128,10 @@ def write_preset(results, preset, errors, score0, holds, n_models=3, n_seeds=2):
 
 
 def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path):
-    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1, 1)
-    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
+    write_preset(
+        tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None] * 2, 1, 1
+    )
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 5)
     assert presets_with_results(tmp_path, ["small", "cpu", "paper"]) == ["cpu", "small"]
     cpu, small = (preset_summary(tmp_path, p) for p in ("cpu", "small"))
     assert (cpu.n_parameters, cpu.n_dims, cpu.steps) == (15, 5, 6000)
@@ -130,18 +139,19 @@ def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path)
     assert training_time(small) == "0 min on unknown"
     assert cpu.quantities["error_growth_4"] == pytest.approx([100, 100])
     assert cpu.quantities["in_distribution_error"] == pytest.approx([0.02, 0.022])
-    assert cpu.quantities["own_distribution_wins"] == pytest.approx([5 / 6] * 2)
-    assert small.quantities["own_distribution_wins"] == [None]
+    assert cpu.quantities["own_lowest_error_share"] == pytest.approx([2 / 3] * 2)
+    assert cpu.quantities["own_highest_score_share"] == pytest.approx([1.0] * 2)
+    assert small.quantities["own_lowest_error_share"] == [None]
     rows = {row[0]: row[1:] for row in quantity_rows([cpu, small])}
     assert rows["error growth, c = 4 vs c = 0"] == ["100 [100, 100]×", "50×"]
     assert rows["in-distribution error, last query"] == ["0.021 [0.02, 0.022]", "0.011"]
     assert verdict_cell(small.verdicts[6]) == "not tested"
-    assert verdict_cell(cpu.verdicts[0]) == "yes (2 of 2 seeds)"
+    assert verdict_cell(cpu.verdicts[0]) == "holds (2 of 2 seeds)"
 
 
 def test_the_trend_says_whether_a_claim_flips_strengthens_or_weakens(tmp_path):
-    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
-    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None], 1)
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 5)
+    write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 6 + [None] * 2, 1)
     summaries = [preset_summary(tmp_path, p) for p in ("cpu", "small")]
     trends = [trend(summaries, c) for c in DEFINED]
     assert trends[0] == "strengthens (yes at both)"  # error 0.02, 0.022 → 0.01, 0.011
@@ -151,39 +161,38 @@ def test_the_trend_says_whether_a_claim_flips_strengthens_or_weakens(tmp_path):
     assert trends[6] == "tested at one scale"
     assert trend(summaries[:1], DEFINED[0]) == "tested at one scale"
     # a range of one seed against another is no comparison
-    write_preset(tmp_path, "cpu-16k", [0.01, 0.5, 5.0], 0.95, [True] * 7, 1, 1)
+    write_preset(tmp_path, "cpu-16k", [0.01, 0.5, 5.0], 0.95, [True] * 8, 1, 1)
     one = preset_summary(tmp_path, "cpu-16k")
     assert change(summaries[0], one, DEFINED[0]) == "one seed: not compared"
 
 
 def test_a_verdict_is_judged_over_the_seeds_both_presets_have(tmp_path):
-    # 5 seeds, the last failing claim 1 (0.048 → 0.0528): 4 of 5 hold, so "yes"; over
-    # the 3 seeds the other preset has it is 2 of 3, so "no", as at that preset
-    write_preset(tmp_path, "cpu", [0.048, 2.0, 20.0], 0.7, [True] * 7, n_seeds=5)
-    write_preset(tmp_path, "cpu-16k", [0.048, 2.0, 20.0], 0.7, [False] * 7, n_seeds=3)
+    # 5 seeds, the last failing claim 4 (score 0.95 → 0.86 < 0.9): 4 of 5 hold, so
+    # "yes"; over the 3 seeds the other preset has it is 2 of 3, so "no", as there
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.95, [True] * 8, n_seeds=5)
+    write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.95, [False] * 8, n_seeds=3)
     cpu, longer = (preset_summary(tmp_path, p) for p in ("cpu", "cpu-16k"))
-    assert verdict_cell(verdict_of(cpu, DEFINED[0])) == "yes (5 of 5 seeds)"
-    assert outcome_over(cpu, DEFINED[0], [0, 1, 2, 3, 4]) == "yes"
-    assert outcome_over(cpu, DEFINED[0], [2, 3, 4]) == "no"  # seed 4 fails
+    claim4 = DEFINED[3]
+    assert verdict_cell(verdict_of(cpu, claim4)) == "holds (5 of 5 seeds)"
+    assert outcome_over(cpu, claim4, [0, 1, 2, 3, 4]) == "yes"
+    assert outcome_over(cpu, claim4, [2, 3, 4]) == "no"  # seed 4 fails
     # over seeds 0-2 cpu holds; the ranges overlap, so the verdict differs on one seed
-    assert (
-        change(cpu, longer, DEFINED[0]) == "verdict differs, ranges overlap (yes → no)"
-    )
+    assert change(cpu, longer, claim4) == "verdict differs, ranges overlap (yes → no)"
 
 
 def test_a_preset_whose_checkpoint_changed_is_refused(tmp_path):
-    folder = write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 7)
+    folder = write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 8)
     (folder / "cpu-1" / "model.pt").write_bytes(b"retrained")
     with pytest.raises(StaleResultsError, match="cpu-1"):
         preset_summary(tmp_path, "cpu")
 
 
 def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_path):
-    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 5)
     # more training moves nothing; d moves claim 4 from no to yes
-    write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
-    write_preset(tmp_path, "cpu-p21", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 4)
-    write_preset(tmp_path, "cpu-d10", [0.02, 2.0, 20.0], 0.95, [True] * 4 + [False] * 3)
+    write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 5)
+    write_preset(tmp_path, "cpu-p21", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 5)
+    write_preset(tmp_path, "cpu-d10", [0.02, 2.0, 20.0], 0.95, [True] * 4 + [False] * 4)
     names = ("cpu", "cpu-p21", "cpu-d10", "cpu-16k")
     summaries = [preset_summary(tmp_path, p) for p in names]
     claim4 = attribution(summaries, DEFINED[3])
@@ -195,53 +204,36 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
         "depth and width": "not run",
     }
     assert moved_by(claim4) == "d with shorter stages: flips"
-    assert flipped_by(summaries, DEFINED, 0.05) == ["4 (d with shorter stages)"]
+    assert flipped_by(summaries, DEFINED) == ["4 (d with shorter stages)"]
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
 
 
-def test_seeds_that_did_not_learn_the_task_are_named(tmp_path):
-    # the last seed's in-distribution error is 10% worse: 0.05 → 0.055
-    write_preset(tmp_path, "cpu", [0.05, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
-    summary = preset_summary(tmp_path, "cpu")
-    assert unlearned_seeds(summary, 0.052) == [2]
-    assert unlearned_seeds(summary, 0.06) == []
-    # at the default threshold (0.05) claim 1's own criterion fails at seed 2 alone
-    # (0.048 → 0.0528); set aside, the other seeds all hold
-    write_preset(tmp_path, "small", [0.048, 2.0, 20.0], 0.7, [False] * 7, n_seeds=3)
+def test_seeds_that_did_not_learn_the_task_are_set_aside_and_named(tmp_path):
+    write_preset(tmp_path, "small", [0.01, 2.0, 20.0], 0.95, [True] * 8, 3, 3, [1])
     summary = preset_summary(tmp_path, "small")
-    assert summary.seed_holds["1"] == [True, True, False]
-    assert held_by_learned_seeds(summary, DEFINED[0], 0.05) == (2, 2)
-    assert held_by_learned_seeds(summary, DEFINED[0], 0.06) == (2, 3)
-    # so claim 1's flip from small-4x64 (every seed learned) is marked as carried by it
-    write_preset(tmp_path, "small-4x64", [0.01, 2.0, 20.0], 0.7, [True] * 7, n_seeds=3)
-    pair = [preset_summary(tmp_path, p) for p in ("small-4x64", "small")]
-    assert carried_by_unlearned(pair, DEFINED[:1], 0.05) == ["1 at small"]
-    assert flipped_by(pair, DEFINED[:1], 0.05) == [
-        "1 (depth and width, where a seed that did not learn the task makes it fail)"
-    ]
-    assert flipped_by(pair, DEFINED[:1], 0.06) == ["1 (depth and width)"]
-    header, rows = learned_seed_table(pair, DEFINED[:1], 0.05)
-    assert header == [
-        "claim",
-        "`small`, all seeds",
-        "`small`, seeds that learned",
-        "`small-4x64` → `small`, all seeds",
-        "`small-4x64` → `small`, seeds that learned",
-    ]
-    # the key quantity (error) rises at small only through the unlearned seed: 0.01 at
-    # every small-4x64 seed against 0.048, 0.048 and 0.0528
-    assert rows[0][2:] == ["2 of 2 hold", "flips (yes → no)", "weakens (yes at both)"]
-    assert learned_seed_table(pair, DEFINED[:1], 0.06) == (["claim"], [])
-    # the flip is the unlearned seed's: without it the error only weakens
-    assert unlearned_moves(pair, DEFINED[:1], 0.05) == [
-        "across depth and width, weakens (yes at both) without the seeds and flips "
-        "(yes → no) with them: 1 (2 seeds a side without them, which separate by "
-        "chance 33% of the time)"
-    ]
+    assert summary.seeds == [0, 2]
+    assert summary.unlearned == {"1": 0.2}
+    assert summary.quantities["in_distribution_error"] == pytest.approx([0.01, 0.011])
+    assert seeds_text(summary) == (
+        "2 training seeds that learned the task (1 set aside)"
+    )
+    rows = {row[0]: row[1:] for row in quantity_rows([summary])}
+    assert rows["training seeds that learned the task (standard model)"] == ["2 of 3"]
     assert moved_by({"a": "not run", "b": "not tested"}) == "not tested"
     assert moved_by({"a": "not run", "b": "one seed: not compared"}) == (
         "one seed: not compared"
     )
+
+
+def test_results_that_average_in_a_seed_that_did_not_learn_are_refused(tmp_path):
+    import json
+
+    folder = write_preset(tmp_path, "small", [0.01, 2.0, 20.0], 0.95, [True] * 8, 3, 3)
+    ind = json.loads((folder / "in_distribution.json").read_text())
+    ind["seeds"][1]["error_median"]["transformer"][-1] = 0.2
+    write_json(folder / "in_distribution.json", ind)
+    with pytest.raises(StaleResultsError, match=r"averages in training seeds \['1'\]"):
+        preset_summary(tmp_path, "small")
 
 
 def test_each_pair_of_factor_presets_differs_in_its_factor_and_named_curriculum_alone():
@@ -281,8 +273,8 @@ def test_each_pair_of_factor_presets_differs_in_its_factor_and_named_curriculum_
 
 
 def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_path):
-    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 7)
-    write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [False] + [True] * 6)
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 8)
+    write_preset(tmp_path, "cpu-16k", [0.02, 2.0, 20.0], 0.7, [False] + [True] * 7)
     summaries = [preset_summary(tmp_path, p) for p in ("cpu", "cpu-16k")]
     claim1 = attribution(summaries, DEFINED[0])
     assert (
@@ -290,7 +282,7 @@ def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_pa
         == "verdict differs, ranges overlap (yes → no)"
     )
     assert moved_by(claim1) == "no clear change"
-    assert flipped_by(summaries, DEFINED, 0.05) == []
+    assert flipped_by(summaries, DEFINED) == []
     # three seeds against three separate by chance one time in ten
     assert chance_separation(3, 3) == pytest.approx(0.1)
     assert chance_separation(5, 3) == pytest.approx(2 / 56)
@@ -325,32 +317,38 @@ def test_the_report_holds_every_table_and_text_the_chapter_quotes(tmp_path):
     from icl_core.book.scale import scale_report
 
     for preset, score0, holds in (
-        ("cpu", 0.7, [True] * 3 + [False] * 4),
-        ("small", 0.95, [True] * 7),
+        ("cpu", 0.7, [True] * 3 + [False] * 5),
+        ("small", 0.95, [True] * 8),
     ):
         folder = write_preset(tmp_path, preset, [0.02, 2.0, 20.0], score0, holds)
         scorecard = json.loads((folder / "scorecard.json").read_text())
         scorecard["parts"] = [
             {"claim": f"{p.key}. part", "measured": "", "criterion": "", "key": p.key,
-             "holds": False, "seeds_holding": 0, "seeds": 2}
+             "holds": False, "seeds_holding": 0, "seeds": 2, "status": "does not hold"}
             for p in scale_parts()
         ]  # fmt: skip
         write_json(folder / "scorecard.json", scorecard)
     report = scale_report(tmp_path, ["small", "cpu", "paper"])
     header, rows = report.verdicts
     assert header == ["claim", "`cpu`", "`small`", "smallest → largest"]
-    order = ["1", "2", "3", "4", "↳ 4a", "↳ 4b", "5", "↳ 5a", "↳ 5b", "↳ 5c", "6"]
-    assert [row[0].split(".")[0] for row in rows] == [*order, "↳ 6a", "↳ 6b", "7"]
+    order = ["1", "2", "3", "4", "↳ 4a", "↳ 4b", "5", "↳ 5a", "↳ 5b", "6", "↳ 6a"]
+    assert [row[0].split(".")[0] for row in rows] == [
+        *order,
+        "↳ 6b",
+        "7a",
+        "7b",
+        "↳ 7ba",
+    ]
     assert rows[3][1:] == [
-        "no (0 of 2 seeds)",
-        "yes (2 of 2 seeds)",
+        "does not hold (0 of 2 seeds)",
+        "holds (2 of 2 seeds)",
         "flips (no → yes)",
     ]
     header, rows = report.attribution
     assert header[1:-1] == [f"{f}: `{a}` → `{b}`" for f, a, b in FACTORS]
     assert {row[-1] for row in rows} == {"not tested"}  # no factor pair has results
     assert report.texts["scale_not_run"] == "paper"
-    assert report.texts["scale_held"] == "3 of 7 at cpu and 7 of 7 at small"
+    assert report.texts["scale_held"] == "3 of 8 at cpu and 8 of 8 at small"
     book = Path(__file__).resolve().parents[1] / "book"
     chapter = (book / "scale.ipynb").read_text()
     quoted = set(re.findall(r"glue:text\}`(scale_\w+)`", chapter))

@@ -75,17 +75,13 @@ def write_results(results, n_seeds=1, seed_changes=None, **changes):
 
 def test_all_claims_hold_on_results_that_show_them(tmp_path):
     verdicts = scorecard(write_results(tmp_path))
-    assert len(verdicts) == 7 and all(v.holds for v in verdicts)
+    assert [v.key for v in verdicts] == ["1", "2", "3", "4", "5", "6", "7a", "7b"]
+    assert all(v.holds for v in verdicts)
 
 
 @pytest.mark.parametrize(
     "chapter,update,claim",
     [
-        (
-            "in_distribution",
-            {"error_median": {"transformer": [1.0, 0.2], "ols": [1.0, 0.0]}},
-            1,
-        ),
         ("distribution_shift", {"ols_accuracy": [1.0, 0.6]}, 2),
         ("distribution_shift", {"ridge_error": {"median": [1e-4, 1.0]}}, 3),
         ("spectral", {"signature_score": [0.6, 0.3]}, 4),
@@ -106,14 +102,36 @@ def test_all_claims_hold_on_results_that_show_them(tmp_path):
             },
             6,
         ),
-        ("pretraining", {"highest_score_is_own_distribution": [True, False]}, 7),
+        ("pretraining", {"lowest_error_is_own_model": [False, True]}, 7),
+        ("pretraining", {"highest_score_is_own_distribution": [True, False]}, 8),
     ],
 )
 def test_each_claim_fails_when_its_evidence_is_missing(
     tmp_path, chapter, update, claim
 ):
     verdicts = scorecard(write_results(tmp_path, **{chapter: update}))
-    assert [v.holds for v in verdicts] == [i != claim for i in range(1, 8)]
+    assert [v.holds for v in verdicts] == [i != claim for i in range(1, 9)]
+
+
+def test_claim_1_counts_every_seed_and_the_others_only_those_that_learned(tmp_path):
+    unlearned = {"error_median": {"transformer": [1.0, 0.2], "ols": [1.0, 0.0]}}
+    folder = write_results(
+        tmp_path, n_seeds=2, seed_changes={1: {"in_distribution": unlearned}}
+    )
+    with pytest.raises(StaleResultsError, match=r"averages in training seeds \['1'\]"):
+        scorecard(folder)
+    for name in ("distribution_shift", "spectral"):  # as their chapters write them
+        data = read_json(folder / f"{name}.json")
+        data["seeds"] = data["seeds"][:1]
+        data["checkpoints"] = dict(list(data["checkpoints"].items())[:1])
+        write_json(folder / f"{name}.json", data)
+    verdicts = scorecard(folder)
+    assert (verdicts[0].holds, verdicts[0].seeds_holding, verdicts[0].seeds) == (
+        False,
+        1,
+        2,
+    )
+    assert all(v.holds and v.seeds == 1 for v in verdicts[1:6])
 
 
 def test_a_claim_holds_overall_only_in_enough_seeds(tmp_path):
@@ -207,7 +225,7 @@ def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoint
     folder = write_results(tmp_path, n_seeds=3)
     write_judged(folder / "scorecard.json", "claims", scorecard(folder), Thresholds())
     written = read_json(folder / "scorecard.json")
-    assert [c["seeds"] for c in written["claims"]] == [3] * 7
+    assert [c["seeds"] for c in written["claims"]] == [3] * 8
     assert set(written["claims"][0]) == {
         "claim",
         "measured",
@@ -216,7 +234,18 @@ def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoint
         "seeds_holding",
         "seeds",
         "key",
+        "status",
+        "failed_controls",
+        "margin",
+        "on_edge",
+        "holds_at",
     }
+    # claim 1: median error 0.01 against "< 0.05", 80% of the threshold to spare
+    assert written["claims"][0]["margin"] == {
+        "mean": pytest.approx(0.8),
+        "seeds": pytest.approx([0.8] * 3),
+    }
+    assert written["unlearned_seeds"]["seeds"] == {}
     assert sorted(written["checkpoints"]) == [f"cpu/cpu-{i}/model.pt" for i in range(3)]
 
 
@@ -227,8 +256,9 @@ def test_claim_7_is_not_tested_with_a_single_pretraining_distribution(tmp_path):
         "highest_score_is_own_distribution": [True],
     }
     verdicts = scorecard(write_results(tmp_path, n_seeds=2, pretraining=only))
-    assert [v.holds for v in verdicts] == [True] * 6 + [None]
+    assert [v.holds for v in verdicts] == [True] * 6 + [None] * 2
     assert (verdicts[6].outcome, verdicts[6].seeds) == ("not tested", 0)
+    assert verdicts[7].status == "not tested"
     assert (
         count_holding(verdicts) == "6 of 6 tested"
         and count_holding(verdicts[:6]) == "6 of 6"
@@ -240,3 +270,34 @@ def test_the_book_command_runs_named_chapters_only_if_the_book_has_them(tmp_path
 
     with pytest.raises(ValueError, match=r"chapters='scorcard'.*scorecard"):
         execute("book", {"preset": "smoke"}, only=["scorcard"])
+
+
+def test_a_verdict_near_its_threshold_is_on_the_edge_and_rejudged_around_it(tmp_path):
+    # accuracy kept 0.047 / 0.1 = 0.47 against "< 0.5": 6% of the threshold to spare
+    edge = {"transformer_accuracy": [0.1, 0.047]}
+    claim2 = scorecard(write_results(tmp_path, distribution_shift=edge))[1]
+    assert claim2.holds and claim2.on_edge
+    assert claim2.margin["mean"] == pytest.approx(0.06)
+    assert claim2.holds_at == {"0.75": False, "1.25": True}
+    far = scorecard(write_results(tmp_path))[1]  # 0.05 / 0.9: far below
+    assert not far.on_edge and far.holds_at == {"0.75": True, "1.25": True}
+
+
+def test_a_claim_whose_part_fails_holds_only_before_its_controls():
+    from icl_core.verdicts.claims import Verdict
+    from icl_core.verdicts.scorecard import with_controls
+
+    claim = Verdict("2. claim", "", "", True, 5, 5, "2", status="holds")
+    parts = [
+        Verdict("2a. part", "", "", False, 1, 5, "2a", status="does not hold"),
+        Verdict("2b. part", "", "", True, 5, 5, "2b", status="holds"),
+        Verdict("2c. part", "", "", None, 0, 0, "2c"),
+    ]
+    (judged,) = with_controls([claim], parts)
+    assert (judged.status, judged.failed_controls) == (
+        "holds only before its controls",
+        ("2a",),
+    )
+    (kept,) = with_controls([claim], parts[1:])
+    assert kept.status == "holds"
+    assert count_holding([judged, kept]) == "1 of 2"

@@ -15,6 +15,8 @@ from .spectral import mean_signature, signature_reference
 
 # the models findings D to G compare with the standard model
 COVERAGE_MODELS = ("x_mean_spread", "x_mean_spread_random")
+# the predictors that ignore x: a model that does worse than them has not generalised
+TRIVIAL = ("context_mean", "zero")
 
 
 def coverage_sweep(
@@ -22,11 +24,16 @@ def coverage_sweep(
 ) -> list[dict]:
     """Per training seed of one pretraining distribution: the median error at the last
     query and the mean last-layer signature score at every shift c of x ~ N(c·1, I),
-    the score against the model's own signature of unshifted prompts."""
+    the score against the model's own signature of unshifted prompts; and the median
+    error of the predictors that ignore x (`TRIVIAL`) on the same prompts."""
     sweep = shift_sweep_by_seed(
-        runs, device, "x_mean", shifts, n_prompts, seed, ("transformer",)
+        runs, device, "x_mean", shifts, n_prompts, seed, ("transformer", *TRIVIAL)
     )
     error = np.median(last_query_by_seed(sweep, shifts, "transformer"), axis=2)
+    trivial = {
+        m: np.median(last_query_by_seed(sweep, shifts, m)[0], axis=1).tolist()
+        for m in TRIVIAL
+    }
     out = []
     for run, median_error in zip(runs, error):
         model = run.model.to(resolve_device(device))
@@ -40,19 +47,27 @@ def coverage_sweep(
                 "signature_score": mean_signature(spectra, shifts, reference)[
                     -1
                 ].tolist(),
+                "trivial_error": trivial,
             }
         )
     return out
 
 
-def invariant_range(shifts, median_error, factor: float) -> float:
+def invariant_range(shifts, median_error, factor: float, trivial=None) -> float:
     """The largest |c| such that at every shift with |c'| ≤ |c| the median error stays
-    within `factor` times its value at c = 0."""
+    within `factor` times its value at c = 0 and, given the `trivial` predictors'
+    errors (a list per predictor), below each of theirs."""
     shifts, error = np.asarray(shifts, float), np.asarray(median_error, float)
     base = error[shifts == 0][0]
+    ceiling = np.full_like(error, np.inf)
+    for other in trivial or ():
+        ceiling = np.minimum(ceiling, np.asarray(other, float))
     reach = 0.0
     for c in sorted(set(np.abs(shifts))):
-        if np.all(error[np.abs(shifts) <= c] <= factor * base):
+        inside = np.abs(shifts) <= c
+        if np.all(error[inside] <= factor * base) and np.all(
+            error[inside] < ceiling[inside]
+        ):
             reach = float(c)
         else:
             break
@@ -60,20 +75,32 @@ def invariant_range(shifts, median_error, factor: float) -> float:
 
 
 def coverage_measures(
-    shifts, median_error, signature_score, training_range: float, factor: float
+    shifts,
+    median_error,
+    signature_score,
+    training_range: float,
+    factor: float,
+    trivial=None,
 ) -> dict[str, float]:
-    """One model's (one seed's) reach along the shift, its error at c = 0, the growth
-    of its error at the sweep's edge, and the drop of its signature score from c = 0 to
-    the edge of the training range."""
+    """One model's (one seed's) reach along the shift (beating the `trivial`
+    predictors' errors where given), its error at c = 0, the growth of its error at the
+    sweep's edge, its error there ÷ the better trivial predictor's, and the drop of its
+    signature score from c = 0 to the edge of the training range."""
     shifts = np.asarray(shifts, float)
     error, score = np.asarray(median_error, float), np.asarray(signature_score, float)
     zero = np.flatnonzero(shifts == 0)[0]
     inside = np.abs(shifts) == training_range
     edge = np.abs(shifts) == np.abs(shifts).max()
+    best_trivial = (
+        np.min(np.asarray(trivial, float), axis=0)
+        if trivial
+        else np.full_like(error, np.inf)
+    )
     return {
-        "reach": invariant_range(shifts, error, factor),
+        "reach": invariant_range(shifts, error, factor, trivial),
         "base": float(error[zero]),
         "edge_growth": float(error[edge].min() / error[zero]),
+        "edge_vs_trivial": float((error[edge] / best_trivial[edge]).min()),
         "drop": float(score[zero] - score[inside].min()),
     }
 
@@ -94,27 +121,39 @@ def write_coverage(results, preset, runs, per_seed, **settings) -> None:
         }
         for k in range(n)
     ]
+    # the trivial predictors do not depend on the model: the first model's record
+    trivial = next(iter(per_seed.values()))[0]["trivial_error"]
     write_chapter_file(
-        results, preset, "coverage", groups, values, models=list(runs), **settings
+        results,
+        preset,
+        "coverage",
+        groups,
+        values,
+        models=list(runs),
+        trivial_error=trivial,
+        **settings,
     )
 
 
 def coverage_quantities(coverage: dict, training_range: float, factor: float) -> dict:
-    """Reach, growth at the sweep's edge and signature drop of the coverage models
-    (findings D to G), None where they were not trained."""
+    """Reach (within `factor` of c = 0 and beating the predictors that ignore x),
+    growth at the sweep's edge and signature drop of the coverage models (findings D
+    to G), None where they were not trained."""
     shifts = coverage["shifts"]
     q: dict[str, Any] = {"coverage_edge": float(np.abs(shifts).max())}
     error, score = coverage["median_error"], coverage["signature_score"]
     if not {"standard", *COVERAGE_MODELS} <= set(error):
         return {**q, "coverage_reach": None, "coverage_random_reach": None}
+    trivial = [coverage["trivial_error"][m] for m in TRIVIAL]
     spread, standard, random = (
-        coverage_measures(shifts, error[m], score[m], training_range, factor)
+        coverage_measures(shifts, error[m], score[m], training_range, factor, trivial)
         for m in ("x_mean_spread", "standard", "x_mean_spread_random")
     )
     return {
         **q,
         "coverage_reach": spread["reach"],
         "coverage_edge_growth": spread["edge_growth"],
+        "coverage_edge_vs_trivial": spread["edge_vs_trivial"],
         "coverage_signature_drop": spread["drop"],
         "standard_signature_drop": standard["drop"],
         "coverage_random_reach": random["reach"],

@@ -91,6 +91,22 @@ def errors(
     return out
 
 
+# every chapter's one test of whether a training seed's model learned the task: its
+# median error at the last query on LEARNING_PROMPTS in-distribution prompts of
+# evaluation seed 0 (the in-distribution chapter's own prompts), against claim 1's
+# threshold, which was set before any model was trained
+LEARNING_PROMPTS = 2000
+
+
+def in_distribution_error(model: InContextRegressor, task: PromptDistribution) -> float:
+    """`model`'s median error at the last query on the learning test's prompts, drawn
+    from its training distribution `task`."""
+    cfg = model.config
+    prompts = eval_prompts(task, LEARNING_PROMPTS, cfg.n_points, cfg.n_dims, seed=0)
+    last = errors(model, prompts, ("transformer",))["transformer"][:, -1]
+    return float(np.median(last))
+
+
 def residual_streams(model, prompts: Prompts) -> tuple[torch.Tensor, torch.Tensor]:
     """Predictions (P, n) and residual streams (layers, P, tokens, width) of a batch of
     prompts."""

@@ -18,7 +18,7 @@ from ..core.config import check
 from ..core.model import InContextRegressor
 from ..core.results import mean_over_seeds, shift_ends, write_chapter_file
 from .loss_predictors import STATISTICS
-from .shift_sweeps import spectral_sweep
+from .shift_sweeps import cross_evaluation, spectral_sweep
 from .spectral import (
     SpectralSample,
     alignment_with_reference,
@@ -26,6 +26,7 @@ from .spectral import (
     mean_token_profile,
     reference_directions,
     reference_streams,
+    signature_reference,
     signature_score,
 )
 
@@ -40,6 +41,28 @@ def untrained_twin(model: InContextRegressor, seed: int) -> InContextRegressor:
         torch.manual_seed(seed)
         twin = InContextRegressor(model.config)
     return twin.to(next(model.parameters()).device).eval()
+
+
+def untrained_scores(
+    models: dict,
+    tests: dict,
+    n_prompts: int,
+    reference_prompts: int,
+    seed: int,
+    init_seed: int,
+    center: bool = False,
+) -> np.ndarray:
+    """The signature score matrix (models, tests) at the last layer of each model's
+    untrained twin (initialised from `init_seed`), each against the twin's own
+    reference from its model's pretraining distribution (`tests` by model name)."""
+    twins = {name: untrained_twin(model, init_seed) for name, model in models.items()}
+    references = {
+        name: signature_reference(twin, tests[name], reference_prompts, seed, center)
+        for name, twin in twins.items()
+    }
+    return cross_evaluation(twins, references, tests, n_prompts, seed, center)[1][
+        ..., -1
+    ]
 
 
 @dataclass

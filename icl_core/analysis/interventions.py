@@ -9,8 +9,10 @@ pass runs as usual. Restoring: the shifted prompt receives from its counterfactu
 shifted prompt (does its error go up?). At c = 0 both prompts are one, so every patch
 is the identity there: the first control.
 
-Subspaces: the in-distribution signature (the plane of its two reference directions)
-and each reference direction alone; as controls, random planes of the width space
+Subspaces: the in-distribution signature (the plane of its two reference directions),
+each reference direction alone, and the plane with its component along the read-out
+direction removed (what the signature does beyond the direction the prediction reads);
+as controls, the read-out direction alone, random planes of the width space
 ("any edit of this rank"), random planes inside the span of the top reference
 directions (edits of this rank along directions the in-distribution stream uses, of a
 size nearer the signature's), and the whole stream (the upper bound of what any patch
@@ -34,6 +36,8 @@ from .spectral import reference_directions
 FAMILIES = ("x_mean", "x_mean_w_perp")
 SIGNATURE = "signature subspace"
 REFERENCE_DIRECTIONS = ("first reference direction", "second reference direction")
+WITHOUT_READOUT = "signature plane without the read-out direction"
+READOUT = "readout_direction"  # the control: the direction the prediction reads
 RANDOM = "random planes"
 TOP = "random planes among the top directions"
 RANDOMS = (RANDOM, TOP)
@@ -90,10 +94,18 @@ def readout_direction(model) -> torch.Tensor:
     return w / w.norm()
 
 
+def without(plane: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """The rows of `plane` (k, C) with their component along the unit `direction`
+    removed."""
+    plane = plane.double()
+    return plane - torch.outer(plane @ direction, direction)
+
+
 def signature_subspaces(model, reference_prompts: int, seed: int) -> Subspaces:
     """The `Subspaces` of `model`, from `reference_prompts` in-distribution prompts of
     seed + 1."""
     cfg = model.config
+    readout = readout_direction(model)
     prompts = eval_prompts(
         PRETRAINING["standard"], reference_prompts, cfg.n_points, cfg.n_dims, seed + 1
     )
@@ -107,12 +119,14 @@ def signature_subspaces(model, reference_prompts: int, seed: int) -> Subspaces:
                 SIGNATURE: projector(top[layer, :2]),
                 REFERENCE_DIRECTIONS[0]: projector(top[layer, :1]),
                 REFERENCE_DIRECTIONS[1]: projector(top[layer, 1:2]),
+                WITHOUT_READOUT: projector(without(top[layer, :2], readout)),
+                READOUT: projector(readout[None]),
             }
             for layer in range(cfg.n_layer + 1)
         ],
         top=top,
         mean_token_cosine=torch.einsum("lc,lc->l", top[:, 0], mean).abs().numpy(),
-        readout_cosine=(top[-1, :2] @ readout_direction(model)).abs().numpy(),
+        readout_cosine=(top[-1, :2] @ readout).abs().numpy(),
     )
 
 
@@ -165,10 +179,7 @@ def patched_errors(
     clean_hidden = residual_streams(model, clean)[1].double()
     out = {"baseline": np.zeros(n_shifts), "identity": 0.0}
     for d in DIRECTIONS:
-        out[d] = {
-            name: _grid(layers, n_shifts)
-            for name in (SIGNATURE, *REFERENCE_DIRECTIONS, FULL)
-        }
+        out[d] = {name: _grid(layers, n_shifts) for name in (*subspaces.named[0], FULL)}
         out[d].update({name: _grid(layers, n_shifts, n_random) for name in RANDOMS})
     width = torch.eye(cfg.n_embd, dtype=torch.float64)
     draws = [
@@ -350,10 +361,12 @@ def intervention_record(records: dict[str, dict]) -> dict:
             f: r["baseline_median_error"] for f, r in records.items()
         },
         "interventions": {
-            name: by_family(name) for name in (SIGNATURE, *REFERENCE_DIRECTIONS)
+            name: by_family(name)
+            for name in (SIGNATURE, *REFERENCE_DIRECTIONS, WITHOUT_READOUT)
         },
         "controls": {
             "identity at c = 0": {f: r["identity"] for f, r in records.items()},
+            READOUT: by_family(READOUT),
             **{name: by_family(name) for name in RANDOMS},
             FULL: by_family(FULL),
         },
@@ -456,18 +469,41 @@ PATCHED_FAMILY = "x_mean_w_perp"
 
 
 def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
+    """Finding A's numbers on the family `PATCHED_FAMILY`, at the rule's layer: what
+    repairing the signature plane, the read-out direction alone and the plane without
+    its read-out component remove, the random planes' most; and, at the layers before
+    the last, the signature plane's largest margin over the random planes. None where
+    the test is inconclusive or the read-out control was not run."""
     family, layer = PATCHED_FAMILY, intervention["layer"]
     conclusion = intervention["conclusion"][family]
-    signature = intervention["interventions"]["signature subspace"][family]
-    return {
+    patches = {**intervention["interventions"], **intervention["controls"]}
+
+    def restore(name) -> np.ndarray:
+        shares = patches[name][family]["restore"]
+        # a random control's largest share over its draws
+        return np.asarray(shares.get("share_max") or shares["share"], float)
+
+    q = {
         "patching_conclusion": conclusion,
         "patching_conclusion_x_mean": intervention["conclusion"]["x_mean"],
         "patching_reason": intervention["reason"][family],
         "patching_layer": layer,
-        "patching_restore": signature["restore"]["share"][layer],
-        "patching_break": signature["break"]["share"][layer],
-        # an inconclusive test leaves the finding untested
-        "not_causal": None
-        if conclusion == "inconclusive"
-        else float(conclusion != "causal"),
+        "patching_restore": float(restore(SIGNATURE)[layer]),
+        "patching_break": patches[SIGNATURE][family]["break"]["share"][layer],
+        "patching_beyond_readout": None,
+    }
+    if conclusion == "inconclusive" or READOUT not in patches:
+        return q
+    random = np.max([restore(name) for name in RANDOMS], axis=0)
+    before = np.asarray(restore(SIGNATURE) - random)[:layer]
+    return {
+        **q,
+        "patching_random": float(random[layer]),
+        "patching_readout": float(restore(READOUT)[layer]),
+        "patching_without_readout": float(restore(WITHOUT_READOUT)[layer]),
+        "patching_beyond_readout": float(
+            restore(WITHOUT_READOUT)[layer] - random[layer]
+        ),
+        "patching_before_last": float(before.max()) if len(before) else None,
+        "patching_before_last_layer": int(before.argmax()) if len(before) else None,
     }

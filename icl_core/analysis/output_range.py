@@ -22,7 +22,7 @@ from ..core.baselines import (
 from ..core.model import InContextRegressor
 from ..core.results import shift_ends, write_chapter_file
 from ..core.samplers import Prompts
-from .coverage import invariant_range
+from .coverage import TRIVIAL, invariant_range
 from .evaluation import predict
 from .metrics import accuracy, normalized_squared_error
 from .shift_sweeps import sweep_prompts
@@ -505,6 +505,7 @@ def _coverage_seed(coverage: dict, i: int | None) -> dict | None:
     return {
         f: {
             **errors(s, s.transformer[i]),
+            "trivial": {m: errors(s, s.baselines[m]) for m in TRIVIAL},
             "share_beyond_bound": s.share_beyond_bound[i],
             "bound_free": errors(s, s.bound_free[i])
             if s.bound_free is not None
@@ -587,10 +588,11 @@ def output_range_quantities(
 
 
 def _coverage_checks(shifts, coverage, bound_share, training_range, factor) -> dict:
-    """Findings D (reach) and E (growth at the edge) of the coverage model, measured
-    within the bound, on the control family, without the bound, in normalised error;
-    None where a measurement is not possible (no coverage model, no model without the
-    bound, or no shift beyond the training range within the bound)."""
+    """Findings D (reach, beating the predictors that ignore x) and E (growth at the
+    edge) of the coverage model, measured within the bound, on the control family,
+    without the bound, in normalised error; None where a measurement is not possible
+    (no coverage model, no model without the bound, or no shift beyond the training
+    range within the bound)."""
     names = ("in_bound", "control", "free", "normalised")
     q = {f"coverage_{m}_{k}": None for m in ("reach", "edge") for k in names}
     if coverage is None:
@@ -600,17 +602,25 @@ def _coverage_checks(shifts, coverage, bound_share, training_range, factor) -> d
         i for i, c in enumerate(shifts) if main["share_beyond_bound"][i] <= bound_share
     ]
     kept = [shifts[i] for i in inside]
+
+    def trivial(family, units="median_error", at=slice(None)):
+        return [np.asarray(family["trivial"][m][units])[at] for m in TRIVIAL]
+
     curves = {
-        "control": (shifts, control["median_error"]),
-        "normalised": (shifts, main["normalised"]),
+        "control": (shifts, control["median_error"], trivial(control)),
+        "normalised": (shifts, main["normalised"], trivial(main, "normalised")),
     }
     if 0 in kept:
-        curves["in_bound"] = (kept, [main["median_error"][i] for i in inside])
+        curves["in_bound"] = (
+            kept,
+            [main["median_error"][i] for i in inside],
+            trivial(main, at=inside),
+        )
     if main.get("bound_free") is not None:
-        curves["free"] = (shifts, main["bound_free"]["median_error"])
-    for k, (c, error) in curves.items():
+        curves["free"] = (shifts, main["bound_free"]["median_error"], trivial(main))
+    for k, (c, error, ceiling) in curves.items():
         c, error = np.asarray(c, float), np.asarray(error, float)
-        q[f"coverage_reach_{k}"] = invariant_range(c, error, factor)
+        q[f"coverage_reach_{k}"] = invariant_range(c, error, factor, ceiling)
         edge = np.abs(c) == np.abs(c).max()  # both signs: the smaller growth counts
         if np.abs(c).max() > training_range:
             q[f"coverage_edge_{k}"] = float(error[edge].min() / error[c == 0][0])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from ..core.presets import PRETRAINING
 from ..core.results import shift_ends, write_chapter_file
@@ -60,13 +61,14 @@ def cross_evaluation(
     seed: int,
     center: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Median error at the last query and mean last-layer signature score (each model
-    against its own reference), for every model (rows) on every test distribution
-    (columns)."""
+    """Median error at the last query (models, tests) and mean signature score at every
+    layer (models, tests, layers), each model against its own reference, for every
+    model (rows) on every test distribution (columns)."""
     error = np.zeros((len(models), len(tests)))
-    score = np.zeros_like(error)
+    score = []
     for i, (name, model) in enumerate(models.items()):
         cfg = model.config
+        row = []
         for j, dist in enumerate(tests.values()):
             sample = spectral_sample(
                 model,
@@ -74,10 +76,11 @@ def cross_evaluation(
                 center,
             )
             error[i, j] = np.median(sample.last_error)
-            score[i, j] = signature_score(sample.top_vectors, references[name])[
-                -1
-            ].mean()
-    return error, score
+            row.append(
+                signature_score(sample.top_vectors, references[name]).mean(dim=1)
+            )
+        score.append(torch.stack(row).numpy())
+    return error, np.stack(score)
 
 
 def errors_by_seed(
@@ -131,6 +134,13 @@ def last_query_by_seed(
     """Errors at each prompt's last query, (seeds, shifts, prompts), of a
     `shift_sweep_by_seed`."""
     return np.stack([sweep[c][method][:, :, -1] for c in shifts], axis=1)
+
+
+def own_advantage(score: np.ndarray) -> np.ndarray:
+    """Per model, from a (models, tests) score matrix: its own distribution's score
+    minus the best other distribution's, (models,)."""
+    others = np.where(np.eye(len(score), dtype=bool), -np.inf, score)
+    return np.diag(score) - others.max(axis=1)
 
 
 def own_wins(error: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -255,10 +265,21 @@ def quantities_at_query(ind: dict, shift: dict, query: int) -> dict[str, Any]:
 
 
 def write_pretraining(
-    results, preset, runs, models, errors, scores, median_error, shifts, **settings
+    results,
+    preset,
+    runs,
+    models,
+    errors,
+    scores,
+    input_scores,
+    median_error,
+    shifts,
+    **settings,
 ) -> None:
     """`runs[name][k]`: model `name`'s k-th training seed; `errors`, `scores`: each
-    seed's (models, tests) matrices; `median_error[name]`: (seeds, shifts)."""
+    seed's (models, tests) matrices, the scores at the last layer; `input_scores`: each
+    seed's reference score matrices by name (the embedding, layer 0, and the untrained
+    twins); `median_error[name]`: (seeds, shifts)."""
     per_seed = []
     for k, (error, score) in enumerate(zip(errors, scores)):
         lowest, highest = own_wins(error, score)
@@ -268,6 +289,11 @@ def write_pretraining(
                 "signature_score": score,
                 "lowest_error_is_own_model": lowest,
                 "highest_score_is_own_distribution": highest,
+                "reference_scores": input_scores[k],
+                "own_score_advantage": {
+                    "trained": own_advantage(score),
+                    **{n: own_advantage(v) for n, v in input_scores[k].items()},
+                },
                 "best_shift": {
                     m: best_shift(shifts, median_error[m][k]) for m in models
                 },
@@ -291,19 +317,27 @@ def write_pretraining(
 
 
 def pretraining_quantities(pre: dict) -> dict[str, Any]:
-    """Claim 7 compares models pretrained on different distributions: not measured
-    where the pretraining chapter ran with fewer than two."""
+    """Claims 7a and 7b compare models pretrained on different distributions: not
+    measured where the pretraining chapter ran with fewer than two. 7b's reference
+    (`own_score_beyond_input`): how far each model's own-distribution advantage in
+    signature score exceeds the larger of its embedding's (layer 0) and its untrained
+    twin's, the smallest over the models; None where not recorded."""
     lowest = pre["lowest_error_is_own_model"]
     highest = pre["highest_score_is_own_distribution"]
     measured = len(pre["models"]) >= 2
+    advantage = pre.get("own_score_advantage")
+    beyond = None
+    if measured and advantage is not None:
+        inputs = np.max([advantage["layer0"], advantage["untrained"]], axis=0)
+        beyond = float(np.min(np.asarray(advantage["trained"]) - inputs))
     return {
         "pretrained_models": ", ".join(pre["models"]),
         "n_pretrained": len(pre["models"]),
         "own_lowest_error": sum(lowest),
         "own_highest_score": sum(highest),
-        # the share of distributions on which the own model has the lowest error and
-        # of models whose own distribution has the highest score
-        "own_distribution_wins": float(np.mean([*lowest, *highest]))
-        if measured
-        else None,
+        # the share of distributions on which the own model has the lowest error, and
+        # of models whose own distribution gives the highest score
+        "own_lowest_error_share": float(np.mean(lowest)) if measured else None,
+        "own_highest_score_share": float(np.mean(highest)) if measured else None,
+        "own_score_beyond_input": beyond,
     }

@@ -37,24 +37,3 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]):
     lines = [line(headers), "|" + "---|" * len(headers)]
     lines += [line(row) for row in rows]
     return Markdown("\n".join(lines))
-
-
-def verdict_table(verdicts, parts, kind: str, preset: str):
-    """The scorecard's table: one row per verdict, each followed by the rows of its
-    re-judged parts (`scorecard.PARTS`), marked ↳."""
-
-    def row(v, part: bool) -> list:
-        return [
-            f"↳ {v.claim}" if part else v.claim,
-            v.measured,
-            v.criterion,
-            f"{v.seeds_holding} of {v.seeds}",
-            f"**{v.outcome}**",
-        ]
-
-    rows = []
-    for v in verdicts:
-        rows.append(row(v, False))
-        rows += [row(p, True) for p in parts if p.key[:-1] == v.key]
-    headers = [kind, "measured (seed mean)", "criterion", "seeds", f"holds at {preset}"]
-    return markdown_table(headers, rows)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import numpy as np
 
-from ..verdicts.claims import CLAIMS, Thresholds
+from ..verdicts.claims import BEFORE_CONTROLS, CLAIMS, HOLDS, Thresholds
 from ..verdicts.scale import PresetSummary, measured_values, verdict_of
 
 # Okabe and Ito's palette, safe for the common forms of colour blindness.
@@ -134,7 +134,8 @@ def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
 def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> None:
     """One panel per claim: its key quantity at each preset (in `PRESETS` order), the
     seed mean with the seed range and each seed as a dot, the marker filled where the
-    claim holds, the threshold dashed."""
+    claim holds, half filled where it holds only before its controls, a diamond where
+    it is on the edge; the threshold dashed."""
     names = [s.preset for s in summaries]
     for ax, claim in zip(axes, CLAIMS):
         for x, s in enumerate(summaries):
@@ -142,14 +143,17 @@ def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> 
             if not values:
                 continue
             mean, low, high = np.mean(values), min(values), max(values)
-            holds = verdict_of(s, claim).holds
+            verdict = verdict_of(s, claim)
+            fill = {HOLDS: "full", BEFORE_CONTROLS: "left"}.get(verdict.status, "none")
             ax.errorbar(
                 x,
                 mean,
                 yerr=[[mean - low], [high - mean]],
-                fmt="o",
+                fmt="D" if verdict.on_edge else "o",
                 color=PALETTE[0],
-                markerfacecolor=PALETTE[0] if holds else "white",
+                fillstyle=fill,
+                markerfacecolor=PALETTE[0],
+                markerfacecoloralt="white",
                 markersize=7,
                 capsize=3,
                 zorder=3,

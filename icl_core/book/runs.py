@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..analysis.evaluation import in_distribution_error
 from ..core import checkpoint
 from ..core.config import ExperimentConfig
 from ..core.presets import run_config
@@ -24,6 +25,7 @@ from ..core.train import (
     train,
     train_all,
 )
+from ..verdicts.claims import Thresholds
 
 FREE = ", no final LayerNorm"  # how the chapters label models trained without it
 
@@ -200,3 +202,32 @@ def trained_seeds(
         return trained_models(preset, results, device, plan, *where)[pretraining]
     (runs,) = trained_models(preset, results, device, {}, *where, plan).values()
     return runs
+
+
+def learned_seeds(
+    preset: str,
+    results: str | Path,
+    device: str,
+    seeds: list[int],
+    run_folder: str | Path | None = None,
+    training_budget: float = math.inf,
+    match_error: float = Thresholds().match_error,
+) -> tuple[list[int], dict[str, float]]:
+    """The standard model's training `seeds` whose model learned the task, and each
+    other seed's in-distribution error (keyed by the seed, as JSON keys): a model whose
+    median error at the last query (`evaluation.in_distribution_error`) is at least
+    `match_error` has not learned what the chapters study, so they set it aside and
+    report it apart rather than average it in."""
+    runs = trained_seeds(preset, results, device, seeds, run_folder, training_budget)
+    errors = {
+        r.config.train.seed: in_distribution_error(r.model, r.config.task) for r in runs
+    }
+    unlearned = {str(s): e for s, e in errors.items() if e >= match_error}
+    kept = [s for s in seeds if str(s) not in unlearned]
+    if not kept:
+        raise ValueError(
+            f"seeds={seeds!r} is not allowed: no model among them learned the task "
+            f"(in-distribution errors {errors}, each at least match_error="
+            f"{match_error:g}); expected at least one seed whose model learned it"
+        )
+    return kept, unlearned

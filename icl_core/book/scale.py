@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
+from ..core.presets import PRESETS
 from ..core.results import Table, format_range, one_seed, read_results
+from ..core.storage import read_json
 from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict
 from ..verdicts.scale import (
     FACTORS,
@@ -15,9 +17,6 @@ from ..verdicts.scale import (
     PresetSummary,
     attribution,
     chance_separation,
-    change,
-    fails_through_unlearned,
-    held_by_learned_seeds,
     measured_values,
     preset_summary,
     presets_with_results,
@@ -25,10 +24,10 @@ from ..verdicts.scale import (
     separation_counts,
     shared_seeds,
     trend,
-    unlearned_seeds,
     values_change,
     verdict_of,
 )
+from ..verdicts.scorecard import unlearned_seeds
 from .scorecard import count_holding
 
 
@@ -41,21 +40,31 @@ class ScaleReport:
     quantities: Table
     verdicts: Table
     attribution: Table
-    learned_seeds: Table  # no rows where every seed learned the task
     matched_query: Table  # no rows where the prompt-length pair lacks the record
-    stage_pairs: Table  # no rows where a preset of `STAGE_PAIRS` lacks results
     texts: dict[str, str]
 
 
 def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
-    """The report over the `wanted` presets that have results, smallest first."""
-    compared = presets_with_results(results, wanted)
+    """The report over the `wanted` presets that have results and a seed that learned
+    the task, smallest first; those where no seed learned it are named apart."""
+    records = {
+        name: read_json(Path(results, name, "in_distribution.json"))
+        for name in PRESETS
+        if name in wanted and Path(results, name, "in_distribution.json").is_file()
+    }
+    unlearned = {name: unlearned_seeds(ind) for name, ind in records.items()}
+    with_scorecard = presets_with_results(results, wanted)
+    compared = [
+        name
+        for name, ind in records.items()
+        if name in with_scorecard and len(unlearned[name]) < len(ind["seeds"])
+    ]
+    none_learned = {
+        n: e for n, e in unlearned.items() if len(e) == len(records[n]["seeds"])
+    }
     summaries = [preset_summary(results, name) for name in compared]
     presets = [f"`{s.preset}`" for s in summaries]
-    claims = (*CLAIMS, *scale_parts())
-    match_error = Thresholds().match_error
     matched, matched_texts = matched_query(results, summaries)
-    stages, stage_texts = stage_pairs(results, summaries)
     return ScaleReport(
         summaries=summaries,
         quantities=(["", *presets], quantity_rows(summaries)),
@@ -67,13 +76,10 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
             ["claim", *(f"{f}: `{a}` → `{b}`" for f, a, b in FACTORS), "moved by"],
             [attribution_row(summaries, c) for c in _claims_then_parts()],
         ),
-        learned_seeds=learned_seed_table(summaries, claims, match_error),
         matched_query=matched,
-        stage_pairs=stages,
         texts={
-            **scale_texts(summaries, compared),
+            **scale_texts(summaries, compared, none_learned),
             **matched_texts,
-            **stage_texts,
         },
     )
 
@@ -81,7 +87,7 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
 def _claims_then_parts() -> list[Claim]:
     """Each claim followed by its parts of `scale_parts` (1, 2, 3, 4, 4a, 4b, 5, ...)."""
     parts = scale_parts()
-    return [x for c in CLAIMS for x in (c, *(p for p in parts if p.key[0] == c.key))]
+    return [x for c in CLAIMS for x in (c, *(p for p in parts if p.part_of == c.key))]
 
 
 def verdict_row(summaries: list[PresetSummary], claim: Claim) -> list[str]:
@@ -111,10 +117,15 @@ def quantities_at(
     read at query `query` instead of each prompt's last
     (`shift_sweeps.quantities_at_query`)."""
     names = ("in_distribution", "distribution_shift")
-    data = read_results(Path(results, summary.preset), names, same_models=names)
+    data = read_results(Path(results, summary.preset), names)
+
+    def at(name: str, seed: int) -> dict:
+        index = [s["seed"] for s in data[name]["seeds"]].index(seed)
+        return one_seed(data[name], index)
+
     per_seed = [
-        quantities_at_query(*(one_seed(data[n], i) for n in names), query)
-        for i in range(len(summary.seeds))
+        quantities_at_query(*(at(n, seed) for n in names), query)
+        for seed in summary.seeds
     ]
     return {k: [q[k] for q in per_seed] for k in per_seed[0]}
 
@@ -155,17 +166,17 @@ def claims_by_trend(summaries: list[PresetSummary]):
 def row_heading(summary: PresetSummary, claim: Claim) -> str:
     """The claim's row heading in the tables; a part (4a) marked ↳ under its claim."""
     text = verdict_of(summary, claim).claim
-    return f"↳ {text}" if claim.key[-1].isalpha() else text
+    return f"↳ {text}" if claim.part_of else text
 
 
 def verdict_cell(verdict: Verdict) -> str:
-    """'yes (5 of 5 seeds)', 'no (1 of 5 seeds)' or 'not tested'."""
+    """'holds (5 of 5 seeds)', 'does not hold (1 of 5 seeds), on the edge' or 'not
+    tested'."""
     if verdict.holds is None:
         return verdict.outcome
     plural = "s" if verdict.seeds > 1 else ""
-    return (
-        f"{verdict.outcome} ({verdict.seeds_holding} of {verdict.seeds} seed{plural})"
-    )
+    seeds = f"{verdict.seeds_holding} of {verdict.seeds} seed{plural}"
+    return f"{verdict.status} ({seeds})" + (", on the edge" if verdict.on_edge else "")
 
 
 def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
@@ -188,7 +199,7 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
         row("layers × heads × width", lambda s: s.architecture),
         row("training steps", lambda s: f"{s.steps:,}"),
         row("training wall time, one model (machine load varied)", training_time),
-        row("training seeds (standard model)", lambda s: str(len(s.seeds))),
+        row("training seeds that learned the task (standard model)", learned),
         row("pretraining distributions (claim 7)", lambda s: str(len(s.pretraining))),
         row("in-distribution error, last query", measured("in_distribution_error")),
         row(f"error growth, c = {MODERATE_SHIFT} vs c = 0",
@@ -209,13 +220,21 @@ def quantity_rows(summaries: list[PresetSummary]) -> list[list[str]]:
         row("score drop, above layer 0 and untrained", measured("drop_beyond_input", ".2f")),
         row("σ1 growth ÷ layer 0's or untrained's",
             measured("sigma1_growth_beyond_input", ".2f", "×")),
-        row("centred score drop, above layer 0 and untrained",
-            measured("centred_drop_beyond_input", ".2f")),
         row("Spearman within a shift level", measured("within_shift_spearman", ".2f")),
         row("Spearman, prompt statistics partialled out",
             measured("partial_spearman", ".2f")),
-        row("own-distribution wins (claim 7)", measured("own_distribution_wins", ".2f")),
+        row("share of distributions its own model wins (7a)",
+            measured("own_lowest_error_share", ".2f")),
+        row("share of models whose own distribution scores highest (7b)",
+            measured("own_highest_score_share", ".2f")),
+        row("own-distribution advantage above layer 0 and untrained (7b)",
+            measured("own_score_beyond_input", ".2f")),
     ]  # fmt: skip
+
+
+def learned(summary: PresetSummary) -> str:
+    """'3 of 5': the seeds that learned the task, of those trained."""
+    return f"{len(summary.seeds)} of {len(summary.seeds) + len(summary.unlearned)}"
 
 
 def training_time(summary: PresetSummary) -> str:
@@ -224,9 +243,12 @@ def training_time(summary: PresetSummary) -> str:
 
 
 def seeds_text(summary: PresetSummary) -> str:
-    """'5 training seeds' or '1 training seed'."""
+    """'5 training seeds' or '3 training seeds that learned the task (2 set aside)'."""
     n = len(summary.seeds)
-    return f"{n} training seed{'s' if n > 1 else ''}"
+    text = f"{n} training seed{'s' if n > 1 else ''}"
+    if summary.unlearned:
+        text += f" that learned the task ({len(summary.unlearned)} set aside)"
+    return text
 
 
 def describe(summary: PresetSummary) -> str:
@@ -307,176 +329,16 @@ def matched_query(
     return (header, rows), {"scale_matched_query": "; ".join(moves)}
 
 
-# d at fixed curriculum stages, and the stages' length at d = 10: kept out of the main
-# tables, as the models of the middle preset did not learn the task in their steps
-STAGE_PAIRS = (
-    ("d at `cpu-p21`'s stages", "cpu-p21", "cpu-p21-d10"),
-    ("shorter stages at d = 10", "cpu-p21-d10", "cpu-d10"),
-)
-
-
-def stage_pairs(
-    results: str | Path, summaries: list[PresetSummary]
-) -> tuple[Table, dict[str, str]]:
-    """How every claim and part moves across `STAGE_PAIRS` (`change`), and the texts
-    that quote them: the middle preset's in-distribution error and the claims each pair
-    flips. No rows where a preset of the pairs lacks results; presets among `summaries`
-    are not read again."""
-    names = list(dict.fromkeys(p for _, a, b in STAGE_PAIRS for p in (a, b)))
-    if presets_with_results(results, names) != names:
-        flips = [f"scale_stages_flips_{k}" for k in range(len(STAGE_PAIRS))]
-        keys = ["scale_stages_error", *flips]
-        return (["claim"], []), dict.fromkeys(keys, "not run")
-    read = {s.preset: s for s in summaries}
-    by_name = {n: read.get(n) or preset_summary(results, n) for n in names}
-    claims = [c for c in _claims_then_parts() if c.results != "pretraining"]
-    moves = {
-        factor: {c.key: change(by_name[a], by_name[b], c) for c in claims}
-        for factor, a, b in STAGE_PAIRS
-    }
-    rows = [
-        [
-            row_heading(by_name[names[0]], c),
-            *(moves[f][c.key] for f, _, _ in STAGE_PAIRS),
-        ]
-        for c in claims
-    ]
-    header = ["claim", *(f"{f}: `{a}` → `{b}`" for f, a, b in STAGE_PAIRS)]
-    texts = {
-        "scale_stages_error": format_range(
-            by_name[names[1]].quantities["in_distribution_error"], ".2g"
-        ),
-        **{
-            f"scale_stages_flips_{k}": ", ".join(
-                key for key, m in moves[f].items() if m.startswith("flips")
-            )
-            or "none"
-            for k, (f, _, _) in enumerate(STAGE_PAIRS)
-        },
-    }
-    return (header, rows), texts
-
-
-def flipped_by(
-    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
-) -> list[str]:
-    """'1 (depth and width)' for each claim whose verdict one factor of `FACTORS` flips,
-    naming every such factor, and marking a flip whose failing side fails only
-    through seeds that did not learn the task (`fails_through_unlearned`)."""
-    by_name = {s.preset: s for s in summaries}
+def flipped_by(summaries: list[PresetSummary], claims: tuple[Claim, ...]) -> list[str]:
+    """'1 (depth and width)' for each claim whose verdict one factor of `FACTORS`
+    flips, naming every such factor."""
     flipped = []
     for claim in claims:
         attributed = attribution(summaries, claim)
-        factors = []
-        for factor, a, b in FACTORS:
-            if not attributed[factor].startswith("flips"):
-                continue
-            failing = [
-                by_name[p]
-                for p in (a, b)
-                if verdict_of(by_name[p], claim).holds is False
-            ]
-            carried = any(
-                fails_through_unlearned(s, claim, match_error) for s in failing
-            )
-            factors.append(
-                f"{factor}, where a seed that did not learn the task makes it fail"
-                if carried
-                else factor
-            )
+        factors = [f for f, _, _ in FACTORS if attributed[f].startswith("flips")]
         if factors:
             flipped.append(f"{claim.key} ({'; '.join(factors)})")
     return flipped
-
-
-def learned_seed_table(
-    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
-) -> tuple[list[str], list[list[str]]]:
-    """The header and rows of a table that sets, at every preset with seeds that did
-    not learn the task, each claim's verdict beside its seed count without them, and
-    how its key quantity moves across each factor pair that ends at such a preset, with
-    and without them (`change`)."""
-    by_name = {s.preset: s for s in summaries}
-    split = [s for s in summaries if unlearned_seeds(s, match_error)]
-    if not split:
-        return ["claim"], []
-    pairs = [
-        (by_name[a], by_name[b])
-        for _, a, b in FACTORS
-        if a in by_name and b in by_name and {a, b} & {s.preset for s in split}
-    ]
-    header = ["claim"]
-    for s in split:
-        header += [f"`{s.preset}`, all seeds", f"`{s.preset}`, seeds that learned"]
-    for a, b in pairs:
-        arrow = f"`{a.preset}` → `{b.preset}`"
-        header += [f"{arrow}, all seeds", f"{arrow}, seeds that learned"]
-
-    def cells(s, claim):
-        holding, seeds = held_by_learned_seeds(s, claim, match_error)
-        learned = f"{holding} of {seeds} hold" if seeds else "not tested"
-        return [verdict_cell(verdict_of(s, claim)), learned]
-
-    def moves(a, b, claim):
-        unlearned = tuple(unlearned_seeds(s, match_error) for s in (a, b))
-        return [change(a, b, claim), change(a, b, claim, unlearned)]
-
-    rows = [
-        [
-            row_heading(split[0], c),
-            *(x for s in split for x in cells(s, c)),
-            *(x for a, b in pairs for x in moves(a, b, c)),
-        ]
-        for c in sorted(claims, key=lambda c: (c.key[0], c.key))
-    ]
-    return header, rows
-
-
-def unlearned_moves(
-    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
-) -> list[str]:
-    """For each factor pair ending at a preset with seeds that did not learn the task,
-    the claims whose key quantity moves differently without those seeds, grouped:
-    'across depth and width, strengthens without the seeds and shows no clear change
-    with them: 1, 4, 6 (2 seeds a side without them, which separate by chance 33% of
-    the time)'."""
-    by_name = {s.preset: s for s in summaries}
-    moves = []
-    for factor, a, b in FACTORS:
-        if a not in by_name or b not in by_name:
-            continue
-        pair = (by_name[a], by_name[b])
-        unlearned = tuple(unlearned_seeds(s, match_error) for s in pair)
-        if not any(unlearned):
-            continue
-        groups: dict[tuple[str, str], list[str]] = {}
-        for claim in claims:
-            with_seeds = change(*pair, claim)
-            without = change(*pair, claim, unlearned)
-            if with_seeds != without:
-                groups.setdefault((without, with_seeds), []).append(claim.key)
-        kept = set(pair[0].seeds) & set(pair[1].seeds) - {*unlearned[0], *unlearned[1]}
-        chance = chance_separation(len(kept), len(kept)) if kept else 1.0
-        for (without, with_seeds), keys in groups.items():
-            moves.append(
-                f"across {factor}, {without} without the seeds and {with_seeds} with "
-                f"them: {', '.join(keys)} ({len(kept)} seeds a side without them, "
-                f"which separate by chance {chance:.0%} of the time)"
-            )
-    return moves
-
-
-def carried_by_unlearned(
-    summaries: list[PresetSummary], claims: tuple[Claim, ...], match_error: float
-) -> list[str]:
-    """'4 at small' for each claim that fails at a preset only through its seeds that
-    did not learn the task (`fails_through_unlearned`)."""
-    return [
-        f"{claim.key} at {s.preset}"
-        for s in summaries
-        for claim in claims
-        if fails_through_unlearned(s, claim, match_error)
-    ]
 
 
 def _listing(items) -> str:
@@ -485,10 +347,14 @@ def _listing(items) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]
 
 
-def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str, str]:
-    """The chapter's glued texts, by glue name."""
+def scale_texts(
+    summaries: list[PresetSummary],
+    compared: list[str],
+    none_learned: dict[str, dict[str, float]],
+) -> dict[str, str]:
+    """The chapter's glued texts, by glue name; `none_learned`: the presets where no
+    seed learned the task, with each seed's in-distribution error."""
     claims = (*CLAIMS, *scale_parts())
-    match_error = Thresholds().match_error
     moved = {
         kind: ", ".join(c) or "none" for kind, c in claims_by_trend(summaries).items()
     }
@@ -498,11 +364,14 @@ def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str
     unlearned = [
         f"{s.preset}, seed {seed} (median error {error:.2g} in distribution)"
         for s in summaries
-        for seed, error in zip(s.seeds, s.quantities["in_distribution_error"])
-        if seed in unlearned_seeds(s, match_error)
+        for seed, error in s.unlearned.items()
     ]
-    carried = carried_by_unlearned(summaries, claims, match_error)
-    flipped = "; ".join(flipped_by(summaries, CLAIMS, match_error)) or "none"
+    nowhere = [
+        f"{name} (median errors {format_range(list(e.values()), '.2g')} in "
+        "distribution)"
+        for name, e in none_learned.items()
+    ]
+    flipped = "; ".join(flipped_by(summaries, CLAIMS)) or "none"
     shared = sorted(set(shared_seeds(summaries)))
     comparisons, expected, separations = separation_counts(summaries, claims)
     return {
@@ -513,12 +382,12 @@ def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str
         "scale_small_seeds": seeds_text(small) if small else "no results",
         **{f"scale_{kind}": claims for kind, claims in moved.items()},
         "scale_unlearned": _listing(unlearned) if unlearned else "none",
-        "scale_match_error": str(match_error),
-        "scale_carried_by_unlearned": _listing(carried) if carried else "none",
+        "scale_none_learned": _listing(nowhere) if nowhere else "none",
+        "scale_match_error": str(Thresholds().match_error),
         "scale_flipped_by": flipped,
         "scale_summary": (
             f"Claims holding: {held_at}. From the smallest preset to the largest (every "
-            f"factor at once), of claims 1-7 those that flip: {moved['flips']}; whose "
+            f"factor at once), of claims 1-7b those that flip: {moved['flips']}; whose "
             f"verdict changes within overlapping seed ranges: {moved['differs']}; that "
             f"strengthen: {moved['strengthens']}; that weaken: {moved['weakens']}. "
             f"Flipped by a single factor: {flipped}."
@@ -527,13 +396,7 @@ def scale_texts(summaries: list[PresetSummary], compared: list[str]) -> dict[str
         "scale_chance": (
             f"{chance_separation(min(shared), min(shared)):.0%}" if shared else "n/a"
         ),
-        "scale_hidden_by_unlearned": (
-            "; ".join(unlearned_moves(summaries, claims, match_error)) or "none"
-        ),
         "scale_comparisons": str(comparisons),
         "scale_expected": f"{expected:.1f}",
         "scale_separations": str(separations),
-        "scale_learned_elsewhere": str(
-            sum(len(s.seeds) for s in summaries if not unlearned_seeds(s, match_error))
-        ),
     }

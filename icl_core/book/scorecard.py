@@ -5,11 +5,55 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..verdicts.claims import Verdict
+from ..verdicts.claims import BEFORE_CONTROLS, HOLDS, THRESHOLD_RANGE, Verdict
 from ..verdicts.scorecard import PARTS
-from .glue import as_text
+from .glue import as_text, markdown_table
 
 OUTCOME_TEXTS = {True: "holds", False: "does not hold", None: "not tested"}
+PART_OF = {c.key: c.part_of for c in PARTS}
+
+
+def margin_cell(v: Verdict) -> str:
+    """'+34%', '+7%, on the edge', or with '; flips within ±25%' where the verdict
+    changes at a threshold of `THRESHOLD_RANGE`."""
+    if not v.margin:
+        return "–"
+    text = f"{v.margin['mean']:+.0%}" + (", on the edge" if v.on_edge else "")
+    low, high = THRESHOLD_RANGE
+    if any(h != v.holds for h in v.holds_at.values()):
+        text += f"; flips within ±{high - 1:.0%}" if high - 1 == 1 - low else "; flips"
+    return text
+
+
+def verdict_cell(v: Verdict) -> str:
+    """The status in bold, naming the failed parts behind 'holds only before its
+    controls'."""
+    text = f"**{v.status}**"
+    if v.failed_controls:
+        text += f" ({', '.join(v.failed_controls)} not)"
+    return text
+
+
+def verdict_table(verdicts: Sequence[Verdict], parts: Sequence[Verdict], kind: str):
+    """The scorecard's table: one row per verdict, each followed by the rows of its
+    re-judged parts (`scorecard.PARTS`), marked ↳."""
+
+    def row(v: Verdict, part: bool) -> list:
+        return [
+            f"↳ {v.claim}" if part else v.claim,
+            v.measured,
+            v.criterion,
+            f"{v.seeds_holding} of {v.seeds}",
+            margin_cell(v),
+            verdict_cell(v),
+        ]
+
+    rows = []
+    for v in verdicts:
+        rows.append(row(v, False))
+        rows += [row(p, True) for p in parts if PART_OF[p.key] == v.key]
+    headers = [kind, "measured (seed mean)", "criterion", "seeds", "margin", "verdict"]
+    return markdown_table(headers, rows)
 
 
 def scorecard_texts(
@@ -17,10 +61,12 @@ def scorecard_texts(
     parts: Sequence[Verdict],
     preset: str,
     seed_share: float,
+    unlearned: dict[str, float],
 ) -> dict[str, str]:
-    """The scorecard chapter's glued texts, by glue name."""
+    """The scorecard chapter's glued texts, by glue name; `unlearned`: the seeds set
+    aside, with their in-distribution errors."""
     titles = {c.key: c.title for c in PARTS}
-    mechanism = [v for v in parts if v.key[0] in "456"]  # the spectral claims' parts
+    mechanism = [v for v in parts if PART_OF[v.key] in ("4", "5", "6", "7b")]
     failed = [
         f"claim {v.key} (holds in {v.seeds_holding} of {v.seeds} seeds)"
         for v in verdicts
@@ -43,13 +89,13 @@ def scorecard_texts(
         )
         or "none",
         "sc_held": count_holding(verdicts),
+        "sc_before_controls": before_controls(verdicts),
+        "sc_on_edge": on_edge(verdicts, parts),
+        "sc_unlearned": unlearned_text(unlearned),
         "sc_seed_share": as_text(seed_share, ".0%"),
         "sc_failed": ", ".join(failed) or "none",
         "sc_split": ", ".join(split) or "none",
-        **{
-            f"sc_claim_{number}": OUTCOME_TEXTS[v.holds]
-            for number, v in enumerate(verdicts, start=1)
-        },
+        **{f"sc_claim_{v.key}": v.status for v in verdicts},
     }
 
 
@@ -62,8 +108,39 @@ def findings_texts(
         "bf_preset": preset,
         "bf_parts": rests_on_bound(parts, verdicts),
         "bf_held": count_holding(verdicts),
+        "bf_before_controls": before_controls(verdicts),
+        "bf_on_edge": on_edge(verdicts, parts),
         "bf_failed": ", ".join(failed) if failed else "none",
+        **{f"bf_finding_{v.key}": v.status for v in verdicts},
     }
+
+
+def before_controls(verdicts: Sequence[Verdict]) -> str:
+    """'2 (2a not), 5 (5a, 5b not)': the verdicts that hold only before their
+    controls, with the parts that fail."""
+    held = [
+        f"{v.key} ({', '.join(v.failed_controls)} not)"
+        for v in verdicts
+        if v.status == BEFORE_CONTROLS
+    ]
+    return ", ".join(held) or "none"
+
+
+def on_edge(verdicts: Sequence[Verdict], parts: Sequence[Verdict]) -> str:
+    """'2a (−1%), 3a (+9%)': the verdicts and parts whose seed mean lies within the
+    edge of its threshold, with its margin."""
+    edge = [
+        f"{v.key} ({v.margin['mean']:+.0%})" for v in (*verdicts, *parts) if v.on_edge
+    ]
+    return ", ".join(edge) or "none"
+
+
+def unlearned_text(unlearned: dict[str, float]) -> str:
+    """'seed 1 (median error 0.20 in distribution)' for each seed set aside."""
+    seeds = [
+        f"seed {s} (median error {e:.2g} in distribution)" for s, e in unlearned.items()
+    ]
+    return ", ".join(seeds) or "none"
 
 
 def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
@@ -74,10 +151,10 @@ def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -
     explained = {c.key: c.explanation for c in PARTS}
     main = {v.key: v.holds for v in verdicts}
     sentences = []
-    for key in dict.fromkeys(v.key[:-1] for v in parts):
-        mine = [v for v in parts if v.key[:-1] == key]
+    for key in dict.fromkeys(PART_OF[v.key] for v in parts):
+        mine = [v for v in parts if PART_OF[v.key] == key]
         group = {explained[v.key]: v.holds for v in mine}
-        name = f"Claim {key}" if key.isdigit() else f"Finding {key}"
+        name = f"Claim {key}" if key[0].isdigit() else f"Finding {key}"
         # a part some seeds pass and most do not is split, not failed
         split = {
             explained[v.key]: f"{v.seeds_holding} of {v.seeds}"
@@ -117,7 +194,8 @@ def _titles(explanations) -> str:
 
 
 def count_holding(verdicts: Sequence[Verdict]) -> str:
-    """'4 of 7', or '4 of 6 tested' when some verdicts could not be tested."""
+    """'1 of 8' (the verdicts that hold, their controls included), or '1 of 7 tested'
+    when some could not be tested."""
     tested = [v for v in verdicts if v.holds is not None]
     total = f"{len(tested)} tested" if len(tested) < len(verdicts) else len(verdicts)
-    return f"{sum(v.holds for v in tested)} of {total}"
+    return f"{sum(v.status == HOLDS for v in tested)} of {total}"

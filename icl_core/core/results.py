@@ -232,14 +232,17 @@ def checkpoints_of(data: dict[str, dict]) -> dict[str, str]:
 def write_verdicts(
     path: str | Path,
     verdicts: Sequence,
-    seed_share: float,
+    rule: str,
     key: str,
     checkpoints: dict,
     parts: Sequence = (),
+    unlearned: dict | None = None,
 ) -> None:
-    """Judged verdicts (`claims` of the scorecard, `findings`): the rule, one entry per
-    verdict under `key` (its text under the singular of `key`), the verdicts' re-judged
-    `parts` (if any) under "parts", and the checkpoints they rest on."""
+    """Judged verdicts (`claims` of the scorecard, `findings`): the `rule`, one entry
+    per verdict under `key` (its text under the singular of `key`), the verdicts'
+    re-judged `parts` (if any) under "parts", the training seeds set aside (`unlearned`:
+    their rule and the seeds with their in-distribution errors), and the checkpoints
+    they rest on."""
 
     def entries(values) -> list[dict]:
         return [
@@ -253,8 +256,8 @@ def write_verdicts(
     write_json(
         path,
         {
-            "rule": f"holds for the across-seed mean and in at least {seed_share:.0%} "
-            "of seeds",
+            "rule": rule,
+            "unlearned_seeds": unlearned or {},
             key: entries(verdicts),
             **({"parts": entries(parts)} if parts else {}),
             "checkpoints": checkpoints,

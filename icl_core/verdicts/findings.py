@@ -4,7 +4,11 @@ simpler explanations."""
 
 from __future__ import annotations
 
+from ..analysis.interventions import PatchRule
 from .claims import FREE_UNTESTED, Claim, Condition, part
+
+# finding A's margin over random planes: the patching rule's own, set before any result
+PATCH_MARGIN = PatchRule().margin
 
 _NO_COVERAGE = (
     "coverage models (with and without the bound) not measured at this preset"
@@ -70,7 +74,8 @@ FINDING_PARTS: tuple[Claim, ...] = (
             title,
             Condition(f"coverage_reach_{name}", ">=", "training_range"),
             criterion="the coverage model's error within ×{invariance_factor:g} of "
-            "c = 0 for every c up to {training_range:g}",
+            "c = 0 and below that of predicting the context's mean of y or 0 for every "
+            "c up to {training_range:g}",
             fmt=".3g",
             mean_of_seeds=True,
             untested=untested,
@@ -101,17 +106,23 @@ FINDINGS: tuple[Claim, ...] = (
     Claim(
         "A",
         "signature_intervention",
-        "Repairing the signature subspace does not fully restore the loss: the "
-        "signature is not causal for it in full",
-        "not fully causal",
-        Condition("not_causal", ">=", 1.0),
-        "seeds whose conclusion is not 'causal'",
-        "the patching rule's conclusion on x ~ N(c·1, I) with w ⊥ 1, at the last "
-        "layer, is 'not causal' or 'partly causal'",
-        "'{patching_conclusion}' for the seed mean at layer {patching_layer}: "
-        "repairing removes {patching_restore:.2f} of the error, spoiling induces "
-        "{patching_break:.2f} ('{patching_conclusion_x_mean}' on x ~ N(c·1, I))",
-        untested="the patching test is inconclusive: {patching_reason}",
+        "Beyond the direction the prediction reads, repairing the signature plane "
+        "restores part of the loss",
+        "causal beyond the read-out",
+        Condition("patching_beyond_readout", ">=", PATCH_MARGIN),
+        "share removed beyond random planes",
+        "on x ~ N(c·1, I) with w ⊥ 1: the signature plane with its read-out component "
+        f"removed repairs ≥ {PATCH_MARGIN:g} more of the error than any random plane "
+        "at the last layer, and the whole plane does so at some layer before the last",
+        "the plane without its read-out component removes "
+        "{patching_without_readout:.2f} of the error at layer {patching_layer} "
+        "(random planes up to {patching_random:.2f}; the read-out direction alone "
+        "{patching_readout:.2f}; the whole plane {patching_restore:.2f}); before the "
+        "last layer the whole plane's best margin over random planes is "
+        "{patching_before_last:.2f} (layer {patching_before_last_layer})",
+        requires=((Condition("patching_before_last", ">=", PATCH_MARGIN),),),
+        untested="the patching test is inconclusive, or ran without the read-out "
+        "control: {patching_reason}",
     ),
     Claim(
         "B",
@@ -146,8 +157,9 @@ FINDINGS: tuple[Claim, ...] = (
         "covered range",
         Condition("coverage_reach", ">=", "training_range"),
         "largest invariant |c|",
-        "error within ×{invariance_factor:g} of c = 0 for every c in "
-        "[-{training_range:g}, {training_range:g}] (measured: the largest such bound)",
+        "error within ×{invariance_factor:g} of c = 0 and below that of predicting "
+        "the context's mean of y or 0, for every c in [-{training_range:g}, "
+        "{training_range:g}] (measured: the largest such bound)",
         fmt=".3g",
         mean_of_seeds=True,
         untested=COVERAGE_UNTESTED,
@@ -160,6 +172,8 @@ FINDINGS: tuple[Claim, ...] = (
         Condition("coverage_edge_growth", ">", "invariance_factor"),
         "error growth at the edge",
         "error at c = ±{coverage_edge:g} > ×{invariance_factor:g} that at c = 0",
+        "×{coverage_edge_vs_trivial:.2g} the error of predicting the context's mean "
+        "of y or 0, the better, there",
         fmt=".3g",
         unit="×",
         mean_of_seeds=True,
@@ -185,9 +199,9 @@ FINDINGS: tuple[Claim, ...] = (
         "random directions cover 1",
         Condition("coverage_random_reach", ">=", "training_range"),
         "largest invariant |c| along 1",
-        "error within ×{invariance_factor:g} of c = 0 for every c in "
-        "[-{training_range:g}, {training_range:g}] along 1 (measured: the largest "
-        "such bound)",
+        "error within ×{invariance_factor:g} of c = 0 and below that of predicting "
+        "the context's mean of y or 0, for every c in [-{training_range:g}, "
+        "{training_range:g}] along 1 (measured: the largest such bound)",
         fmt=".3g",
         mean_of_seeds=True,
         untested=COVERAGE_UNTESTED,

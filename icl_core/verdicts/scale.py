@@ -1,7 +1,7 @@
 """The comparison across scales: one preset's results read for it (its size, each
-claim's key quantity per training seed, its verdicts), how each verdict moves between
-two presets that differ in one factor (`FACTORS`), and the training seeds that did not
-learn the task, which a verdict may fail through alone.
+claim's key quantity per training seed that learned the task, its verdicts, the seeds
+set aside), and how each verdict moves between two presets that differ in one factor
+(`FACTORS`).
 
 A move across a factor is judged over the training seeds both presets have; a flip
 counts only where the verdict changes and the seed ranges of its key quantity
@@ -20,10 +20,15 @@ import numpy as np
 from ..analysis.shift_sweeps import MODERATE_SHIFT
 from ..core import checkpoint
 from ..core.presets import PRESETS
-from ..core.results import checkpoints_of, one_seed, read_results, rebased
+from ..core.results import checkpoints_of, one_seed, rebased
 from ..core.storage import write_json
 from .claims import CLAIM_PARTS, CLAIMS, Claim, Thresholds, Verdict
-from .scorecard import STANDARD_MODEL_RESULTS, quantities
+from .scorecard import (
+    STANDARD_MODEL_RESULTS,
+    quantities,
+    read_judged,
+    unlearned_seeds,
+)
 
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
 
@@ -48,14 +53,13 @@ STANDARD_QUANTITIES = (
     "signature_centred",
     "drop_beyond_input",
     "sigma1_growth_beyond_input",
-    "centred_drop_beyond_input",
     "within_shift_spearman",
     "partial_spearman",
 )
 
 
 # the parts of `claims.CLAIM_PARTS` the Scale chapter compares across presets
-SCALE_PARTS = ("4a", "4b", "5a", "5b", "5c", "6a", "6b")
+SCALE_PARTS = ("4a", "4b", "5a", "5b", "6a", "6b", "7ba")
 
 
 def scale_parts() -> tuple[Claim, ...]:
@@ -81,8 +85,9 @@ class PresetSummary:
     steps: int
     train_seconds: float  # the standard model's first seed
     train_device: str
-    seeds: list[int]
-    pretraining_seeds: list[int]  # the seeds claim 7 is judged over
+    seeds: list[int]  # the standard model's training seeds that learned the task
+    unlearned: dict[str, float]  # the others: seed -> in-distribution error
+    pretraining_seeds: list[int]  # the seeds claims 7a and 7b are judged over
     pretraining: list[str]
     quantities: dict[str, list[float]]
     # each claim's and part's own criterion at each of its seeds (None: not measured)
@@ -102,26 +107,38 @@ def presets_with_results(results: str | Path, wanted: list[str]) -> list[str]:
     ]
 
 
+# each claim 7 quantity kept per pretraining seed
+PRETRAINING_QUANTITIES = (
+    "own_lowest_error_share",
+    "own_highest_score_share",
+    "own_score_beyond_input",
+)
+
+
 def preset_summary(results: str | Path, preset: str) -> PresetSummary:
-    """Read a preset's results (refusing stale ones) and the standard model's
-    checkpoint for its size."""
-    data = read_results(
-        Path(results, preset), RESULTS, same_models=STANDARD_MODEL_RESULTS
-    )
+    """Read a preset's results (refusing stale ones, and any that average in a seed
+    that did not learn the task) and the standard model's checkpoint for its size."""
+    folder = Path(results, preset)
+    names = (*STANDARD_MODEL_RESULTS, "pretraining", "scorecard")
+    data = read_judged(folder, names)
     ind, pre = data["in_distribution"], data["pretraining"]
     payload = checkpoint.read(Path(results, ind["checkpoint"]))
     model, train = payload["config"]["model"], payload["config"]["train"]
+    seeds = [s["seed"] for s in data["distribution_shift"]["seeds"]]
+
+    def at(name: str, seed: int) -> dict:
+        index = [s["seed"] for s in data[name]["seeds"]].index(seed)
+        return one_seed(data[name], index)
+
     per_seed = [
-        quantities({n: one_seed(data[n], i) for n in STANDARD_MODEL_RESULTS})
-        for i in range(len(ind["seeds"]))
+        quantities({n: at(n, seed) for n in STANDARD_MODEL_RESULTS}) for seed in seeds
     ]
     per_pretraining_seed = [
         quantities({"pretraining": one_seed(pre, j)}) for j in range(len(pre["seeds"]))
     ]
     quantities_by_seed = {k: [q[k] for q in per_seed] for k in STANDARD_QUANTITIES}
-    quantities_by_seed["own_distribution_wins"] = [
-        q["own_distribution_wins"] for q in per_pretraining_seed
-    ]
+    for k in PRETRAINING_QUANTITIES:
+        quantities_by_seed[k] = [q[k] for q in per_pretraining_seed]
     seed_holds = {
         claim.key: [
             claim.holds(q, Thresholds())
@@ -140,7 +157,8 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         steps=train["steps"],
         train_seconds=float(payload["seconds"]),
         train_device=payload.get("device", "unknown"),
-        seeds=[s["seed"] for s in ind["seeds"]],
+        seeds=seeds,
+        unlearned=unlearned_seeds(ind),
         pretraining_seeds=[s["seed"] for s in pre["seeds"]],
         pretraining=list(pre["models"]),
         quantities=quantities_by_seed,
@@ -335,45 +353,6 @@ def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
     ]
 
 
-# the seeds that did not learn the task ---------------------------------------------
-
-
-def unlearned_seeds(summary: PresetSummary, match_error: float) -> list[int]:
-    """The training seeds whose model does not match least squares in distribution
-    (claim 1's criterion fails for that seed): every other verdict at such a seed is
-    about a model that has not learned the task."""
-    errors = summary.quantities["in_distribution_error"]
-    return [seed for seed, e in zip(summary.seeds, errors) if e >= match_error]
-
-
-def held_by_learned_seeds(
-    summary: PresetSummary, claim: Claim, match_error: float
-) -> tuple[int, int]:
-    """(seeds holding, seeds) of the claim's own criterion over the seeds that learned
-    the task (`unlearned_seeds` set aside): whether a split verdict splits along them."""
-    unlearned = set(unlearned_seeds(summary, match_error))
-    kept = [
-        holds
-        for seed, holds in zip(seeds_of(summary, claim), summary.seed_holds[claim.key])
-        if seed not in unlearned and holds is not None
-    ]
-    return sum(kept), len(kept)
-
-
-def fails_through_unlearned(
-    summary: PresetSummary, claim: Claim, match_error: float
-) -> bool:
-    """Whether a claim fails at a preset although its own criterion holds in every seed
-    there that learned the task."""
-    holding, seeds = held_by_learned_seeds(summary, claim, match_error)
-    return (
-        verdict_of(summary, claim).holds is False
-        and bool(unlearned_seeds(summary, match_error))
-        and seeds > 0
-        and holding == seeds
-    )
-
-
 # scale.json ------------------------------------------------------------------------
 
 
@@ -396,6 +375,7 @@ def write_scale(
                     "train_seconds": s.train_seconds,
                     "train_device": s.train_device,
                     "seeds": s.seeds,
+                    "unlearned_seeds": s.unlearned,
                     "pretraining_seeds": s.pretraining_seeds,
                     "pretraining": s.pretraining,
                     "quantities": s.quantities,

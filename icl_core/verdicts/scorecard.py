@@ -25,13 +25,25 @@ from ..analysis import (
     shift_sweeps,
 )
 from ..core.results import (
+    StaleResultsError,
     format_range,
     judged_checkpoints,
     one_seed,
     read_results,
     write_verdicts,
 )
-from .claims import CLAIM_PARTS, CLAIMS, Claim, Thresholds, Verdict
+from .claims import (
+    BEFORE_CONTROLS,
+    CLAIM_PARTS,
+    CLAIMS,
+    EDGE,
+    FAILS,
+    HOLDS,
+    THRESHOLD_RANGE,
+    Claim,
+    Thresholds,
+    Verdict,
+)
 from .findings import FINDING_PARTS, FINDINGS
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
@@ -48,15 +60,15 @@ def judge(
     t: Thresholds,
 ) -> Verdict:
     """A claim's verdict: it holds when it holds on the `mean` quantities (or, for a
-    `mean_of_seeds` claim, on the mean of the per-seed key quantity) and in at least
-    `t.seed_share` of the seeds."""
+    `mean_of_seeds` claim, on the mean of the per-seed quantities) and in at least
+    `t.seed_share` of the seeds; with its margin from the threshold and its verdict at
+    the thresholds of `THRESHOLD_RANGE`."""
     heading, values = claim.heading(t), dataclasses.asdict(t)
     if mean.get(claim.quantity) is None:
         criterion = claim.criterion.format(**{**mean, **values})
         untested = claim.untested.format(**mean)
         return Verdict(heading, untested, criterion, None, 0, 0, claim.key)
     per_seed = [q for q in per_seed if q.get(claim.quantity) is not None]
-    seeds = [bool(claim.holds(q, t)) for q in per_seed]
     if claim.mean_of_seeds:
         mean = {
             k: float(np.mean([q[k] for q in per_seed]))
@@ -65,23 +77,55 @@ def judge(
         }
         key = [q[claim.quantity] for q in per_seed]
         measured = f"{format_range(key, claim.fmt)}{claim.unit}"
+        if claim.measured:
+            measured += "; " + claim.measured.format(**mean)
     else:
         measured = claim.measured.format(**mean)
+
+    def overall(scale: float) -> tuple[bool, int]:
+        seeds = sum(bool(claim.holds(q, t, scale)) for q in per_seed)
+        kept = claim.holds(mean, t, scale) and seeds >= t.seed_share * len(per_seed)
+        return bool(kept), seeds
+
+    holds, holding = overall(1.0)
+    margin = claim.key_condition.margin
     return Verdict(
         heading,
         measured,
         claim.criterion.format(**{**mean, **values}),
-        bool(claim.holds(mean, t) and sum(seeds) >= t.seed_share * len(seeds)),
-        sum(seeds),
-        len(seeds),
+        holds,
+        holding,
+        len(per_seed),
         claim.key,
+        status=HOLDS if holds else FAILS,
+        margin={
+            "mean": margin(mean[claim.quantity], t),
+            "seeds": [margin(q[claim.quantity], t) for q in per_seed],
+        },
+        on_edge=abs(margin(mean[claim.quantity], t)) < EDGE,
+        holds_at={f"{s:g}": overall(s)[0] for s in THRESHOLD_RANGE},
     )
+
+
+def with_controls(verdicts: list[Verdict], parts: list[Verdict]) -> list[Verdict]:
+    """The verdicts with their status set by their `parts`: one that holds while a
+    part of it fails holds only before its controls, naming those parts."""
+    owner = {c.key: c.part_of for c in PARTS}
+    out = []
+    for v in verdicts:
+        failed = tuple(
+            p.key for p in parts if owner[p.key] == v.key and p.holds is False
+        )
+        if v.holds and failed:
+            v = dataclasses.replace(v, status=BEFORE_CONTROLS, failed_controls=failed)
+        out.append(v)
+    return out
 
 
 def parts_of(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
     """The parts (`PARTS`) that re-judge some of `claims`."""
     keys = {c.key for c in claims}
-    return tuple(c for c in PARTS if c.key[:-1] in keys)
+    return tuple(c for c in PARTS if c.part_of in keys)
 
 
 def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
@@ -127,27 +171,86 @@ def judge_all(
     return verdicts
 
 
+# the standard model's results that analyse only the training seeds that learned the
+# task (`book.runs.learned_seeds`); in_distribution.json keeps every seed, for claim 1
+LEARNED_ONLY = (
+    "distribution_shift",
+    "spectral",
+    "output_range",
+    "signature_intervention",
+    "garg_battery",
+)
+
+
+def unlearned_seeds(ind: dict, t: Thresholds = Thresholds()) -> dict[str, float]:
+    """The standard model's training seeds (as JSON keys) that did not learn the task,
+    with their in-distribution median error at the last query: at least claim 1's
+    `match_error`, the one rule every chapter sets such seeds aside by."""
+    errors = {
+        str(s["seed"]): s["error_median"]["transformer"][-1] for s in ind["seeds"]
+    }
+    return {seed: e for seed, e in errors.items() if e >= t.match_error}
+
+
+def read_judged(
+    folder: str | Path, names, t: Thresholds = Thresholds()
+) -> dict[str, dict]:
+    """The results `names` and in_distribution.json in `folder`, refusing stale ones,
+    standard-model results that summarise different checkpoints, and any that average
+    in a seed that did not learn the task (`unlearned_seeds`)."""
+    names = dict.fromkeys(("in_distribution", *names))
+    same = [n for n in STANDARD_MODEL_RESULTS if n in names and n != "in_distribution"]
+    data = read_results(folder, names, same_models=same)
+    aside = unlearned_seeds(data["in_distribution"], t)
+    for name in (n for n in LEARNED_ONLY if n in data):
+        mixed = sorted(aside.keys() & {str(s["seed"]) for s in data[name]["seeds"]})
+        if mixed:
+            raise StaleResultsError(
+                f"{Path(folder, name)}.json averages in training seeds {mixed}, whose "
+                f"models did not learn the task (in-distribution error ≥ "
+                f"match_error={t.match_error:g}); rerun its chapter, which sets them "
+                "aside"
+            )
+    return data
+
+
 def scorecard(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]:
-    """Judge every claim from the results in `folder`, refusing results from different
-    checkpoints."""
-    data = read_results(folder, RESULTS, same_models=STANDARD_MODEL_RESULTS)
-    return judge_all(CLAIMS, data, t)
+    """Judge every claim from the results in `folder`, each with its status under its
+    parts (`with_controls`)."""
+    verdicts = judge_all(CLAIMS, read_judged(folder, RESULTS, t), t)
+    return with_controls(verdicts, judged_parts(folder, CLAIMS, t))
 
 
 def findings(folder: str | Path, t: Thresholds = Thresholds()) -> list[Verdict]:
-    """Judge every finding from the results in `folder`, refusing results computed
-    from checkpoints that have changed since."""
-    return judge_all(FINDINGS, read_results(folder, FINDINGS_RESULTS), t)
+    """Judge every finding from the results in `folder`, each with its status under
+    its parts."""
+    verdicts = judge_all(FINDINGS, read_judged(folder, FINDINGS_RESULTS, t), t)
+    return with_controls(verdicts, judged_parts(folder, FINDINGS, t))
 
 
 def judged_parts(
     folder: str | Path, claims: tuple[Claim, ...] = CLAIMS, t: Thresholds = Thresholds()
 ) -> list[Verdict]:
     """The parts of `claims` re-judged within the bound, on the control family, without
-    the bound and in normalised error (`scorecard.PARTS`), from the results they read."""
+    the bound, in normalised error and beyond the input (`scorecard.PARTS`), from the
+    results they read; a part whose results file does not exist is not tested."""
     chosen = parts_of(claims)
-    names = dict.fromkeys(c.results for c in chosen)
-    return judge_all(chosen, read_results(folder, names), t)
+    names = [
+        n
+        for n in dict.fromkeys(c.results for c in chosen)
+        if Path(folder, f"{n}.json").is_file()
+    ]
+    judged = judge_all(
+        tuple(c for c in chosen if c.results in names), read_judged(folder, names, t), t
+    )
+    by_key = {v.key: v for v in judged}
+    return [
+        by_key.get(c.key)
+        or Verdict(
+            c.heading(t), f"{c.results}.json not measured", "", None, 0, 0, c.key
+        )
+        for c in chosen
+    ]
 
 
 # the results each kind of verdict file judges
@@ -164,11 +267,24 @@ def write_judged(
 ) -> None:
     """`scorecard.json` (`kind` "claims") or `findings.json` ("findings"), with the
     checkpoints the results it judged (in the folder `judged`, by default its own) were
-    computed from; `parts`, the verdicts' re-judged parts, under "parts"."""
+    computed from and the training seeds set aside as not having learned the task;
+    `parts`, the verdicts' re-judged parts, under "parts"."""
     if kind not in JUDGED:
         raise ValueError(
             f"kind={kind!r} is not allowed; expected one of {list(JUDGED)}"
         )
+    folder = judged or Path(path).parent
     names = JUDGED[kind] + (("output_range",) if parts else ())
-    used = judged_checkpoints(judged or Path(path).parent, names, path)
-    write_verdicts(path, verdicts, t.seed_share, kind, used, parts)
+    used = judged_checkpoints(folder, names, path)
+    ind = read_results(folder, ["in_distribution"])["in_distribution"]
+    rule = (
+        f"holds for the across-seed mean and in at least {t.seed_share:.0%} of seeds; "
+        f"'{BEFORE_CONTROLS}' where it holds and a part of it does not; on the edge "
+        f"where the mean lies within {EDGE:.0%} of its threshold"
+    )
+    unlearned = {
+        "rule": f"in-distribution median error at the last query ≥ {t.match_error:g}: "
+        "set aside by every chapter of the standard model, judged in claim 1 alone",
+        "seeds": unlearned_seeds(ind, t),
+    }
+    write_verdicts(path, verdicts, rule, kind, used, parts, unlearned)
