@@ -299,15 +299,9 @@ def spectral_quantities(spec: dict) -> dict[str, Any]:
         - max(centred_layer0[zero], centred_untrained[zero]),
         "drop_beyond_input": q["signature_drop"]
         - max(q["drop_layer0"], q["drop_untrained"]),
-        "centred_drop": drop(centred),
-        "centred_drop_layer0": drop(centred_layer0),
-        "centred_drop_untrained": drop(centred_untrained),
         "sigma1_growth_beyond_input": q["sigma1_growth"]
         / max(q["sigma1_growth_layer0"], q["sigma1_growth_untrained"]),
     }
-    q["centred_drop_beyond_input"] = q["centred_drop"] - max(
-        q["centred_drop_layer0"], q["centred_drop_untrained"]
-    )
     for name, key in (
         ("spearman", "spearman_signature_vs_loss"),
         ("within_shift_spearman", "within_shift_spearman"),

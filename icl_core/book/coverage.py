@@ -3,7 +3,7 @@ error and signature score along the mean shift (`analysis.coverage.coverage_swee
 
 from __future__ import annotations
 
-from ..analysis.coverage import coverage_measures
+from ..analysis.coverage import TRIVIAL, coverage_measures
 from ..core.results import format_range
 from .glue import as_text
 
@@ -20,7 +20,9 @@ def texts(
     n_prompts: int,
 ) -> dict[str, str]:
     """Every text the chapter quotes, by glue name: per model, its reach, its error at
-    c = 0, its growth at the sweep's edge and its signature's drop."""
+    c = 0, its growth at the sweep's edge (and against the predictors that ignore x
+    there) and its signature's drop; and the sentence that places the coverage
+    model's reach against its training range."""
     out = {
         "cov_preset": preset,
         "cov_n_prompts": as_text(n_prompts),
@@ -35,6 +37,7 @@ def texts(
                 s["signature_score"],
                 training_range,
                 invariance_factor,
+                [s["trivial_error"][m] for m in TRIVIAL],
             )
             for s in seeds
         ]
@@ -45,6 +48,24 @@ def texts(
                 [x["edge_growth"] for x in measures], ".3g"
             )
             + "×",
+            f"cov_edge_trivial_{short}": format_range(
+                [x["edge_vs_trivial"] for x in measures], ".2g"
+            )
+            + "×",
             f"cov_drop_{short}": format_range([x["drop"] for x in measures]),
         }
+        if model == "x_mean_spread":
+            reach = min(x["reach"] for x in measures)
+            out["cov_reach_sentence"] = REACH[
+                (reach > training_range) - (reach < training_range)
+            ]
     return out
+
+
+# where the coverage model's smallest reach over its seeds lies against its range
+REACH = {
+    1: "Every seed reaches past the range it was pretrained on.",
+    0: "Every seed reaches the edge of the range it was pretrained on, and no seed "
+    "falls short of it.",
+    -1: "Some seed falls short of the range it was pretrained on.",
+}

@@ -6,23 +6,51 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.shift_sweeps import best_shift, own_wins
+from ..analysis.shift_sweeps import best_shift, own_advantage, own_wins
+from ..core.results import format_range
+from ..verdicts.claims import Thresholds
 from .glue import as_text
+
+# whether the smallest margin of the own-distribution advantage over its references
+# (claim 7b's part) reaches the scorecard's input_margin
+SIGNATURE_MOVES = {
+    True: "The trained model prefers its own distribution beyond what its embedding "
+    "and an untrained twin already show: the signature moves with pretraining through "
+    "what the blocks compute.",
+    False: "Its embedding (layer 0) or an untrained twin of the same architecture "
+    "already prefers each model's own distribution as much or more, so the signature's "
+    "move with pretraining is largely there before any trained block.",
+}
 
 
 def texts(
     errors: list[np.ndarray],
     scores: list[np.ndarray],
+    input_scores: list[dict[str, np.ndarray]],
     median_error: dict[str, np.ndarray],
     shifts: list[float],
     preset: str,
     n_prompts: int,
 ) -> dict[str, str]:
     """Every text the chapter quotes, by glue name. `errors`, `scores`: each training
-    seed's (models, tests) matrices; `median_error`: model -> (seeds, shifts)."""
+    seed's (models, tests) matrices; `input_scores`: each seed's score matrices of
+    the embedding ("layer0") and the untrained twins; `median_error`: model ->
+    (seeds, shifts)."""
     n = len(median_error)
     wins = [own_wins(e, s) for e, s in zip(errors, scores)]
     error_wins, score_wins = own_wins(np.mean(errors, 0), np.mean(scores, 0))
+    advantage = {
+        name: [own_advantage(x[name]).mean() for x in input_scores]
+        for name in ("layer0", "untrained")
+    }
+    advantage["trained"] = [own_advantage(x).mean() for x in scores]
+    beyond = [
+        (
+            own_advantage(s)
+            - np.maximum(own_advantage(x["layer0"]), own_advantage(x["untrained"]))
+        ).min()
+        for s, x in zip(scores, input_scores)
+    ]
 
     def best(name: str) -> str:
         return as_text(
@@ -39,4 +67,9 @@ def texts(
         "pt_seeds_all_score": as_text(sum(bool(s.all()) for _, s in wins)),
         "pt_best_standard": best("standard"),
         "pt_best_shifted": best("x_shifted"),
+        **{f"pt_advantage_{k}": format_range(v) for k, v in advantage.items()},
+        "pt_beyond_input": format_range(beyond),
+        "pt_signature_moves": SIGNATURE_MOVES[
+            bool(np.mean(beyond) >= Thresholds().input_margin)
+        ],
     }

@@ -10,10 +10,12 @@ from ..analysis.interventions import (
     MEANING,
     RANDOM,
     RANDOMS,
+    READOUT,
     REFERENCE_DIRECTIONS,
     SIGNATURE,
     TOP,
     TOP_DIRECTIONS,
+    WITHOUT_READOUT,
     PatchingVerdict,
     PatchRule,
     over_seeds,
@@ -62,6 +64,26 @@ def rule_table(per_seed: list[dict], verdict: PatchingVerdict, family: str) -> T
     return headers, rows
 
 
+def readout_table(per_seed: list[dict], verdict: PatchingVerdict) -> Table:
+    """On the control family, at every layer: the share of the error that repairing
+    the signature plane, the read-out direction alone, and the plane with its
+    read-out component removed each remove, beside the best random plane."""
+    names = (SIGNATURE, READOUT, WITHOUT_READOUT)
+    rows = [
+        [
+            layer,
+            *(
+                format_range(at_layer(per_seed, name, CONTROL, "restore", layer))
+                for name in names
+            ),
+            format_range(best_random(per_seed, CONTROL, "restore", layer)),
+        ]
+        for layer in range(len(verdict.by_layer[CONTROL]))
+    ]
+    headers = ["layer", "plane", "read-out direction", "plane without it", "random"]
+    return headers, rows
+
+
 def texts(
     per_seed: list[dict],
     verdict: PatchingVerdict,
@@ -107,6 +129,10 @@ def texts(
             },
         }
     out["iv_restore_full_x_mean"] = at_layer(per_seed, FULL, "x_mean", "restore", layer)
+    out["iv_restore_readout"] = at_layer(per_seed, READOUT, CONTROL, "restore", layer)
+    without = at_layer(per_seed, WITHOUT_READOUT, CONTROL, "restore", layer)
+    out["iv_restore_without_readout"] = without
+    out["iv_beyond_readout"] = without - out["iv_restore_random"]
     for name, key in ((SIGNATURE, "signature"), (RANDOM, "random"), (TOP, "top")):
         size = at_layer(per_seed, name, CONTROL, "restore", layer, "edit_size")[:, 1:]
         out[f"iv_size_{key}"] = size.reshape(n_seeds, -1).mean(axis=1)
@@ -118,12 +144,16 @@ def texts(
         "iv_mean_token_cos": mean_token[:, layer],
     }
     early = over_seeds(per_seed, SIGNATURE, CONTROL, "restore")[:, :-1]
+    early_random = np.stack(
+        [best_random(per_seed, CONTROL, "restore", k) for k in range(layer)], axis=1
+    )
     identity = [max(s["controls"]["identity at c = 0"].values()) for s in per_seed]
     return {
         name: value if isinstance(value, str) else format_range(value)
         for name, value in out.items()
     } | {
         "iv_restore_early": as_text(early.mean(axis=0).max(), ".2f"),
+        "iv_early_margin": as_text((early - early_random).mean(axis=0).max(), ".2f"),
         "iv_early_last": as_text(layer - 1),
         "iv_identity": as_text(max(identity), ".1g"),
     }

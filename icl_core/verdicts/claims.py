@@ -164,6 +164,9 @@ class Claim:
     untested: str = ""  # what is shown where the preset lacks the models it needs
     explanation: Explanation | None = None  # a part's: the one it rules out
     part_of: str = ""  # a part's: the key of the claim or finding it re-measures
+    # False for a share that must be complete (its threshold is 1, all): its margin is
+    # recorded, but it has no edge and is not re-judged at other thresholds
+    graded: bool = True
 
     @property
     def quantity(self) -> str:
@@ -280,6 +283,7 @@ CLAIMS: tuple[Claim, ...] = (
         "error",
         "own model lowest error on {own_lowest_error} of {n_pretrained} distributions",
         untested="only {pretrained_models} pretrained at this preset",
+        graded=False,
     ),
     Claim(
         "7b",
@@ -293,6 +297,7 @@ CLAIMS: tuple[Claim, ...] = (
         "own distribution highest score for {own_highest_score} of {n_pretrained} "
         "models",
         untested="only {pretrained_models} pretrained at this preset",
+        graded=False,
     ),
 )
 

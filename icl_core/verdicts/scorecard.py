@@ -102,8 +102,8 @@ def judge(
             "mean": margin(mean[claim.quantity], t),
             "seeds": [margin(q[claim.quantity], t) for q in per_seed],
         },
-        on_edge=abs(margin(mean[claim.quantity], t)) < EDGE,
-        holds_at={f"{s:g}": overall(s)[0] for s in THRESHOLD_RANGE},
+        on_edge=claim.graded and abs(margin(mean[claim.quantity], t)) < EDGE,
+        holds_at={f"{s:g}": overall(s)[0] for s in THRESHOLD_RANGE if claim.graded},
     )
 
 
