@@ -204,6 +204,19 @@ def trained_seeds(
     return runs
 
 
+def set_aside(
+    runs: list[TrainedModel], match_error: float = Thresholds().match_error
+) -> dict[str, float]:
+    """The in-distribution error (`evaluation.in_distribution_error`) of each of
+    `runs` whose model did not learn the task, keyed by its training seed as JSON
+    keys: a model whose median error at the last query is at least `match_error` has
+    not learned what the chapters study."""
+    errors = {
+        r.config.train.seed: in_distribution_error(r.model, r.config.task) for r in runs
+    }
+    return {str(s): e for s, e in errors.items() if e >= match_error}
+
+
 def learned_seeds(
     preset: str,
     results: str | Path,
@@ -213,21 +226,16 @@ def learned_seeds(
     training_budget: float = math.inf,
     match_error: float = Thresholds().match_error,
 ) -> tuple[list[int], dict[str, float]]:
-    """The standard model's training `seeds` whose model learned the task, and each
-    other seed's in-distribution error (keyed by the seed, as JSON keys): a model whose
-    median error at the last query (`evaluation.in_distribution_error`) is at least
-    `match_error` has not learned what the chapters study, so they set it aside and
-    report it apart rather than average it in."""
+    """The standard model's training `seeds` whose model learned the task, and the
+    others' in-distribution errors (`set_aside`): the chapters analyse the first and
+    report the second apart, never averaging them in."""
     runs = trained_seeds(preset, results, device, seeds, run_folder, training_budget)
-    errors = {
-        r.config.train.seed: in_distribution_error(r.model, r.config.task) for r in runs
-    }
-    unlearned = {str(s): e for s, e in errors.items() if e >= match_error}
+    unlearned = set_aside(runs, match_error)
     kept = [s for s in seeds if str(s) not in unlearned]
     if not kept:
         raise ValueError(
             f"seeds={seeds!r} is not allowed: no model among them learned the task "
-            f"(in-distribution errors {errors}, each at least match_error="
+            f"(in-distribution errors {unlearned}, each at least match_error="
             f"{match_error:g}); expected at least one seed whose model learned it"
         )
     return kept, unlearned
