@@ -22,10 +22,15 @@ def test_the_invariant_range_is_where_every_smaller_shift_stays_near_c_zero():
     assert invariant_range(SHIFTS, [5, 1, 1, 2, 5], factor=10) == 16
 
 
-def _setting(error, ols=1e-15, score=0.9, defined=3):
+def _setting(error, ols=1e-15, score=0.9, defined=3, trivial=5.0):
+    def method(value):
+        return {"median": [1.0, value, value], "mean": [1.0, value, value]}
+
     return {
-        "transformer": {"median": [1.0, error, error], "mean": [1.0, error, error]},
-        "ols": {"median": [1.0, ols, ols], "mean": [1.0, ols, ols]},
+        "transformer": method(error),
+        "ols": method(ols),
+        "context_mean": method(trivial),
+        "zero": method(2 * trivial),
         "defined": defined,
         "signature_score": score,
     }
@@ -180,6 +185,15 @@ def test_each_finding_fails_when_its_evidence_does(tmp_path):
         "F": False,
         "G": True,
     }
+
+
+def test_garg_robustness_needs_the_transformer_below_the_trivial_predictors(tmp_path):
+    battery = _battery_seed()
+    battery["settings"]["noisyLR"] = _setting(0.0102, trivial=0.01)
+    (b,) = [
+        v for v in findings(write_results(tmp_path, battery=battery)) if v.key == "B"
+    ]
+    assert b.holds is False  # growth ×2 only, but predicting the mean does better
 
 
 def test_finding_a_needs_the_signature_beyond_the_readout_at_every_layer(tmp_path):

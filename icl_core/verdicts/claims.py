@@ -68,8 +68,12 @@ class Condition:
         )
 
     def holds(self, q: dict[str, Any], t: Thresholds, scale: float = 1.0) -> bool:
-        """Whether `q` meets the condition, its threshold multiplied by `scale`."""
-        return bool(COMPARE[self.op](q[self.quantity], self.bound(t) * scale))
+        """Whether `q` meets the condition, its threshold multiplied by `scale`; a
+        quantity not measured does not."""
+        value = q.get(self.quantity)
+        return value is not None and bool(
+            COMPARE[self.op](value, self.bound(t) * scale)
+        )
 
     def margin(self, value: float, t: Thresholds) -> float:
         """How far `value` lies from the threshold, as a share of it: positive on the
