@@ -20,6 +20,10 @@ def test_the_invariant_range_is_where_every_smaller_shift_stays_near_c_zero():
     assert invariant_range(SHIFTS, [50, 1, 1, 2, 50], factor=10) == 4
     assert invariant_range(SHIFTS, [50, 30, 1, 2, 50], factor=10) == 0
     assert invariant_range(SHIFTS, [5, 1, 1, 2, 5], factor=10) == 16
+    # a model worse than a predictor that ignores x at c = 4 reaches no further
+    trivial = [[9, 9, 9, 1.5, 9], [9, 9, 9, 9, 9]]
+    assert invariant_range(SHIFTS, [5, 1, 1, 2, 5], factor=10, trivial=trivial) == 0
+    assert invariant_range(SHIFTS, [5, 1, 1, 2, 5], 10, [[9, 3, 2, 3, 4]]) == 4
 
 
 def _setting(error, ols=1e-15, score=0.9, defined=3, trivial=5.0):

@@ -10,7 +10,9 @@ from icl_core.analysis.evaluation import eval_prompts
 from icl_core.analysis.interventions import (
     FULL,
     RANDOM,
+    READOUT,
     SIGNATURE,
+    WITHOUT_READOUT,
     conclusion,
     intervention_experiment,
     patched,
@@ -19,6 +21,7 @@ from icl_core.analysis.interventions import (
     random_projectors,
     readout_direction,
     shares,
+    signature_subspaces,
 )
 from icl_core.core.samplers import shifted
 
@@ -140,6 +143,29 @@ def test_the_readout_direction_is_what_the_prediction_reads_at_the_last_layer():
     assert torch.allclose(preds - offset, along / scale)
 
 
+def test_the_plane_without_the_readout_leaves_the_readout_component_in_place():
+    torch.manual_seed(0)
+    model = InContextRegressor(CFG).eval()
+    readout = readout_direction(model)
+    subspaces = signature_subspaces(model, reference_prompts=20, seed=0)
+    for layer, named in enumerate(subspaces.named):
+        assert torch.allclose(named[READOUT] @ readout, readout)
+        assert torch.allclose(
+            named[WITHOUT_READOUT] @ readout, torch.zeros_like(readout)
+        )
+        # still a plane, inside the signature plane plus the read-out direction
+        assert torch.isclose(
+            torch.trace(named[WITHOUT_READOUT]), torch.tensor(2.0).double()
+        )
+        plane = subspaces.top[layer, :2]
+        span = projector(torch.cat([plane, readout[None]]))
+        assert torch.trace(span) == pytest.approx(3.0)
+        assert torch.allclose(span @ named[WITHOUT_READOUT], named[WITHOUT_READOUT])
+    receiver, donor = _stream(1, width=CFG.n_embd), _stream(2, width=CFG.n_embd)
+    edited = patched(receiver, donor, subspaces.named[-1][WITHOUT_READOUT])
+    assert torch.allclose(edited @ readout, receiver @ readout)
+
+
 def test_every_patch_leaves_an_unshifted_prompt_alone(record):
     _, record = record
     assert max(record["controls"]["identity at c = 0"].values()) < 1e-5
@@ -149,6 +175,9 @@ def test_every_patch_leaves_an_unshifted_prompt_alone(record):
         base = record["baseline_median_error"][family][0]
         signature = record["interventions"][SIGNATURE][family]["restore"]
         random = record["controls"][RANDOM][family]["break"]["median_error"]
+        readout = record["controls"][READOUT][family]["restore"]["median_error"]
+        assert np.allclose(readout[:, 0], base, rtol=1e-4)
+        assert WITHOUT_READOUT in record["interventions"]
         assert np.allclose(signature["median_error"][:, 0], base, rtol=1e-4)
         assert random.shape == (CFG.n_layer + 1, 2, 3)
         assert np.allclose(random[:, 0], base, rtol=1e-4)

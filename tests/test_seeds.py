@@ -44,3 +44,34 @@ def test_a_seed_list_from_papermills_command_line_is_accepted_and_bad_lists_are_
     for bad in ([], [0, 0], [-1], "[0, 1", [0.5]):
         with pytest.raises(ValueError, match=r"seeds=.*distinct integers >= 0"):
             check_parameters(seeds=parsed(bad))
+
+
+def test_the_own_distribution_advantage_is_the_diagonal_over_the_best_other():
+    from icl_core.analysis.shift_sweeps import own_advantage
+
+    score = np.array([[0.9, 0.5, 0.7], [0.2, 0.4, 0.6], [0.1, 0.1, 0.3]])
+    assert own_advantage(score) == pytest.approx([0.2, -0.2, 0.2])
+
+
+def test_a_model_that_did_not_learn_the_task_is_set_aside_by_its_training_seed():
+    from types import SimpleNamespace
+
+    import torch
+
+    from icl_core import InContextRegressor, ModelConfig
+    from icl_core.book.runs import set_aside
+    from icl_core.core.presets import PRETRAINING
+
+    torch.manual_seed(0)
+    model = InContextRegressor(ModelConfig(n_dims=3, n_points=7, n_layer=1)).eval()
+
+    def run(seed):
+        config = SimpleNamespace(
+            train=SimpleNamespace(seed=seed), task=PRETRAINING["standard"]
+        )
+        return SimpleNamespace(config=config, model=model)
+
+    # an untrained model predicts about 0: its error is about 1, far above 0.05
+    aside = set_aside([run(3), run(5)])
+    assert list(aside) == ["3", "5"] and min(aside.values()) > 0.5
+    assert set_aside([run(3)], match_error=10.0) == {}
