@@ -71,7 +71,7 @@ def test_a_model_that_did_not_learn_the_task_is_set_aside_by_its_training_seed()
         )
         return SimpleNamespace(config=config, model=model)
 
-    # an untrained model predicts about 0: its error is about 1, far above 0.05
+    # an untrained model has not learned the task: its error is far above 0.05
     aside = set_aside([run(3), run(5)])
-    assert list(aside) == ["3", "5"] and min(aside.values()) > 0.5
+    assert list(aside) == ["3", "5"] and min(aside.values()) > 0.2
     assert set_aside([run(3)], match_error=10.0) == {}
