@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..analysis.coverage import invariant_range
+from ..analysis.coverage import TRIVIAL, invariant_range
 from ..analysis.output_range import OutputRange, gd_fixed_key
 from ..core.results import Table, format_range
 from ..verdicts.claims import Verdict
@@ -356,9 +356,12 @@ def _coverage_texts(
     zero = s.coverage_shifts.index(0)
     spread_0 = np.median(spread.transformer[:, zero], axis=1)
 
+    # the predictors that ignore x: a model worse than them reaches no further
+    trivial = [np.median(spread.baselines[m], axis=1) for m in TRIVIAL]
+
     def reach(errors):
         return [
-            invariant_range(s.coverage_shifts, e, s.invariance_factor)
+            invariant_range(s.coverage_shifts, e, s.invariance_factor, trivial)
             for e in np.median(errors, axis=2)
         ]
 
