@@ -330,11 +330,19 @@ def pretraining_quantities(pre: dict) -> dict[str, Any]:
     if measured and advantage is not None:
         inputs = np.max([advantage["layer0"], advantage["untrained"]], axis=0)
         beyond = float(np.min(np.asarray(advantage["trained"]) - inputs))
+    seeds = pre.get("seeds", [])
     return {
         "pretrained_models": ", ".join(pre["models"]),
         "n_pretrained": len(pre["models"]),
         "own_lowest_error": sum(lowest),
         "own_highest_score": sum(highest),
+        # each seed's own count, which the seed rule reads
+        "own_lowest_error_by_seed": ", ".join(
+            str(sum(s["lowest_error_is_own_model"])) for s in seeds
+        ),
+        "own_highest_score_by_seed": ", ".join(
+            str(sum(s["highest_score_is_own_distribution"])) for s in seeds
+        ),
         # the share of distributions on which the own model has the lowest error, and
         # of models whose own distribution gives the highest score
         "own_lowest_error_share": float(np.mean(lowest)) if measured else None,

@@ -18,11 +18,16 @@ def margin_cell(v: Verdict) -> str:
     changes at a threshold of `THRESHOLD_RANGE`."""
     if not v.margin:
         return "–"
-    text = f"{v.margin['mean']:+.0%}" + (", on the edge" if v.on_edge else "")
+    text = margin_text(v.margin["mean"]) + (", on the edge" if v.on_edge else "")
     low, high = THRESHOLD_RANGE
     if any(h != v.holds for h in v.holds_at.values()):
         text += f"; flips within ±{high - 1:.0%}" if high - 1 == 1 - low else "; flips"
     return text
+
+
+def margin_text(margin: float) -> str:
+    """'+34%', or '×58 the threshold' for a quantity beyond twice its threshold."""
+    return f"×{1 + margin:.3g} the threshold" if margin > 1 else f"{margin:+.0%}"
 
 
 def verdict_cell(v: Verdict) -> str:

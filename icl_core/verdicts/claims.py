@@ -285,7 +285,8 @@ CLAIMS: tuple[Claim, ...] = (
         "share of distributions its own model wins",
         "on every pretraining distribution, the model pretrained on it has the lowest "
         "error",
-        "own model lowest error on {own_lowest_error} of {n_pretrained} distributions",
+        "own model lowest error on {own_lowest_error} of {n_pretrained} distributions "
+        "(seed-mean errors; per seed: {own_lowest_error_by_seed})",
         untested="only {pretrained_models} pretrained at this preset",
         graded=False,
     ),
@@ -299,7 +300,7 @@ CLAIMS: tuple[Claim, ...] = (
         "for every pretrained model, its own distribution has the highest signature "
         "score",
         "own distribution highest score for {own_highest_score} of {n_pretrained} "
-        "models",
+        "models (seed-mean scores; per seed: {own_highest_score_by_seed})",
         untested="only {pretrained_models} pretrained at this preset",
         graded=False,
     ),
