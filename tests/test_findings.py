@@ -198,6 +198,13 @@ def test_garg_robustness_needs_the_transformer_below_the_trivial_predictors(tmp_
         v for v in findings(write_results(tmp_path, battery=battery)) if v.key == "B"
     ]
     assert b.holds is False  # growth ×2 only, but predicting the mean does better
+    # where least squares does no better than the trivial predictors (queries
+    # orthogonal to the examples), nothing in the context can: not counted
+    battery["settings"]["noisyLR"] = _setting(0.0102, ols=0.01, trivial=0.01)
+    (b,) = [
+        v for v in findings(write_results(tmp_path, battery=battery)) if v.key == "B"
+    ]
+    assert b.holds is True
 
 
 def test_finding_a_needs_the_signature_beyond_the_readout_at_every_layer(tmp_path):
