@@ -73,7 +73,8 @@ def _patching(conclusion, plane=0.5, without_readout=0.4, random=0.1):
     and the random planes (their largest)."""
 
     def patch(restore, field="share"):
-        return {"x_mean_w_perp": {"restore": {field: [restore] * 3}}}
+        shares = restore if isinstance(restore, list) else [restore] * 3
+        return {"x_mean_w_perp": {"restore": {field: shares}}}
 
     signature = patch(plane)
     signature["x_mean_w_perp"]["break"] = {"share": [0.7] * 3}
@@ -198,9 +199,10 @@ def test_garg_robustness_needs_the_transformer_below_the_trivial_predictors(tmp_
         v for v in findings(write_results(tmp_path, battery=battery)) if v.key == "B"
     ]
     assert b.holds is False  # growth ×2 only, but predicting the mean does better
-    # where least squares does no better than the trivial predictors (queries
-    # orthogonal to the examples), nothing in the context can: not counted
-    battery["settings"]["noisyLR"] = _setting(0.0102, ols=0.01, trivial=0.01)
+    # where the queries are orthogonal to the examples, nothing in the context says
+    # anything about their targets: not counted
+    battery["settings"]["noisyLR"] = _setting(0.0102)
+    battery["settings"]["orthogonal_train_test"] = _setting(0.0102, trivial=0.01)
     (b,) = [
         v for v in findings(write_results(tmp_path, battery=battery)) if v.key == "B"
     ]
@@ -215,8 +217,8 @@ def test_finding_a_needs_the_signature_beyond_the_readout_at_every_layer(tmp_pat
     # planes by 0.05 only
     (readout,) = findings(write_results(tmp_path, without_readout=0.15))[:1]
     assert readout.holds is False
-    # the plane beats random planes only at the last layer: not before it
-    (late,) = findings(write_results(tmp_path, plane=0.15))[:1]
+    # beyond the read-out it beats random planes only at the last layer
+    (late,) = findings(write_results(tmp_path, without_readout=[0.15, 0.15, 0.4]))[:1]
     assert late.holds is False
 
 

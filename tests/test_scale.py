@@ -213,7 +213,12 @@ def test_seeds_that_did_not_learn_the_task_are_set_aside_and_named(tmp_path):
     summary = preset_summary(tmp_path, "small")
     assert summary.seeds == [0, 2]
     assert summary.unlearned == {"1": 0.2}
-    assert summary.quantities["in_distribution_error"] == pytest.approx([0.01, 0.011])
+    # claim 1, whether the model learns the task, counts every seed
+    assert summary.quantities["in_distribution_error"] == pytest.approx(
+        [0.01, 0.2, 0.011]
+    )
+    assert summary.seed_holds["1"] == [True, False, True]
+    assert summary.seed_holds["4"] == [True, True]
     assert seeds_text(summary) == (
         "2 training seeds that learned the task (1 set aside)"
     )

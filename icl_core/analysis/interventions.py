@@ -472,8 +472,9 @@ def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
     """Finding A's numbers on the family `PATCHED_FAMILY`, at the rule's layer: what
     repairing the signature plane, the read-out direction alone and the plane without
     its read-out component remove, the random planes' most; and, at the layers before
-    the last, the signature plane's largest margin over the random planes. None where
-    the test is inconclusive or the read-out control was not run."""
+    the last, the largest margin of the plane without its read-out component over the
+    random planes. None where the test is inconclusive or the read-out control was not
+    run."""
     family, layer = PATCHED_FAMILY, intervention["layer"]
     conclusion = intervention["conclusion"][family]
     patches = {**intervention["interventions"], **intervention["controls"]}
@@ -495,7 +496,8 @@ def signature_intervention_quantities(intervention: dict) -> dict[str, Any]:
     if conclusion == "inconclusive" or READOUT not in patches:
         return q
     random = np.max([restore(name) for name in RANDOMS], axis=0)
-    before = np.asarray(restore(SIGNATURE) - random)[:layer]
+    # before the last layer too, what the plane does beyond the read-out direction
+    before = np.asarray(restore(WITHOUT_READOUT) - random)[:layer]
     return {
         **q,
         "patching_random": float(random[layer]),

@@ -366,6 +366,11 @@ def scale_texts(
         for s in summaries
         for seed, error in s.unlearned.items()
     ]
+    share = [
+        f"at {s.preset}, {learned(s)} seeds learned the task ({s.schedule})"
+        for s in summaries
+        if s.unlearned
+    ]
     nowhere = [
         f"{name} (median errors {format_range(list(e.values()), '.2g')} in "
         "distribution)"
@@ -383,6 +388,7 @@ def scale_texts(
         **{f"scale_{kind}": claims for kind, claims in moved.items()},
         "scale_unlearned": _listing(unlearned) if unlearned else "none",
         "scale_none_learned": _listing(nowhere) if nowhere else "none",
+        "scale_learned_share": "; ".join(share) or "every seed learned the task",
         "scale_match_error": str(Thresholds().match_error),
         "scale_flipped_by": flipped,
         "scale_summary": (

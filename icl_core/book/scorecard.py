@@ -19,6 +19,8 @@ def margin_cell(v: Verdict) -> str:
     if not v.margin:
         return "–"
     text = margin_text(v.margin["mean"]) + (", on the edge" if v.on_edge else "")
+    if v.holds is False and v.margin["mean"] > 0:
+        text += "; fails on its other conditions or its seeds"
     low, high = THRESHOLD_RANGE
     if any(h != v.holds for h in v.holds_at.values()):
         text += f"; flips within ±{high - 1:.0%}" if high - 1 == 1 - low else "; flips"

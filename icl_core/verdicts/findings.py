@@ -37,7 +37,8 @@ FINDING_PARTS: tuple[Claim, ...] = (
         "targets beyond it",
         criterion="worst error growth over the settings with at most "
         "{bound_share:.0%} of targets beyond the bound ≤ ×{invariance_factor:g}, and "
-        "below predicting the context's mean of y or 0 in each of them where OLS is",
+        "below predicting the context's mean of y or 0 in each of them but queries "
+        "orthogonal to the examples",
         measured="below the predictors that ignore x in "
         "{battery_beats_trivial_in_bound:.0%} of them (seed mean)",
         fmt=".3g",
@@ -54,7 +55,8 @@ FINDING_PARTS: tuple[Claim, ...] = (
         Condition("battery_worst_normalised", "<=", "invariance_factor"),
         "garg_battery",
         criterion="worst growth of the normalised error ≤ ×{invariance_factor:g}, and "
-        "below predicting the context's mean of y or 0 in every setting where OLS is",
+        "below predicting the context's mean of y or 0 in every setting but queries "
+        "orthogonal to the examples",
         measured="below the predictors that ignore x in "
         "{battery_beats_trivial_normalised:.0%} of the settings (seed mean)",
         fmt=".3g",
@@ -121,13 +123,13 @@ FINDINGS: tuple[Claim, ...] = (
         "share removed beyond random planes",
         "on x ~ N(c·1, I) with w ⊥ 1: the signature plane with its read-out component "
         f"removed repairs ≥ {PATCH_MARGIN:g} more of the error than any random plane "
-        "at the last layer, and the whole plane does so at some layer before the last",
+        "at the last layer, and at some layer before the last",
         "the plane without its read-out component removes "
         "{patching_without_readout:.2f} of the error at layer {patching_layer} "
         "(random planes up to {patching_random:.2f}; the read-out direction alone "
         "{patching_readout:.2f}; the whole plane {patching_restore:.2f}); before the "
-        "last layer the whole plane's best margin over random planes is "
-        "{patching_before_last:.2f} (layer {patching_before_last_layer})",
+        "last layer its best margin over random planes is {patching_before_last:.2f} "
+        "(layer {patching_before_last_layer})",
         requires=((Condition("patching_before_last", ">=", PATCH_MARGIN),),),
         untested="the patching test is inconclusive, or ran without the read-out "
         "control: {patching_reason}",
@@ -142,7 +144,8 @@ FINDINGS: tuple[Claim, ...] = (
         "worst error growth",
         "worst error at the last query ≤ ×{invariance_factor:g} the larger of its "
         "in-distribution error and OLS's error in the setting, and below that of "
-        "predicting the context's mean of y or 0 in every setting where OLS is",
+        "predicting the context's mean of y or 0 in every setting but queries "
+        "orthogonal to the examples",
         "below the predictors that ignore x in {battery_beats_trivial:.0%} of the "
         "settings where OLS is (seed mean)",
         fmt=".3g",
@@ -179,8 +182,8 @@ FINDINGS: tuple[Claim, ...] = (
     Claim(
         "E",
         "coverage",
-        "... but not beyond it",
-        "not beyond it",
+        "... but not to the sweep's edge, four times the range",
+        "not to the edge",
         Condition("coverage_edge_growth", ">", "invariance_factor"),
         "error growth at the edge",
         "error at c = ±{coverage_edge:g} > ×{invariance_factor:g} that at c = 0",

@@ -83,10 +83,12 @@ class PresetSummary:
     n_points: int
     architecture: str  # layers × heads × width
     steps: int
+    schedule: str  # the learning rate and the curriculum the models trained with
     train_seconds: float  # the standard model's first seed
     train_device: str
     seeds: list[int]  # the standard model's training seeds that learned the task
     unlearned: dict[str, float]  # the others: seed -> in-distribution error
+    all_seeds: list[int]  # every training seed of the standard model, for claim 1
     pretraining_seeds: list[int]  # the seeds claims 7a and 7b are judged over
     pretraining: list[str]
     quantities: dict[str, list[float]]
@@ -137,14 +139,21 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         quantities({"pretraining": one_seed(pre, j)}) for j in range(len(pre["seeds"]))
     ]
     quantities_by_seed = {k: [q[k] for q in per_seed] for k in STANDARD_QUANTITIES}
+    # claim 1 asks whether the model learns the task: every seed counts
+    every_seed = [
+        quantities({"in_distribution": one_seed(ind, i)})
+        for i in range(len(ind["seeds"]))
+    ]
+    quantities_by_seed["in_distribution_error"] = [
+        q["in_distribution_error"] for q in every_seed
+    ]
+    by_results = {"pretraining": per_pretraining_seed, "in_distribution": every_seed}
     for k in PRETRAINING_QUANTITIES:
         quantities_by_seed[k] = [q[k] for q in per_pretraining_seed]
     seed_holds = {
         claim.key: [
             claim.holds(q, Thresholds())
-            for q in (
-                per_pretraining_seed if claim.results == "pretraining" else per_seed
-            )
+            for q in by_results.get(claim.results, per_seed)
         ]
         for claim in (*CLAIMS, *scale_parts())
     }
@@ -155,10 +164,12 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
         n_points=model["n_points"],
         architecture=f"{model['n_layer']} × {model['n_head']} × {model['n_embd']}",
         steps=train["steps"],
+        schedule=schedule(payload["config"]),
         train_seconds=float(payload["seconds"]),
         train_device=payload.get("device", "unknown"),
         seeds=seeds,
         unlearned=unlearned_seeds(ind),
+        all_seeds=[s["seed"] for s in ind["seeds"]],
         pretraining_seeds=[s["seed"] for s in pre["seeds"]],
         pretraining=list(pre["models"]),
         quantities=quantities_by_seed,
@@ -170,6 +181,21 @@ def preset_summary(results: str | Path, preset: str) -> PresetSummary:
             if part["key"] in SCALE_PARTS
         ],
         checkpoints=checkpoints_of(data),
+    )
+
+
+def schedule(config: dict) -> str:
+    """'learning rate 0.0001; d from 5 to 10 and points from 11 to 21 over the first
+    4,000 steps': how a preset's models were trained to the task."""
+    c, lr = config["curriculum"], config["train"]["lr"]
+    stages = max(
+        (c["dims_end"] - c["dims_start"]) / max(c["dims_inc"], 1),
+        (c["points_end"] - c["points_start"]) / max(c["points_inc"], 1),
+    )
+    return (
+        f"learning rate {lr:g}; d from {c['dims_start']} to {c['dims_end']} and points "
+        f"from {c['points_start']} to {c['points_end']} over the first "
+        f"{int(stages * c['interval']):,} steps"
     )
 
 
@@ -194,11 +220,13 @@ FACTORS = (
 
 
 def seeds_of(summary: PresetSummary, claim: Claim) -> list[int]:
-    """The training seeds a claim is judged over at a preset (claim 7: those of the
-    other pretraining distributions)."""
-    return (
-        summary.pretraining_seeds if claim.results == "pretraining" else summary.seeds
-    )
+    """The training seeds a claim is judged over at a preset: claim 1's every seed,
+    claims 7a and 7b those of the other pretraining distributions, the others those
+    that learned the task."""
+    return {
+        "pretraining": summary.pretraining_seeds,
+        "in_distribution": summary.all_seeds,
+    }.get(claim.results, summary.seeds)
 
 
 def key_values(
