@@ -218,7 +218,7 @@ def test_seeds_that_did_not_learn_the_task_are_set_aside_and_named(tmp_path):
         [0.01, 0.2, 0.011]
     )
     assert summary.seed_holds["1"] == [True, False, True]
-    assert summary.seed_holds["4"] == [True, True]
+    assert summary.seed_holds["4"] == [True, False]  # seed 2 scores 10% lower
     assert seeds_text(summary) == (
         "2 training seeds that learned the task (1 set aside)"
     )
