@@ -195,6 +195,24 @@ def _chapter_parameters(args: argparse.Namespace) -> dict:
     return parameters
 
 
+def _for_chapters(parameters: dict, args: argparse.Namespace) -> dict:
+    """`parameters` without the seeds that --seeds sets by default for the chapters
+    comparing other models, where none of the chapters named by --chapters takes
+    them (given explicitly, they stay, and a chapter run refuses them)."""
+    if not args.chapters:
+        return parameters
+    from .book.pipeline import accepted, chapters
+
+    named = [nb for nb in chapters(args.book_dir) if nb.stem in args.chapters]
+    taken = set().union(*map(accepted, named))
+    defaults = {"pretraining_seeds", "bound_free_seeds"} - taken
+    return {
+        k: v
+        for k, v in parameters.items()
+        if k not in defaults or getattr(args, k) is not None
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -221,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.book_dir,
                 args.results,
                 args.jobs,
-                _chapter_parameters(args),
+                _for_chapters(_chapter_parameters(args), args),
                 args.out,
                 args.chapters,
             )

@@ -86,9 +86,7 @@ def execute(
     notebooks = [nb for nb in notebooks if only is None or nb.stem in only]
     running = {nb.stem for nb in notebooks}
     taken = set().union(*map(accepted, notebooks))
-    # the book's --seeds sets these too, which chapters comparing no other models lack
-    derived = {"pretraining_seeds", "bound_free_seeds"} if "seeds" in parameters else ()
-    for name in (n for n in parameters if n not in derived):
+    for name in parameters:
         check(
             name in taken,
             "parameter",
