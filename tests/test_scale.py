@@ -341,6 +341,7 @@ def test_the_report_holds_every_table_and_text_the_chapter_quotes(tmp_path):
         *order,
         "↳ 6b",
         "7a",
+        "↳ 7aa",
         "7b",
         "↳ 7ba",
     ]
@@ -399,3 +400,42 @@ def test_the_per_query_record_ends_at_each_prompts_last_query():
             assert last == pytest.approx(seed["transformer_error"]["median"]), path
             checked += 1
     assert checked > 0
+
+
+def test_the_verdict_grid_colours_each_cell_by_status_and_the_trend_names_a_change(
+    tmp_path,
+):
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from icl_core.book.plotting import STATUS_COLORS, verdict_grid
+    from icl_core.verdicts.scale import trend
+
+    write_preset(tmp_path, "cpu", [0.02, 2.0, 20.0], 0.7, [True] * 3 + [False] * 5)
+    folder = write_preset(tmp_path, "small", [0.01, 0.5, 5.0], 0.95, [True] * 8)
+    scorecard = json.loads((folder / "scorecard.json").read_text())
+    scorecard["claims"][1]["status"] = "holds only before its controls"
+    write_json(folder / "scorecard.json", scorecard)
+    summaries = [preset_summary(tmp_path, p) for p in ("cpu", "small")]
+    fig, ax = plt.subplots()
+    verdict_grid(ax, summaries)
+    colours = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
+    expected = [
+        STATUS_COLORS[s]
+        for claim in range(8)
+        for s in (
+            "holds" if claim < 3 else "does not hold",
+            "holds only before its controls" if claim == 1 else "holds",
+        )
+    ]
+    assert colours == [c.lower() for c in expected]
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(dots) == 8 * 2 * 2  # a dot per seed, two seeds at each preset
+    plt.close(fig)
+    assert trend(summaries, DEFINED[1]).endswith(
+        "holds → holds only before its controls"
+    )

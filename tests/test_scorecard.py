@@ -236,6 +236,7 @@ def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoint
         "key",
         "status",
         "failed_controls",
+        "untested_controls",
         "margin",
         "on_edge",
         "holds_at",
@@ -299,5 +300,45 @@ def test_a_claim_whose_part_fails_holds_only_before_its_controls():
         ("2a",),
     )
     (kept,) = with_controls([claim], parts[1:])
-    assert kept.status == "holds"
+    assert (kept.status, kept.untested_controls) == ("holds", ("2c",))
     assert count_holding([judged, kept]) == "1 of 2"
+
+
+def test_the_margin_cell_says_why_a_verdict_past_its_threshold_fails():
+    from icl_core.book.scorecard import margin_cell, verdict_cell
+    from icl_core.verdicts.claims import Verdict
+
+    def verdict(holds, seeds_holding, margin, holds_at, **kw):
+        return Verdict(
+            "3a. part", "", "", holds, seeds_holding, 5, "3a",
+            margin={"mean": margin, "seeds": []}, holds_at=holds_at, **kw,
+        )  # fmt: skip
+
+    few = verdict(False, 2, 0.09, {"0.75": True, "1.25": False}, on_edge=True)
+    assert margin_cell(few) == (
+        "+9%, on the edge; too few seeds; holds at ×0.75 the threshold"
+    )
+    further = verdict(False, 5, 0.3, {"0.75": False, "1.25": False})
+    assert margin_cell(further) == "+30%; fails a further condition"
+    share = verdict(True, 3, 0.0, {})  # a share that must be complete
+    assert margin_cell(share) == "none: every one must"
+    untested = verdict(True, 5, 0.3, {}, untested_controls=("2c",), status="holds")
+    assert verdict_cell(untested) == "**holds** (2c not tested)"
+
+
+@pytest.mark.parametrize("ratios,holds", [([0.2, 0.4], True), ([0.2, 1.3], False)])
+def test_7a_counts_only_where_each_model_beats_the_predictors_that_ignore_x(
+    tmp_path, ratios, holds
+):
+    from icl_core.verdicts.claims import CLAIMS
+    from icl_core.verdicts.scorecard import judged_parts
+
+    pretraining = {"own_error_vs_trivial": ratios}
+    folder = write_results(tmp_path, n_seeds=2, pretraining=pretraining)
+    parts = {p.key: p for p in judged_parts(folder, CLAIMS, Thresholds())}
+    assert parts["7aa"].holds is holds
+    assert parts["7aa"].margin["mean"] == pytest.approx(1 - max(ratios))
+    judged = {v.key: v for v in scorecard(folder)}
+    assert judged["7a"].status == (
+        "holds" if holds else "holds only before its controls"
+    )

@@ -10,13 +10,12 @@ import numpy as np
 from ..core.presets import PRETRAINING
 from ..core.results import write_chapter_file
 from ..core.train import resolve_device
+from .evaluation import TRIVIAL
 from .shift_sweeps import last_query_by_seed, shift_sweep_by_seed, spectral_sweep
 from .spectral import mean_signature, signature_reference
 
 # the models findings D to G compare with the standard model
 COVERAGE_MODELS = ("x_mean_spread", "x_mean_spread_random")
-# the predictors that ignore x: a model that does worse than them has not generalised
-TRIVIAL = ("context_mean", "zero")
 
 
 def coverage_sweep(

@@ -16,6 +16,8 @@ from ..core.samplers import Prompts, generator_for, sample_prompts
 from .metrics import normalized_squared_error
 
 EVAL_SEED_OFFSET = 10_000_019  # evaluation prompts never coincide with training prompts
+# the predictors that ignore x: a model that does worse than them has not generalised
+TRIVIAL = ("context_mean", "zero")
 
 
 def eval_prompts(

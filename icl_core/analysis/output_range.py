@@ -22,8 +22,8 @@ from ..core.baselines import (
 from ..core.model import InContextRegressor
 from ..core.results import shift_ends, write_chapter_file
 from ..core.samplers import Prompts
-from .coverage import TRIVIAL, invariant_range
-from .evaluation import predict
+from .coverage import invariant_range
+from .evaluation import TRIVIAL, predict
 from .metrics import accuracy, normalized_squared_error
 from .shift_sweeps import sweep_prompts
 

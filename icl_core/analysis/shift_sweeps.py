@@ -12,7 +12,7 @@ from ..core.presets import PRETRAINING
 from ..core.results import shift_ends, write_chapter_file
 from ..core.samplers import Prompts, shifted
 from ..core.train import TrainedModel, resolve_device
-from .evaluation import errors, eval_prompts
+from .evaluation import TRIVIAL, errors, eval_prompts
 from .metrics import accuracy_curve
 from .spectral import SpectralSample, signature_score, spectral_sample
 
@@ -81,6 +81,19 @@ def cross_evaluation(
             )
         score.append(torch.stack(row).numpy())
     return error, np.stack(score)
+
+
+def trivial_errors(
+    tests: dict, n_prompts: int, seed: int, n_points: int, n_dims: int
+) -> dict[str, np.ndarray]:
+    """Median error at the last query (tests,) of each predictor that ignores x
+    (`TRIVIAL`) on `cross_evaluation`'s prompts of every test distribution."""
+    out = {m: np.zeros(len(tests)) for m in TRIVIAL}
+    for j, dist in enumerate(tests.values()):
+        prompts = eval_prompts(dist, n_prompts, n_points, n_dims, seed)
+        for m, e in errors(None, prompts, TRIVIAL).items():
+            out[m][j] = np.median(e[:, -1])
+    return out
 
 
 def errors_by_seed(
@@ -274,12 +287,15 @@ def write_pretraining(
     input_scores,
     median_error,
     shifts,
+    trivial_error,
     **settings,
 ) -> None:
     """`runs[name][k]`: model `name`'s k-th training seed; `errors`, `scores`: each
     seed's (models, tests) matrices, the scores at the last layer; `input_scores`: each
     seed's reference score matrices by name (the embedding, layer 0, and the untrained
-    twins); `median_error[name]`: (seeds, shifts)."""
+    twins); `median_error[name]`: (seeds, shifts); `trivial_error`: `trivial_errors`
+    on the same tests."""
+    best_trivial = np.min(list(trivial_error.values()), axis=0)
     per_seed = []
     for k, (error, score) in enumerate(zip(errors, scores)):
         lowest, highest = own_wins(error, score)
@@ -289,6 +305,9 @@ def write_pretraining(
                 "signature_score": score,
                 "lowest_error_is_own_model": lowest,
                 "highest_score_is_own_distribution": highest,
+                # each model's error on its own distribution ÷ the better predictor
+                # that ignores x there: below 1 where it learned its distribution
+                "own_error_vs_trivial": np.diag(error) / best_trivial,
                 "reference_scores": input_scores[k],
                 "own_score_advantage": {
                     "trained": own_advantage(score),
@@ -312,6 +331,7 @@ def write_pretraining(
         lowest_error_is_own_model=lowest,
         highest_score_is_own_distribution=highest,
         best_shift={m: best_shift(shifts, median_error[m]) for m in models},
+        trivial_error=trivial_error,
         **settings,
     )
 
@@ -330,6 +350,7 @@ def pretraining_quantities(pre: dict) -> dict[str, Any]:
     if measured and advantage is not None:
         inputs = np.max([advantage["layer0"], advantage["untrained"]], axis=0)
         beyond = float(np.min(np.asarray(advantage["trained"]) - inputs))
+    vs_trivial = pre.get("own_error_vs_trivial")
     seeds = pre.get("seeds", [])
     return {
         "pretrained_models": ", ".join(pre["models"]),
@@ -348,4 +369,9 @@ def pretraining_quantities(pre: dict) -> dict[str, Any]:
         "own_lowest_error_share": float(np.mean(lowest)) if measured else None,
         "own_highest_score_share": float(np.mean(highest)) if measured else None,
         "own_score_beyond_input": beyond,
+        # 7a's reference: the largest, over the distributions, of the own model's
+        # error there ÷ the better predictor that ignores x; None where not recorded
+        "own_vs_trivial": (
+            float(np.max(vs_trivial)) if measured and vs_trivial is not None else None
+        ),
     }

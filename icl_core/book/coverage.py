@@ -3,7 +3,8 @@ error and signature score along the mean shift (`analysis.coverage.coverage_swee
 
 from __future__ import annotations
 
-from ..analysis.coverage import TRIVIAL, coverage_measures
+from ..analysis.coverage import coverage_measures
+from ..analysis.evaluation import TRIVIAL
 from ..core.results import format_range
 from .glue import as_text
 

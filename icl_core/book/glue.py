@@ -18,11 +18,20 @@ def glue_texts(texts: dict[str, str]) -> None:
         glue(name, text, display=False)
 
 
-def glue_figure(name: str, fig) -> None:
+def glue_figure(name: str, fig, raster: bool = False) -> None:
     """Glue a figure for a `{glue:figure}` block; a live notebook still shows it below
-    its cell."""
+    its cell. `raster`: as a PNG, which other pages can paste too (`{glue}` with
+    `:doc:`): myst-nb pastes figures across pages only as raster images."""
     from myst_nb import glue
 
+    if raster:
+        import io
+
+        from IPython.display import Image
+
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=150)
+        fig = Image(png.getvalue())
     glue(name, fig, display=False)
 
 
@@ -37,3 +46,11 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]):
     lines = [line(headers), "|" + "---|" * len(headers)]
     lines += [line(row) for row in rows]
     return Markdown("\n".join(lines))
+
+
+def glue_markdown(name: str, markdown) -> None:
+    """Glue an IPython Markdown object (a table) for a page's `{glue:md}` directive,
+    which can place it inside a dropdown."""
+    from myst_nb import glue
+
+    glue(name, markdown, display=False)

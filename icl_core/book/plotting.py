@@ -7,7 +7,7 @@ from __future__ import annotations
 import matplotlib as mpl
 import numpy as np
 
-from ..verdicts.claims import BEFORE_CONTROLS, CLAIMS, HOLDS, Thresholds
+from ..verdicts.claims import BEFORE_CONTROLS, CLAIMS, FAILS, HOLDS, Thresholds
 from ..verdicts.scale import PresetSummary, measured_values, verdict_of
 
 # Okabe and Ito's palette, safe for the common forms of colour blindness.
@@ -225,3 +225,80 @@ def paired_bars(ax, pairs: dict[str, tuple], kinds: tuple[str, str]) -> None:
             ax.bar(k + offset, np.mean(values), 0.34, color=colour,
                    label=kind if k == 0 else None)  # fmt: skip
             ax.plot([k + offset] * len(values), values, "k.", markersize=3)
+
+
+# the verdict grid's cell colours, by status
+STATUS_COLORS = {HOLDS: "#009E73", BEFORE_CONTROLS: "#E69F00", FAILS: "#D9D9D9"}
+
+
+def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
+    """Claims (rows) × presets (columns): each cell coloured by the claim's status
+    there, a dot per training seed (filled where that seed passes the criterion
+    alone), a dashed frame where the verdict is on the edge, hatched where a part
+    that controls it could not be measured, blank where not tested."""
+    for row, claim in enumerate(CLAIMS):
+        for col, s in enumerate(summaries):
+            verdict = verdict_of(s, claim)
+            if verdict.holds is None:
+                ax.text(col, row, "not tested", ha="center", va="center", fontsize=10)
+                continue
+            ax.add_patch(
+                mpl.patches.Rectangle(
+                    (col - 0.46, row - 0.42),
+                    0.92,
+                    0.84,
+                    facecolor=STATUS_COLORS[verdict.status],
+                    edgecolor="black" if verdict.on_edge else "none",
+                    linestyle="--",
+                    linewidth=1.6,
+                )
+            )
+            if verdict.untested_controls:  # fewer controls: a part was not measured
+                ax.add_patch(
+                    mpl.patches.Rectangle(
+                        (col - 0.46, row - 0.42),
+                        0.92,
+                        0.84,
+                        fill=False,
+                        edgecolor="white",
+                        linewidth=0,
+                        hatch="///",
+                    )
+                )
+            seeds = s.seed_holds[claim.key]
+            xs = col + 0.14 * (np.arange(len(seeds)) - (len(seeds) - 1) / 2)
+            for x, passes in zip(xs, seeds):
+                ax.plot(
+                    x,
+                    row,
+                    "o",
+                    ms=6,
+                    color="black",
+                    fillstyle="full" if passes else "none",
+                )
+    ax.set_xticks(range(len(summaries)), [s.preset for s in summaries], fontsize=11)
+    ax.set_yticks(range(len(CLAIMS)), [f"{c.key}. {c.title}" for c in CLAIMS])
+    ax.set(xlim=(-0.5, len(summaries) - 0.5), ylim=(len(CLAIMS) - 0.5, -0.5))
+    ax.tick_params(length=0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.xaxis.tick_top()
+    patch = mpl.patches.Patch
+    line = mpl.lines.Line2D
+    handles = [
+        *(patch(color=c, label=status) for status, c in STATUS_COLORS.items()),
+        patch(facecolor="white", edgecolor="black", linestyle="--", label="on the edge"),
+        patch(facecolor="0.55", edgecolor="white", hatch="///", label="a control not tested"),
+        line([], [], marker="o", ls="", color="black", label="a seed that passes"),
+        line([], [], marker="o", ls="", color="black", fillstyle="none",
+             label="a seed that fails"),
+    ]  # fmt: skip
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
+        fontsize=10,
+        handlelength=1.5,
+    )

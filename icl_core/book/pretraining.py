@@ -22,6 +22,17 @@ SIGNATURE_MOVES = {
     "move with pretraining is largely there before any trained block.",
 }
 
+# whether every model beats the predictors that ignore x on its own distribution
+# (claim 7a's part), in the seeds' mean of the largest ratio
+OWN_BEATS_TRIVIAL = {
+    True: "Every model does better on its own distribution than predicting the "
+    "context's mean of y or zero, so its lowest error there is learned, not the "
+    "least failure among failing models.",
+    False: "On at least one distribution its own model does no better than "
+    "predicting the context's mean of y or zero: there its lowest error is the least "
+    "failure among failing models, not a learned one.",
+}
+
 
 def texts(
     errors: list[np.ndarray],
@@ -29,13 +40,14 @@ def texts(
     input_scores: list[dict[str, np.ndarray]],
     median_error: dict[str, np.ndarray],
     shifts: list[float],
+    trivial_error: dict[str, np.ndarray],
     preset: str,
     n_prompts: int,
 ) -> dict[str, str]:
     """Every text the chapter quotes, by glue name. `errors`, `scores`: each training
     seed's (models, tests) matrices; `input_scores`: each seed's score matrices of
     the embedding ("layer0") and the untrained twins; `median_error`: model ->
-    (seeds, shifts)."""
+    (seeds, shifts); `trivial_error`: predictor that ignores x -> (tests,)."""
     n = len(median_error)
     wins = [own_wins(e, s) for e, s in zip(errors, scores)]
     error_wins, score_wins = own_wins(np.mean(errors, 0), np.mean(scores, 0))
@@ -51,6 +63,9 @@ def texts(
         ).min()
         for s, x in zip(scores, input_scores)
     ]
+
+    best_trivial = np.min(list(trivial_error.values()), axis=0)
+    vs_trivial = [float(np.max(np.diag(e) / best_trivial)) for e in errors]
 
     def best(name: str) -> str:
         return as_text(
@@ -69,6 +84,8 @@ def texts(
         "pt_best_shifted": best("x_shifted"),
         **{f"pt_advantage_{k}": format_range(v) for k, v in advantage.items()},
         "pt_beyond_input": format_range(beyond),
+        "pt_own_vs_trivial": format_range(vs_trivial, ".2g"),
+        "pt_beats_trivial": OWN_BEATS_TRIVIAL[bool(np.mean(vs_trivial) < 1)],
         "pt_signature_moves": SIGNATURE_MOVES[
             bool(np.mean(beyond) >= Thresholds().input_margin)
         ],

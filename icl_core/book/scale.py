@@ -400,7 +400,12 @@ def scale_texts(
         ),
         "scale_shared_seeds": _listing(str(n) for n in shared) if shared else "none",
         "scale_chance": (
-            f"{chance_separation(min(shared), min(shared)):.0%}" if shared else "n/a"
+            "; ".join(
+                f"{chance_separation(n, n):.0%} of the time with {n} seeds on each side"
+                for n in shared
+            )
+            if shared
+            else "n/a"
         ),
         "scale_comparisons": str(comparisons),
         "scale_expected": f"{expected:.1f}",

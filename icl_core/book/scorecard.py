@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..verdicts.claims import BEFORE_CONTROLS, HOLDS, THRESHOLD_RANGE, Verdict
+from ..verdicts.claims import BEFORE_CONTROLS, HOLDS, Thresholds, Verdict
 from ..verdicts.scorecard import PARTS
 from .glue import as_text, markdown_table
 
@@ -14,16 +14,19 @@ PART_OF = {c.key: c.part_of for c in PARTS}
 
 
 def margin_cell(v: Verdict) -> str:
-    """'+34%', '+7%, on the edge', or with '; flips within ±25%' where the verdict
-    changes at a threshold of `THRESHOLD_RANGE`."""
+    """'+34%', '+7%, on the edge', with why a verdict that passes its key threshold
+    fails, and the verdict at each threshold of `THRESHOLD_RANGE` where it differs."""
     if not v.margin:
         return "–"
+    if not v.holds_at:  # a share that must be complete has no margin to speak of
+        return "none: every one must"
     text = margin_text(v.margin["mean"]) + (", on the edge" if v.on_edge else "")
     if v.holds is False and v.margin["mean"] > 0:
-        text += "; fails on its other conditions or its seeds"
-    low, high = THRESHOLD_RANGE
-    if any(h != v.holds for h in v.holds_at.values()):
-        text += f"; flips within ±{high - 1:.0%}" if high - 1 == 1 - low else "; flips"
+        seeds_fail = v.seeds_holding < Thresholds().seed_share * v.seeds
+        text += "; too few seeds" if seeds_fail else "; fails a further condition"
+    for scale, holds in v.holds_at.items():
+        if holds != v.holds:
+            text += f"; {OUTCOME_TEXTS[holds]} at ×{float(scale):g} the threshold"
     return text
 
 
@@ -34,33 +37,40 @@ def margin_text(margin: float) -> str:
 
 def verdict_cell(v: Verdict) -> str:
     """The status in bold, naming the failed parts behind 'holds only before its
-    controls'."""
-    text = f"**{v.status}**"
-    if v.failed_controls:
-        text += f" ({', '.join(v.failed_controls)} not)"
-    return text
+    controls' and the parts not tested."""
+    notes = [f"{', '.join(v.failed_controls)} not"] if v.failed_controls else []
+    if v.untested_controls and v.holds is not None:
+        notes.append(f"{', '.join(v.untested_controls)} not tested")
+    return f"**{v.status}**" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def verdict_table(verdicts: Sequence[Verdict], parts: Sequence[Verdict], kind: str):
-    """The scorecard's table: one row per verdict, each followed by the rows of its
-    re-judged parts (`scorecard.PARTS`), marked ↳."""
+def verdict_table(verdicts: Sequence[Verdict], kind: str):
+    """The scorecard's table: one row per verdict, naming in its verdict cell the parts
+    that failed or could not be measured."""
+    return markdown_table(headers(kind), [_row(v) for v in verdicts])
 
-    def row(v: Verdict, part: bool) -> list:
-        return [
-            f"↳ {v.claim}" if part else v.claim,
-            v.measured,
-            v.criterion,
-            f"{v.seeds_holding} of {v.seeds}",
-            margin_cell(v),
-            verdict_cell(v),
-        ]
 
-    rows = []
-    for v in verdicts:
-        rows.append(row(v, False))
-        rows += [row(p, True) for p in parts if PART_OF[p.key] == v.key]
-    headers = [kind, "measured (seed mean)", "criterion", "seeds", "margin", "verdict"]
-    return markdown_table(headers, rows)
+def parts_table(verdicts: Sequence[Verdict], parts: Sequence[Verdict], kind: str):
+    """The re-judged parts (`scorecard.PARTS`), in the order of the verdicts they
+    re-measure."""
+    rows = [_row(p) for v in verdicts for p in parts if PART_OF[p.key] == v.key]
+    return markdown_table(headers(f"part of the {kind}"), rows)
+
+
+def headers(kind: str) -> list[str]:
+    """The table's column headings, the first naming what its rows judge."""
+    return [kind, "measured (seed mean)", "criterion", "seeds", "margin", "verdict"]
+
+
+def _row(v: Verdict) -> list:
+    return [
+        v.claim,
+        v.measured,
+        v.criterion,
+        f"{v.seeds_holding} of {v.seeds}",
+        margin_cell(v),
+        verdict_cell(v),
+    ]
 
 
 def scorecard_texts(

@@ -21,10 +21,34 @@ from ..analysis.interventions import (
     over_seeds,
 )
 from ..core.results import Table, format_range
+from ..verdicts.claims import Thresholds, Verdict
+from ..verdicts.findings import FINDINGS
+from ..verdicts.scorecard import judge_all
 from .glue import as_text
 
 # the family on which the rule is judged: its targets stay in the training range
 CONTROL = "x_mean_w_perp"
+
+# finding A's verdict on this chapter's results, as a sentence
+FINDING_A = {
+    True: "With the direction the prediction is read along taken out, the plane still "
+    "repairs more than random planes, at the last layer and before it: finding A "
+    "holds, and the signature is causal beyond the read-out.",
+    False: "With the direction the prediction is read along taken out, the plane "
+    "repairs no more than random planes at the last layer or before it, so this book "
+    "does not count the signature as causal (finding A does not hold): what the last "
+    "layer's patch repairs is the read-out direction.",
+    None: "The test ran without the read-out control or was inconclusive, so finding "
+    "A is not tested here.",
+}
+
+
+def finding_a(written: dict) -> Verdict:
+    """Finding A judged on this chapter's results file, as the findings chapter
+    judges it."""
+    (claim,) = (f for f in FINDINGS if f.key == "A")
+    (verdict,) = judge_all((claim,), {claim.results: written}, Thresholds())
+    return verdict
 
 
 def at_layer(per_seed, name, family, direction, layer, field="share") -> np.ndarray:
@@ -88,11 +112,13 @@ def texts(
     per_seed: list[dict],
     verdict: PatchingVerdict,
     rule: PatchRule,
+    finding: Verdict,
     preset: str,
     n_prompts: int,
     n_random: int,
 ) -> dict[str, str]:
-    """Every text the chapter quotes, by glue name."""
+    """Every text the chapter quotes, by glue name; `finding`: finding A judged on
+    the chapter's results (`finding_a`)."""
     layer, n_seeds = verdict.layer, len(per_seed)
     conclusion = verdict.conclusion[CONTROL]
     counts = {c: verdict.by_seed[CONTROL].count(c) for c in verdict.by_seed[CONTROL]}
@@ -114,6 +140,7 @@ def texts(
         "iv_conclusion_x_mean": verdict.conclusion["x_mean"],
         "iv_reason_x_mean": verdict.reason["x_mean"],
         "iv_by_seed": ", ".join(f"{c} in {n}" for c, n in counts.items()),
+        "iv_finding_a": FINDING_A[finding.holds],
     }
     for direction in ("restore", "break"):
         top = at_layer(per_seed, TOP, CONTROL, direction, layer, "share_max")
@@ -144,6 +171,7 @@ def texts(
         "iv_mean_token_cos": mean_token[:, layer],
     }
     early = over_seeds(per_seed, SIGNATURE, CONTROL, "restore")[:, :-1]
+    early_without = over_seeds(per_seed, WITHOUT_READOUT, CONTROL, "restore")[:, :-1]
     early_random = np.stack(
         [best_random(per_seed, CONTROL, "restore", k) for k in range(layer)], axis=1
     )
@@ -153,7 +181,9 @@ def texts(
         for name, value in out.items()
     } | {
         "iv_restore_early": as_text(early.mean(axis=0).max(), ".2f"),
-        "iv_early_margin": as_text((early - early_random).mean(axis=0).max(), ".2f"),
+        "iv_early_margin": as_text(
+            (early_without - early_random).mean(axis=0).max(), ".2f"
+        ),
         "iv_early_last": as_text(layer - 1),
         "iv_identity": as_text(max(identity), ".1g"),
     }

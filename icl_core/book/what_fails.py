@@ -9,7 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..analysis.coverage import TRIVIAL, invariant_range
+from ..analysis.coverage import invariant_range
+from ..analysis.evaluation import TRIVIAL
 from ..analysis.output_range import OutputRange, gd_fixed_key
 from ..core.results import Table, format_range
 from ..verdicts.claims import Verdict

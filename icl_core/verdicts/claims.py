@@ -135,6 +135,11 @@ EXPLANATIONS = {
             "pooling across shift levels",
         ),
         Explanation(
+            "beyond predictors that ignore x",
+            "a distribution on which every model fails, its own least",
+            "every model failing there",
+        ),
+        Explanation(
             "beyond model-free predictors",
             "what statistics of the prompt already predict",
             "what statistics of the prompt predict",
@@ -512,6 +517,21 @@ CLAIM_PARTS: tuple[Claim, ...] = (
         requires=((Condition("partial_spearman_low", ">", 0.0),),),
     ),
     part(
+        "7a",
+        "a",
+        "beyond predictors that ignore x",
+        Condition("own_vs_trivial", "<", 1.0),
+        "pretraining",
+        "beyond predictors that ignore x: each model's error on its own distribution "
+        "below that of predicting the context's mean of y or zero",
+        criterion="own model's error ÷ the better predictor that ignores x < 1 on every "
+        "distribution (measured: the largest)",
+        fmt=".2g",
+        unit="×",
+        mean_of_seeds=True,
+        untested="not recorded at this preset",
+    ),
+    part(
         "7b",
         "a",
         "beyond the input",
@@ -559,6 +579,9 @@ class Verdict:
     key: str = ""  # the claim's or finding's key, e.g. "2" or "2a"
     status: str = NOT_TESTED  # HOLDS, BEFORE_CONTROLS, FAILS or NOT_TESTED
     failed_controls: tuple[str, ...] = ()  # the parts behind BEFORE_CONTROLS
+    # the parts that could not be measured at this preset: a verdict that holds
+    # without them rests on fewer controls
+    untested_controls: tuple[str, ...] = ()
     # the key quantity's distance from its threshold as a share of it, positive on
     # the side where it holds: {"mean": …, "seeds": […]}
     margin: dict = field(default_factory=dict)

@@ -59,7 +59,7 @@ STANDARD_QUANTITIES = (
 
 
 # the parts of `claims.CLAIM_PARTS` the Scale chapter compares across presets
-SCALE_PARTS = ("4a", "4b", "5a", "5b", "6a", "6b", "7ba")
+SCALE_PARTS = ("4a", "4b", "5a", "5b", "6a", "6b", "7aa", "7ba")
 
 
 def scale_parts() -> tuple[Claim, ...]:
@@ -113,6 +113,7 @@ def presets_with_results(results: str | Path, wanted: list[str]) -> list[str]:
 PRETRAINING_QUANTITIES = (
     "own_lowest_error_share",
     "own_highest_score_share",
+    "own_vs_trivial",
     "own_score_beyond_input",
 )
 
@@ -300,7 +301,8 @@ def change(
     (no → yes)' when the verdict changes and the seed ranges of its key quantity
     separate (`quantity_change`); 'verdict differs, ranges overlap (no → yes)' when it
     changes without them, so that one seed's own verdict decides it; else the
-    quantity's change with the verdict at both. 'not tested' where either preset could
+    quantity's change with the verdict at both, and the change of status where the
+    parts' verdicts differ. 'not tested' where either preset could
     not test the claim, 'one seed: not compared' where they share fewer than two."""
     if any(verdict_of(s, claim).holds is None for s in (before, after)):
         return "not tested"
@@ -314,6 +316,9 @@ def change(
             "verdict differs, ranges overlap" if moved == "no clear change" else "flips"
         )
         return f"{kind} ({outcomes[0]} → {outcomes[1]})"
+    statuses = [verdict_of(s, claim).status for s in (before, after)]
+    if statuses[0] != statuses[1]:  # the criterion agrees, its controls do not
+        return f"{moved} ({outcomes[1]} at both); {statuses[0]} → {statuses[1]}"
     return f"{moved} ({outcomes[1]} at both)"
 
 

@@ -109,13 +109,15 @@ def judge(
 
 def with_controls(verdicts: list[Verdict], parts: list[Verdict]) -> list[Verdict]:
     """The verdicts with their status set by their `parts`: one that holds while a
-    part of it fails holds only before its controls, naming those parts."""
+    part of it fails holds only before its controls, naming those parts; each names
+    the parts its preset could not measure."""
     owner = {c.key: c.part_of for c in PARTS}
     out = []
     for v in verdicts:
-        failed = tuple(
-            p.key for p in parts if owner[p.key] == v.key and p.holds is False
-        )
+        own = [p for p in parts if owner[p.key] == v.key]
+        failed = tuple(p.key for p in own if p.holds is False)
+        untested = tuple(p.key for p in own if p.holds is None)
+        v = dataclasses.replace(v, untested_controls=untested)
         if v.holds and failed:
             v = dataclasses.replace(v, status=BEFORE_CONTROLS, failed_controls=failed)
         out.append(v)
