@@ -195,6 +195,46 @@ def _figure_sizes(page) -> list[dict]:
     }""")
 
 
+# what rendered prose must never show: TeX or Markdown that did not render, a doubled
+# percent sign, a float where an integer is meant, Python's exponent notation
+RAW_TEXT = {
+    "raw TeX": r"\$|\\\(|\\lVert|\\mathcal|\\cdot",
+    "a doubled %": r"%%",
+    "a raw backtick": r"`",
+    "a float for an integer": r"\b(?:layer|seed|seeds|step) \d+\.0\b",
+    "an exponent as Python writes it": r"\d[eE][+-]\d",
+}
+
+
+def _prose(page) -> str:
+    """The page's rendered text outside code, math and navigation."""
+    return page.evaluate("""() => {
+        const skip = 'pre, code, mjx-container, .math, .cell_input, nav, script, style';
+        const walker = document.createTreeWalker(
+            document.querySelector('main'), NodeFilter.SHOW_TEXT);
+        const parts = [];
+        while (walker.nextNode()) {
+            const node = walker.currentNode;
+            if (!node.parentElement.closest(skip)) parts.push(node.textContent);
+        }
+        return parts.join(' ');
+    }""")
+
+
+def test_rendered_text_shows_no_raw_tex_or_unformatted_numbers(site, page):
+    problems = []
+    for name in toc_pages():
+        page.goto(f"{site}/{name}.html")
+        page.wait_for_load_state("networkidle")
+        text = " ".join(_prose(page).split())
+        problems += [
+            f"{name}: {kind}: …{text[max(0, m.start() - 40):m.end() + 20]}…"
+            for kind, pattern in RAW_TEXT.items()
+            for m in re.finditer(pattern, text)
+        ]
+    assert problems == [], "\n".join(problems)
+
+
 def test_pages_read_like_a_paper(site, page):
     """Nothing scrolls sideways at 1280 px, figures fill the column with legible fonts,
     no bookkeeping code is in sight, and every chapter opens with an admonition; in

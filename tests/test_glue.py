@@ -9,7 +9,8 @@ import nbformat
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 REFERENCE = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`")
-FIGURE = re.compile(r"```\{glue(?::figure)?\} (\S+)")
+# a pasted figure, with the notebook it comes from where it is another page's
+FIGURE = re.compile(r"```\{glue(?::figure)?\} (\S+)(?:\n:doc: (\S+))?")
 
 
 def glued(path: Path) -> set[str]:
@@ -25,7 +26,8 @@ def glued(path: Path) -> set[str]:
 def references(text: str) -> list[str]:
     """Each referenced glue name as `notebook::name` or `name` (a format suffix
     `:s` or `:.2f` dropped)."""
-    names = REFERENCE.findall(text) + FIGURE.findall(text)
+    figures = [f"{doc}::{name}" if doc else name for name, doc in FIGURE.findall(text)]
+    names = REFERENCE.findall(text) + figures
     return [re.sub(r":[^:]*$", "", n) if n.count(":") % 2 else n for n in names]
 
 
@@ -37,11 +39,20 @@ def test_every_glue_reference_names_a_value_its_notebook_glued():
             for c in nbformat.read(path, as_version=4).cells
             if c.cell_type == "markdown"
         )
-        own = glued(path)
-        missing += [f"{path.name}: {n}" for n in references(prose) if n not in own]
+        for name in references(prose):
+            notebook, _, key = name.rpartition("::")
+            if key not in glued(BOOK / notebook if notebook else path):
+                missing.append(f"{path.name}: {name}")
     for page in sorted(BOOK.glob("*.md")):
         for name in references(page.read_text()):
             notebook, _, key = name.partition("::")
             if key and key not in glued(BOOK / notebook):
                 missing.append(f"{page.name}: {name}")
     assert not missing, missing
+
+
+def test_exponents_are_written_as_a_reader_writes_them():
+    from icl_core.book.glue import readable
+
+    assert readable("×5.88e+03 [4.79e+03, 7e-16]") == "×5.88×10³ [4.79×10³, 7×10⁻¹⁶]"
+    assert readable("cpu-16k, layer 4, 1.2e-05,") == "cpu-16k, layer 4, 1.2×10⁻⁵,"

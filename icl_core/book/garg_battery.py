@@ -94,14 +94,14 @@ def texts(per_seed: list[dict], preset: str, n_prompts: int) -> dict[str, str]:
         "gb_preset": preset,
         "gb_n_seeds": as_text(len(per_seed)),
         "gb_n_prompts": as_text(n_prompts),
-        "gb_worst_name": f"`{names[worst]}`",
+        "gb_worst_name": names[worst],
         "gb_worst_garg": times(ratio[:, worst]),
         **{f"gb_mean{c}_ratio": times(ratio[:, k]) for c, k in mean_shift.items()},
         "gb_rho": format_range([r for _, r in map(battery_measures, per_seed)]),
         "gb_rho_rms": rho(ratio, rms),
         "gb_rho_mean": rho(ratio, mean_x),
         "gb_rho_rms_normalised": rho(normalised, rms),
-        "gb_worst_normalised_name": f"`{names[worst_normalised]}`",
+        "gb_worst_normalised_name": names[worst_normalised],
         "gb_worst_normalised": times(normalised[:, worst_normalised]),
         **{
             f"gb_mean{c}_normalised": times(normalised[:, k])

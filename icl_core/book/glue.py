@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Sequence
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+EXPONENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?)0*(\d+)\b")
+
+
+def readable(text: str) -> str:
+    """`text` with Python's exponent notation written as a reader writes it:
+    '5.88e+03' as '5.88×10³', '7e-16' as '7×10⁻¹⁶'."""
+
+    def power(m: re.Match) -> str:
+        sign = "-" if m[2] == "-" else ""
+        return f"{m[1]}×10{(sign + m[3]).translate(SUPERSCRIPTS)}"
+
+    return EXPONENT.sub(power, text)
 
 
 def as_text(value: Any, fmt: str = "") -> str:
@@ -15,7 +30,7 @@ def glue_texts(texts: dict[str, str]) -> None:
     from myst_nb import glue
 
     for name, text in texts.items():
-        glue(name, text, display=False)
+        glue(name, readable(text), display=False)
 
 
 def glue_figure(name: str, fig, raster: bool = False) -> None:
@@ -41,7 +56,8 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]):
     from IPython.display import Markdown
 
     def line(cells) -> str:
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+        cells = (readable(str(c)).replace("|", "\\|") for c in cells)
+        return "| " + " | ".join(cells) + " |"
 
     lines = [line(headers), "|" + "---|" * len(headers)]
     lines += [line(row) for row in rows]

@@ -4,6 +4,8 @@ Scale chapter's panels."""
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib as mpl
 import numpy as np
 
@@ -166,8 +168,9 @@ def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> 
             ax.set_yscale("log")
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=9)
         ax.set_xlim(-0.5, len(names) - 0.5)
-        ax.set_title(f"{claim.key}. {claim.title}")
-        ax.set_ylabel(claim.label)
+        # wrapped, so that neighbouring panels' titles and labels cannot collide
+        ax.set_title(textwrap.fill(f"{claim.key}. {claim.title}", 26), fontsize=11)
+        ax.set_ylabel(textwrap.fill(claim.label, 30), fontsize=10)
 
 
 def error_with_share(ax, shifts, curves: dict, share, share_label: str) -> None:

@@ -10,7 +10,7 @@ from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
 from ..core.presets import PRESETS
 from ..core.results import Table, format_range, one_seed, read_results
 from ..core.storage import read_json
-from ..verdicts.claims import CLAIMS, Claim, Thresholds, Verdict
+from ..verdicts.claims import CLAIMS, EDGE, Claim, Thresholds, Verdict
 from ..verdicts.scale import (
     FACTORS,
     UNCOMPARED,
@@ -286,8 +286,9 @@ def matched_query(
         return unrecorded
     before, after = by_name[a], by_name[b]
     query = before.n_points
+    seeds = sorted(set(before.seeds) & set(after.seeds))
     header = [
-        "claim",
+        f"claim (seeds {', '.join(map(str, seeds))})",
         f"`{a}`, query {query} (its last)",
         f"`{b}`, query {query}",
         f"`{b}`, query {after.n_points} (its last)",
@@ -295,7 +296,6 @@ def matched_query(
         "each at its last",
     ]
     matched = quantities_at(results, after, query)
-    seeds = sorted(set(before.seeds) & set(after.seeds))
 
     def values(summary, table, quantity):
         return [table[quantity][summary.seeds.index(k)] for k in seeds]
@@ -355,6 +355,7 @@ def scale_texts(
     """The chapter's glued texts, by glue name; `none_learned`: the presets where no
     seed learned the task, with each seed's in-distribution error."""
     claims = (*CLAIMS, *scale_parts())
+    threshold = Thresholds().match_error
     moved = {
         kind: ", ".join(c) or "none" for kind, c in claims_by_trend(summaries).items()
     }
@@ -362,7 +363,13 @@ def scale_texts(
     not_run = [name for name in ("small", "paper") if name not in compared]
     small = summaries[compared.index("small")] if "small" in compared else None
     unlearned = [
-        f"{s.preset}, seed {seed} (median error {error:.2g} in distribution)"
+        f"{s.preset}, seed {seed} (median error {error:.2g} in distribution"
+        + (
+            f", within {EDGE:.0%} of the threshold"
+            if error < threshold * (1 + EDGE)
+            else ""
+        )
+        + ")"
         for s in summaries
         for seed, error in s.unlearned.items()
     ]

@@ -19,6 +19,7 @@ from ..analysis.interventions import (
     PatchingVerdict,
     PatchRule,
     over_seeds,
+    signature_intervention_quantities,
 )
 from ..core.results import Table, format_range
 from ..verdicts.claims import Thresholds, Verdict
@@ -112,13 +113,14 @@ def texts(
     per_seed: list[dict],
     verdict: PatchingVerdict,
     rule: PatchRule,
-    finding: Verdict,
+    written: dict,
     preset: str,
     n_prompts: int,
     n_random: int,
 ) -> dict[str, str]:
-    """Every text the chapter quotes, by glue name; `finding`: finding A judged on
-    the chapter's results (`finding_a`)."""
+    """Every text the chapter quotes, by glue name; `written`: the chapter's results
+    file, on which finding A is judged (`finding_a`) and its numbers read, so that
+    both pages quote the same ones."""
     layer, n_seeds = verdict.layer, len(per_seed)
     conclusion = verdict.conclusion[CONTROL]
     counts = {c: verdict.by_seed[CONTROL].count(c) for c in verdict.by_seed[CONTROL]}
@@ -140,7 +142,7 @@ def texts(
         "iv_conclusion_x_mean": verdict.conclusion["x_mean"],
         "iv_reason_x_mean": verdict.reason["x_mean"],
         "iv_by_seed": ", ".join(f"{c} in {n}" for c, n in counts.items()),
-        "iv_finding_a": FINDING_A[finding.holds],
+        "iv_finding_a": FINDING_A[finding_a(written).holds],
     }
     for direction in ("restore", "break"):
         top = at_layer(per_seed, TOP, CONTROL, direction, layer, "share_max")
@@ -171,18 +173,16 @@ def texts(
         "iv_mean_token_cos": mean_token[:, layer],
     }
     early = over_seeds(per_seed, SIGNATURE, CONTROL, "restore")[:, :-1]
-    early_without = over_seeds(per_seed, WITHOUT_READOUT, CONTROL, "restore")[:, :-1]
-    early_random = np.stack(
-        [best_random(per_seed, CONTROL, "restore", k) for k in range(layer)], axis=1
-    )
     identity = [max(s["controls"]["identity at c = 0"].values()) for s in per_seed]
     return {
         name: value if isinstance(value, str) else format_range(value)
         for name, value in out.items()
     } | {
         "iv_restore_early": as_text(early.mean(axis=0).max(), ".2f"),
+        # finding A's own number: the plane without its read-out component, before
+        # the last layer, over the best random plane
         "iv_early_margin": as_text(
-            (early_without - early_random).mean(axis=0).max(), ".2f"
+            signature_intervention_quantities(written)["patching_before_last"], ".2f"
         ),
         "iv_early_last": as_text(layer - 1),
         "iv_identity": as_text(max(identity), ".1g"),

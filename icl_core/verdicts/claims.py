@@ -255,7 +255,7 @@ CLAIMS: tuple[Claim, ...] = (
         Condition("signature_in_distribution", ">=", "shared_alignment"),
         "signature score, c = 0",
         "score ≥ {shared_alignment}",
-        "mean signature score {signature_in_distribution:.2f} at layer {layer}",
+        "mean signature score {signature_in_distribution:.2f} at layer {layer:.0f}",
     ),
     Claim(
         "5",
@@ -447,7 +447,7 @@ CLAIM_PARTS: tuple[Claim, ...] = (
         "beyond the input: above the trained embedding (layer 0) and the untrained "
         "model",
         criterion="score ≥ {shared_alignment}, and ≥ {input_margin} above both the "
-        "embedding's (layer 0) and the untrained model's at layer {layer} (measured: "
+        "embedding's (layer 0) and the untrained model's at layer {layer:.0f} (measured: "
         "the margin over the larger, per seed)",
         requires=((Condition("signature_in_distribution", ">=", "shared_alignment"),),),
         mean_of_seeds=True,

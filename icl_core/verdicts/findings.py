@@ -125,7 +125,7 @@ FINDINGS: tuple[Claim, ...] = (
         f"removed repairs ≥ {PATCH_MARGIN:g} more of the error than any random plane "
         "at the last layer, and at some layer before the last",
         "the plane without its read-out component removes "
-        "{patching_without_readout:.2f} of the error at layer {patching_layer} "
+        "{patching_without_readout:.2f} of the error at layer {patching_layer:.0f} "
         "(random planes up to {patching_random:.2f}; the read-out direction alone "
         "{patching_readout:.2f}; the whole plane {patching_restore:.2f}); before the "
         "last layer its best margin over random planes is {patching_before_last:.2f} "
