@@ -90,6 +90,10 @@ def write_preset(
             "pretraining": {
                 "models": ["standard", "x_shifted", "x_wide"][:n_models],
                 "lowest_error_is_own_model": [True, False, True][:n_models],
+                # own ÷ best other: 0.5, 2, 0.5
+                "median_error": [[0.1, 0.4, 0.6], [0.2, 0.8, 0.6], [0.3, 0.5, 0.3]][
+                    :n_models
+                ],
                 "highest_score_is_own_distribution": [True] * n_models,
             },
         }
@@ -139,9 +143,9 @@ def test_presets_are_compared_smallest_first_with_their_size_and_seeds(tmp_path)
     assert training_time(small) == "0 min on unknown"
     assert cpu.quantities["error_growth_4"] == pytest.approx([100, 100])
     assert cpu.quantities["in_distribution_error"] == pytest.approx([0.02, 0.022])
-    assert cpu.quantities["own_lowest_error_share"] == pytest.approx([2 / 3] * 2)
+    assert cpu.quantities["own_error_ratio"] == pytest.approx([2.0] * 2)
     assert cpu.quantities["own_highest_score_share"] == pytest.approx([1.0] * 2)
-    assert small.quantities["own_lowest_error_share"] == [None]
+    assert small.quantities["own_error_ratio"] == [None]
     rows = {row[0]: row[1:] for row in quantity_rows([cpu, small])}
     assert rows["error growth, c = 4 vs c = 0"] == ["100 [100, 100]×", "50×"]
     assert rows["in-distribution error, last query"] == ["0.021 [0.02, 0.022]", "0.011"]

@@ -41,6 +41,7 @@ VALUES = {
         "models": ["a", "b"],
         "lowest_error_is_own_model": [True, True],
         "highest_score_is_own_distribution": [True, True],
+        "median_error": [[0.1, 0.4], [0.5, 0.2]],  # own ÷ best other: 0.2, 0.5
     },
 }
 
@@ -102,7 +103,7 @@ def test_all_claims_hold_on_results_that_show_them(tmp_path):
             },
             6,
         ),
-        ("pretraining", {"lowest_error_is_own_model": [False, True]}, 7),
+        ("pretraining", {"median_error": [[0.1, 0.4], [0.5, 0.5]]}, 7),
         ("pretraining", {"highest_score_is_own_distribution": [True, False]}, 8),
     ],
 )
@@ -237,6 +238,7 @@ def test_the_scorecard_file_holds_every_claim_with_its_seed_count_and_checkpoint
         "status",
         "failed_controls",
         "untested_controls",
+        "controls_on_edge",
         "margin",
         "on_edge",
         "holds_at",
@@ -261,8 +263,8 @@ def test_claim_7_is_not_tested_with_a_single_pretraining_distribution(tmp_path):
     assert (verdicts[6].outcome, verdicts[6].seeds) == ("not tested", 0)
     assert verdicts[7].status == "not tested"
     assert (
-        count_holding(verdicts) == "6 of 6 tested"
-        and count_holding(verdicts[:6]) == "6 of 6"
+        count_holding(verdicts) == "4 of 6 tested (and 2 with a control not tested)"
+        and count_holding(verdicts[:6]) == "4 of 6 (and 2 with a control not tested)"
     )
 
 
@@ -285,6 +287,9 @@ def test_a_verdict_near_its_threshold_is_on_the_edge_and_rejudged_around_it(tmp_
 
 
 def test_a_claim_whose_part_fails_holds_only_before_its_controls():
+    import dataclasses
+
+    from icl_core.book.scorecard import verdict_cell
     from icl_core.verdicts.claims import Verdict
     from icl_core.verdicts.scorecard import with_controls
 
@@ -299,9 +304,16 @@ def test_a_claim_whose_part_fails_holds_only_before_its_controls():
         "holds only before its controls",
         ("2a",),
     )
+    assert judged.controls_on_edge == ()  # 2a fails far from its threshold
+    near = dataclasses.replace(parts[0], on_edge=True)
+    (edge,) = with_controls([claim], [near])
+    assert edge.controls_on_edge == ("2a",)
+    assert verdict_cell(edge) == (
+        "**holds only before its controls** (2a not; 2a on the edge)"
+    )
     (kept,) = with_controls([claim], parts[1:])
     assert (kept.status, kept.untested_controls) == ("holds", ("2c",))
-    assert count_holding([judged, kept]) == "1 of 2"
+    assert count_holding([judged, kept]) == "0 of 2 (and 1 with a control not tested)"
 
 
 def test_the_margin_cell_says_why_a_verdict_past_its_threshold_fails():

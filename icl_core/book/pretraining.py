@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.shift_sweeps import best_shift, own_advantage, own_wins
+from ..analysis.shift_sweeps import (
+    best_shift,
+    own_advantage,
+    own_error_ratios,
+    own_wins,
+)
 from ..core.results import format_range
 from ..verdicts.claims import Thresholds
 from .glue import as_text
@@ -65,7 +70,11 @@ def texts(
     ]
 
     best_trivial = np.min(list(trivial_error.values()), axis=0)
-    vs_trivial = [float(np.max(np.diag(e) / best_trivial)) for e in errors]
+    own_vs_trivial = np.stack(
+        [np.diag(e) / best_trivial for e in errors]
+    )  # seeds × models
+    vs_trivial = own_vs_trivial.max(axis=1)
+    ratio = [float(own_error_ratios(e).max()) for e in errors]
 
     def best(name: str) -> str:
         return as_text(
@@ -84,7 +93,12 @@ def texts(
         "pt_best_shifted": best("x_shifted"),
         **{f"pt_advantage_{k}": format_range(v) for k, v in advantage.items()},
         "pt_beyond_input": format_range(beyond),
+        "pt_own_error_ratio": format_range(ratio),
         "pt_own_vs_trivial": format_range(vs_trivial, ".2g"),
+        "pt_vs_trivial_by_model": ", ".join(
+            f"{name} {format_range(own_vs_trivial[:, i], '.2g')}"
+            for i, name in enumerate(median_error)
+        ),
         "pt_beats_trivial": OWN_BEATS_TRIVIAL[bool(np.mean(vs_trivial) < 1)],
         "pt_signature_moves": SIGNATURE_MOVES[
             bool(np.mean(beyond) >= Thresholds().input_margin)

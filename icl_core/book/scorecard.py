@@ -35,12 +35,20 @@ def margin_text(margin: float) -> str:
     return f"×{1 + margin:.3g} the threshold" if margin > 1 else f"{margin:+.0%}"
 
 
-def verdict_cell(v: Verdict) -> str:
-    """The status in bold, naming the failed parts behind 'holds only before its
-    controls' and the parts not tested."""
+def control_notes(v: Verdict) -> list[str]:
+    """What a verdict's parts add to it: '2a not', '2a on the edge', '2c not
+    tested'."""
     notes = [f"{', '.join(v.failed_controls)} not"] if v.failed_controls else []
+    if v.controls_on_edge:
+        notes.append(f"{', '.join(v.controls_on_edge)} on the edge")
     if v.untested_controls and v.holds is not None:
         notes.append(f"{', '.join(v.untested_controls)} not tested")
+    return notes
+
+
+def verdict_cell(v: Verdict) -> str:
+    """The status in bold, with what its parts add (`control_notes`)."""
+    notes = control_notes(v)
     return f"**{v.status}**" + (f" ({'; '.join(notes)})" if notes else "")
 
 
@@ -136,7 +144,7 @@ def before_controls(verdicts: Sequence[Verdict]) -> str:
     """'2 (2a not), 5 (5a, 5b not)': the verdicts that hold only before their
     controls, with the parts that fail."""
     held = [
-        f"{v.key} ({', '.join(v.failed_controls)} not)"
+        f"{v.key} ({'; '.join(control_notes(v))})"
         for v in verdicts
         if v.status == BEFORE_CONTROLS
     ]
@@ -211,8 +219,12 @@ def _titles(explanations) -> str:
 
 
 def count_holding(verdicts: Sequence[Verdict]) -> str:
-    """'1 of 8' (the verdicts that hold, their controls included), or '1 of 7 tested'
-    when some could not be tested."""
+    """'1 of 8' (the verdicts that hold with every control measured), or '1 of 7
+    tested' when some could not be tested; those that hold while a control could not
+    be measured are counted apart: '1 of 8 (and 2 with a control not tested)'."""
     tested = [v for v in verdicts if v.holds is not None]
     total = f"{len(tested)} tested" if len(tested) < len(verdicts) else len(verdicts)
-    return f"{sum(v.status == HOLDS for v in tested)} of {total}"
+    holding = [v for v in tested if v.status == HOLDS]
+    partly = sum(bool(v.untested_controls) for v in holding)
+    text = f"{len(holding) - partly} of {total}"
+    return text + (f" (and {partly} with a control not tested)" if partly else "")

@@ -35,10 +35,10 @@ FINDING_A = {
     True: "With the direction the prediction is read along taken out, the plane still "
     "repairs more than random planes, at the last layer and before it: finding A "
     "holds, and the signature is causal beyond the read-out.",
-    False: "With the direction the prediction is read along taken out, the plane "
-    "repairs no more than random planes at the last layer or before it, so this book "
-    "does not count the signature as causal (finding A does not hold): what the last "
-    "layer's patch repairs is the read-out direction.",
+    False: "With the direction the prediction is read along taken out, the plane does "
+    "not repair clearly more than random planes at the last layer and before it, so "
+    "this book does not count the signature as causal (finding A does not hold): what "
+    "the last layer's patch repairs is mostly the read-out direction.",
     None: "The test ran without the read-out control or was inconclusive, so finding "
     "A is not tested here.",
 }

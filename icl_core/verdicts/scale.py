@@ -111,7 +111,7 @@ def presets_with_results(results: str | Path, wanted: list[str]) -> list[str]:
 
 # each claim 7 quantity kept per pretraining seed
 PRETRAINING_QUANTITIES = (
-    "own_lowest_error_share",
+    "own_error_ratio",
     "own_highest_score_share",
     "own_vs_trivial",
     "own_score_beyond_input",

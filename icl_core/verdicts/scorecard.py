@@ -109,17 +109,24 @@ def judge(
 
 def with_controls(verdicts: list[Verdict], parts: list[Verdict]) -> list[Verdict]:
     """The verdicts with their status set by their `parts`: one that holds while a
-    part of it fails holds only before its controls, naming those parts; each names
-    the parts its preset could not measure."""
+    part of it fails holds only before its controls, naming those parts and those of
+    them on the edge; each names the parts its preset could not measure."""
     owner = {c.key: c.part_of for c in PARTS}
     out = []
     for v in verdicts:
         own = [p for p in parts if owner[p.key] == v.key]
-        failed = tuple(p.key for p in own if p.holds is False)
+        failed = [p for p in own if p.holds is False]
         untested = tuple(p.key for p in own if p.holds is None)
         v = dataclasses.replace(v, untested_controls=untested)
         if v.holds and failed:
-            v = dataclasses.replace(v, status=BEFORE_CONTROLS, failed_controls=failed)
+            v = dataclasses.replace(
+                v,
+                status=BEFORE_CONTROLS,
+                failed_controls=tuple(p.key for p in failed),
+                controls_on_edge=tuple(
+                    p.key for p in failed if p.on_edge or any(p.holds_at.values())
+                ),
+            )
         out.append(v)
     return out
 
