@@ -291,8 +291,8 @@ CLAIMS: tuple[Claim, ...] = (
         "on every pretraining distribution, the model pretrained on it has the lowest "
         "error: its error ÷ the best other model's < 1 (measured: the largest over the "
         "distributions)",
-        "own model lowest on {own_lowest_error} of {n_pretrained} distributions in "
-        "the seed-mean errors",
+        "own model lowest on {own_lowest_error:.2g} of {n_pretrained:.0f} "
+        "distributions (mean over seeds)",
         fmt=".2f",
         unit="×",
         mean_of_seeds=True,
