@@ -247,4 +247,7 @@ def test_findings_without_the_coverage_models_are_not_tested(tmp_path):
     holds = {v.claim[0]: v.holds for v in verdicts}
     assert holds == dict(A=True, B=True, C=True, D=None, E=None, F=None, G=None)
     assert {v.outcome for v in verdicts[3:]} == {"not tested"}
-    assert count_holding(verdicts) == "1 of 3 tested (and 2 with a control not tested)"
+    assert (
+        count_holding(verdicts)
+        == "3 of 3 tested (2 of them with a control not measured)"
+    )

@@ -263,8 +263,10 @@ def test_claim_7_is_not_tested_with_a_single_pretraining_distribution(tmp_path):
     assert (verdicts[6].outcome, verdicts[6].seeds) == ("not tested", 0)
     assert verdicts[7].status == "not tested"
     assert (
-        count_holding(verdicts) == "4 of 6 tested (and 2 with a control not tested)"
-        and count_holding(verdicts[:6]) == "4 of 6 (and 2 with a control not tested)"
+        count_holding(verdicts)
+        == "6 of 6 tested (2 of them with a control not measured)"
+        and count_holding(verdicts[:6])
+        == "6 of 6 (2 of them with a control not measured)"
     )
 
 
@@ -309,11 +311,14 @@ def test_a_claim_whose_part_fails_holds_only_before_its_controls():
     (edge,) = with_controls([claim], [near])
     assert edge.controls_on_edge == ("2a",)
     assert verdict_cell(edge) == (
-        "**holds only before its controls** (2a not; 2a on the edge)"
+        "**holds only before its controls** (2a not, on the edge)"
     )
     (kept,) = with_controls([claim], parts[1:])
     assert (kept.status, kept.untested_controls) == ("holds", ("2c",))
-    assert count_holding([judged, kept]) == "0 of 2 (and 1 with a control not tested)"
+    assert (
+        count_holding([judged, kept])
+        == "1 of 2 (1 of them with a control not measured)"
+    )
 
 
 def test_the_margin_cell_says_why_a_verdict_past_its_threshold_fails():
@@ -333,7 +338,7 @@ def test_the_margin_cell_says_why_a_verdict_past_its_threshold_fails():
     further = verdict(False, 5, 0.3, {"0.75": False, "1.25": False})
     assert margin_cell(further) == "+30%; fails a further condition"
     share = verdict(True, 3, 0.0, {})  # a share that must be complete
-    assert margin_cell(share) == "none: every one must"
+    assert margin_cell(share) == "none (a share that must be complete)"
     untested = verdict(True, 5, 0.3, {}, untested_controls=("2c",), status="holds")
     assert verdict_cell(untested) == "**holds** (2c not tested)"
 

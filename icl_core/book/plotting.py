@@ -237,13 +237,14 @@ STATUS_COLORS = {HOLDS: "#009E73", BEFORE_CONTROLS: "#E69F00", FAILS: "#D9D9D9"}
 def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
     """Claims (rows) × presets (columns): each cell coloured by the claim's status
     there, a dot per training seed (filled where that seed passes the criterion
-    alone), a dashed frame where the verdict is on the edge, hatched where a part
+    alone), a dashed frame where the verdict or a failed part deciding it is on the
+    edge, hatched where a part
     that controls it could not be measured, blank where not tested."""
     for row, claim in enumerate(CLAIMS):
         for col, s in enumerate(summaries):
             verdict = verdict_of(s, claim)
             if verdict.holds is None:
-                ax.text(col, row, "not tested", ha="center", va="center", fontsize=10)
+                ax.text(col, row, "not tested", ha="center", va="center", fontsize=11)
                 continue
             ax.add_patch(
                 mpl.patches.Rectangle(
@@ -251,7 +252,10 @@ def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
                     0.92,
                     0.84,
                     facecolor=STATUS_COLORS[verdict.status],
-                    edgecolor="black" if verdict.on_edge else "none",
+                    # on the edge: its own key quantity or a failed part deciding it
+                    edgecolor="black"
+                    if verdict.on_edge or verdict.controls_on_edge
+                    else "none",
                     linestyle="--",
                     linewidth=1.6,
                 )
@@ -302,6 +306,6 @@ def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         ncol=3,
-        fontsize=10,
+        fontsize=11,
         handlelength=1.5,
     )

@@ -38,6 +38,30 @@ OWN_BEATS_TRIVIAL = {
     "failure among failing models, not a learned one.",
 }
 
+# a model whose own-distribution ratio to the predictors that ignore x is this many
+# times the standard model's learned its distribution clearly less well
+SKILL_GAP = 2.0
+
+
+def unequal_skill(models: list[str], own_vs_trivial: np.ndarray) -> str:
+    """The sentence that says which pretrained models learned their own distribution
+    clearly less well than the standard model learned its own (`own_vs_trivial`:
+    seeds × models, in the order of `models`)."""
+    if "standard" not in models:
+        return "Without the standard model there is no reference skill to compare with."
+    mean = dict(zip(models, own_vs_trivial.mean(axis=0)))
+    weaker = [m for m in models if mean[m] > SKILL_GAP * mean["standard"]]
+    if not weaker:
+        return (
+            "Every model learned its own distribution about as well as the standard "
+            "model learned its own."
+        )
+    return (
+        f"The {' and '.join(weaker)} models learned their own distribution less well "
+        "than the standard model learned its own (more than twice its ratio), so "
+        "claim 7a compares models of unequal skill there."
+    )
+
 
 def texts(
     errors: list[np.ndarray],
@@ -99,6 +123,7 @@ def texts(
             f"{name} {format_range(own_vs_trivial[:, i], '.2g')}"
             for i, name in enumerate(median_error)
         ),
+        "pt_unequal_skill": unequal_skill(list(median_error), own_vs_trivial),
         "pt_beats_trivial": OWN_BEATS_TRIVIAL[bool(np.mean(vs_trivial) < 1)],
         "pt_signature_moves": SIGNATURE_MOVES[
             bool(np.mean(beyond) >= Thresholds().input_margin)

@@ -347,6 +347,14 @@ def _listing(items) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]
 
 
+def _claims(keys) -> str:
+    """'claim 1', 'claims 4 and 6' or 'none', so that a key never reads as a count."""
+    keys = list(keys)
+    if not keys:
+        return "none"
+    return f"claim{'s' if len(keys) > 1 else ''} {_listing(keys)}"
+
+
 def scale_texts(
     summaries: list[PresetSummary],
     compared: list[str],
@@ -357,7 +365,7 @@ def scale_texts(
     claims = (*CLAIMS, *scale_parts())
     threshold = Thresholds().match_error
     moved = {
-        kind: ", ".join(c) or "none" for kind, c in claims_by_trend(summaries).items()
+        kind: _claims(c) for kind, c in claims_by_trend(summaries).items()
     }
     held_at = _listing(f"{count_holding(s.verdicts)} at {s.preset}" for s in summaries)
     not_run = [name for name in ("small", "paper") if name not in compared]

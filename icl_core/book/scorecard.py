@@ -19,7 +19,7 @@ def margin_cell(v: Verdict) -> str:
     if not v.margin:
         return "–"
     if not v.holds_at:  # a share that must be complete has no margin to speak of
-        return "none: every one must"
+        return "none (a share that must be complete)"
     text = margin_text(v.margin["mean"]) + (", on the edge" if v.on_edge else "")
     if v.holds is False and v.margin["mean"] > 0:
         seeds_fail = v.seeds_holding < Thresholds().seed_share * v.seeds
@@ -36,11 +36,14 @@ def margin_text(margin: float) -> str:
 
 
 def control_notes(v: Verdict) -> list[str]:
-    """What a verdict's parts add to it: '2a not', '2a on the edge', '2c not
-    tested'."""
+    """What a verdict's parts add to it: '2a not', '2a not, on the edge', '5a, 5b
+    not; 5b on the edge', '2c not tested'."""
     notes = [f"{', '.join(v.failed_controls)} not"] if v.failed_controls else []
-    if v.controls_on_edge:
-        notes.append(f"{', '.join(v.controls_on_edge)} on the edge")
+    edge = tuple(v.controls_on_edge)
+    if edge and edge == tuple(v.failed_controls):
+        notes = [f"{notes[0]}, on the edge"]
+    elif edge:
+        notes.append(f"{', '.join(edge)} on the edge")
     if v.untested_controls and v.holds is not None:
         notes.append(f"{', '.join(v.untested_controls)} not tested")
     return notes
@@ -219,12 +222,12 @@ def _titles(explanations) -> str:
 
 
 def count_holding(verdicts: Sequence[Verdict]) -> str:
-    """'1 of 8' (the verdicts that hold with every control measured), or '1 of 7
-    tested' when some could not be tested; those that hold while a control could not
-    be measured are counted apart: '1 of 8 (and 2 with a control not tested)'."""
+    """'1 of 8' (the verdicts that hold), or '1 of 7 tested' when some could not be
+    tested, saying how many of those that hold rest on a control that could not be
+    measured: '3 of 8 (2 of them with a control not measured)'."""
     tested = [v for v in verdicts if v.holds is not None]
     total = f"{len(tested)} tested" if len(tested) < len(verdicts) else len(verdicts)
     holding = [v for v in tested if v.status == HOLDS]
     partly = sum(bool(v.untested_controls) for v in holding)
-    text = f"{len(holding) - partly} of {total}"
-    return text + (f" (and {partly} with a control not tested)" if partly else "")
+    text = f"{len(holding)} of {total}"
+    return text + (f" ({partly} of them with a control not measured)" if partly else "")
