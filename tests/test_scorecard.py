@@ -340,7 +340,7 @@ def test_the_margin_cell_says_why_a_verdict_past_its_threshold_fails():
     share = verdict(True, 3, 0.0, {})  # a share that must be complete
     assert margin_cell(share) == "none (a share that must be complete)"
     untested = verdict(True, 5, 0.3, {}, untested_controls=("2c",), status="holds")
-    assert verdict_cell(untested) == "**holds** (2c not tested)"
+    assert verdict_cell(untested) == "**holds** (2c not measured)"
 
 
 @pytest.mark.parametrize("ratios,holds", [([0.2, 0.4], True), ([0.2, 1.3], False)])

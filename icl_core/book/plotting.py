@@ -296,7 +296,7 @@ def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
     handles = [
         *(patch(color=c, label=status) for status, c in STATUS_COLORS.items()),
         patch(facecolor="white", edgecolor="black", linestyle="--", label="on the edge"),
-        patch(facecolor="0.55", edgecolor="white", hatch="///", label="a control not tested"),
+        patch(facecolor="0.55", edgecolor="white", hatch="///", label="a control not measured"),
         line([], [], marker="o", ls="", color="black", label="a seed that passes"),
         line([], [], marker="o", ls="", color="black", fillstyle="none",
              label="a seed that fails"),

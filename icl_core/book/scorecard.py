@@ -37,7 +37,7 @@ def margin_text(margin: float) -> str:
 
 def control_notes(v: Verdict) -> list[str]:
     """What a verdict's parts add to it: '2a not', '2a not, on the edge', '5a, 5b
-    not; 5b on the edge', '2c not tested'."""
+    not; 5b on the edge', '2c not measured'."""
     notes = [f"{', '.join(v.failed_controls)} not"] if v.failed_controls else []
     edge = tuple(v.controls_on_edge)
     if edge and edge == tuple(v.failed_controls):
@@ -45,7 +45,7 @@ def control_notes(v: Verdict) -> list[str]:
     elif edge:
         notes.append(f"{', '.join(edge)} on the edge")
     if v.untested_controls and v.holds is not None:
-        notes.append(f"{', '.join(v.untested_controls)} not tested")
+        notes.append(f"{', '.join(v.untested_controls)} not measured")
     return notes
 
 
