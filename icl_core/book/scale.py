@@ -364,9 +364,7 @@ def scale_texts(
     seed learned the task, with each seed's in-distribution error."""
     claims = (*CLAIMS, *scale_parts())
     threshold = Thresholds().match_error
-    moved = {
-        kind: _claims(c) for kind, c in claims_by_trend(summaries).items()
-    }
+    moved = {kind: _claims(c) for kind, c in claims_by_trend(summaries).items()}
     held_at = _listing(f"{count_holding(s.verdicts)} at {s.preset}" for s in summaries)
     not_run = [name for name in ("small", "paper") if name not in compared]
     small = summaries[compared.index("small")] if "small" in compared else None
