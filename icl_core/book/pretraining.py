@@ -22,9 +22,9 @@ SIGNATURE_MOVES = {
     True: "The trained model prefers its own distribution beyond what its embedding "
     "and an untrained twin already show: the signature moves with pretraining through "
     "what the blocks compute.",
-    False: "Its embedding (layer 0) or an untrained twin of the same architecture "
-    "already prefers each model's own distribution as much or more, so the signature's "
-    "move with pretraining is largely there before any trained block.",
+    False: "Each model's embedding (layer 0), or an untrained twin of the same "
+    "architecture, already prefers the model's own distribution as much or more, so "
+    "the signature's move with pretraining is largely there before any trained block.",
 }
 
 # whether every model beats the predictors that ignore x on its own distribution

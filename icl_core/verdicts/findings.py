@@ -147,7 +147,7 @@ FINDINGS: tuple[Claim, ...] = (
         "predicting the context's mean of y or 0 in every setting but queries "
         "orthogonal to the examples",
         "below the predictors that ignore x in {battery_beats_trivial:.0%} of the "
-        "settings where OLS is (seed mean)",
+        "settings that count, all but orthogonal queries (seed mean)",
         fmt=".3g",
         unit="×",
         requires=((Condition("battery_beats_trivial", ">=", 1.0),),),
