@@ -163,6 +163,12 @@ def own_error_ratios(error: np.ndarray) -> np.ndarray:
     return np.diag(error) / others.min(axis=0)
 
 
+def own_vs_trivial(error: np.ndarray, trivial_error: dict) -> np.ndarray:
+    """Each model's error on its own distribution ÷ the better predictor that ignores
+    x there (`trivial_errors`), (models,): below 1 where it learned its distribution."""
+    return np.diag(error) / np.min(list(trivial_error.values()), axis=0)
+
+
 def own_wins(error: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per distribution, from (models, tests) matrices: is its own model best on it
     (lowest error), and is its own distribution best for its model (highest score)?"""
@@ -302,7 +308,6 @@ def write_pretraining(
     seed's reference score matrices by name (the embedding, layer 0, and the untrained
     twins); `median_error[name]`: (seeds, shifts); `trivial_error`: `trivial_errors`
     on the same tests."""
-    best_trivial = np.min(list(trivial_error.values()), axis=0)
     per_seed = []
     for k, (error, score) in enumerate(zip(errors, scores)):
         lowest, highest = own_wins(error, score)
@@ -312,9 +317,7 @@ def write_pretraining(
                 "signature_score": score,
                 "lowest_error_is_own_model": lowest,
                 "highest_score_is_own_distribution": highest,
-                # each model's error on its own distribution ÷ the better predictor
-                # that ignores x there: below 1 where it learned its distribution
-                "own_error_vs_trivial": np.diag(error) / best_trivial,
+                "own_error_vs_trivial": own_vs_trivial(error, trivial_error),
                 "reference_scores": input_scores[k],
                 "own_score_advantage": {
                     "trained": own_advantage(score),
@@ -346,8 +349,8 @@ def write_pretraining(
 def pretraining_quantities(pre: dict) -> dict[str, Any]:
     """Claims 7a and 7b compare models pretrained on different distributions: not
     measured where the pretraining chapter ran with fewer than two. 7a's key quantity
-    (`own_error_ratio`) grades the win, so that a win within noise shows its margin. 7b's reference
-    (`own_score_beyond_input`): how far each model's own-distribution advantage in
+    (`own_error_ratio`) grades the win, so that a win within noise shows its margin.
+    7b's reference (`own_score_beyond_input`): how far each model's own-distribution advantage in
     signature score exceeds the larger of its embedding's (layer 0) and its untrained
     twin's, the smallest over the models; None where not recorded."""
     lowest = pre["lowest_error_is_own_model"]
@@ -367,20 +370,15 @@ def pretraining_quantities(pre: dict) -> dict[str, Any]:
         "own_lowest_error": sum(lowest),
         "own_highest_score": sum(highest),
         # each seed's own count, which the seed rule reads
-        "own_lowest_error_by_seed": ", ".join(
-            str(sum(s["lowest_error_is_own_model"])) for s in seeds
-        ),
         "own_highest_score_by_seed": ", ".join(
             str(sum(s["highest_score_is_own_distribution"])) for s in seeds
         ),
-        # the share of distributions on which the own model has the lowest error, and
-        # of models whose own distribution gives the highest score
-        "own_lowest_error_share": float(np.mean(lowest)) if measured else None,
         # 7a's key quantity: the largest, over the distributions, of the own model's
         # error there ÷ the best other model's; below 1 where every own model wins
         "own_error_ratio": (
             float(np.max(own_error_ratios(error))) if measured and error.size else None
         ),
+        # the share of models whose own distribution gives the highest score
         "own_highest_score_share": float(np.mean(highest)) if measured else None,
         "own_score_beyond_input": beyond,
         # 7a's reference: the largest, over the distributions, of the own model's

@@ -10,6 +10,7 @@ from ..analysis.shift_sweeps import (
     best_shift,
     own_advantage,
     own_error_ratios,
+    own_vs_trivial,
     own_wins,
 )
 from ..core.results import format_range
@@ -43,13 +44,14 @@ OWN_BEATS_TRIVIAL = {
 SKILL_GAP = 2.0
 
 
-def unequal_skill(models: list[str], own_vs_trivial: np.ndarray) -> str:
+def unequal_skill(models: list[str], vs_model: np.ndarray) -> str:
     """The sentence that says which pretrained models learned their own distribution
-    clearly less well than the standard model learned its own (`own_vs_trivial`:
+    clearly less well than the standard model learned its own (`vs_model`, each
+    seed's `own_vs_trivial`:
     seeds × models, in the order of `models`)."""
     if "standard" not in models:
         return "Without the standard model there is no reference skill to compare with."
-    mean = dict(zip(models, own_vs_trivial.mean(axis=0)))
+    mean = dict(zip(models, vs_model.mean(axis=0)))
     weaker = [m for m in models if mean[m] > SKILL_GAP * mean["standard"]]
     if not weaker:
         return (
@@ -93,11 +95,8 @@ def texts(
         for s, x in zip(scores, input_scores)
     ]
 
-    best_trivial = np.min(list(trivial_error.values()), axis=0)
-    own_vs_trivial = np.stack(
-        [np.diag(e) / best_trivial for e in errors]
-    )  # seeds × models
-    vs_trivial = own_vs_trivial.max(axis=1)
+    vs_model = np.stack([own_vs_trivial(e, trivial_error) for e in errors])
+    vs_trivial = vs_model.max(axis=1)  # per seed, the largest over the models
     ratio = [float(own_error_ratios(e).max()) for e in errors]
 
     def best(name: str) -> str:
@@ -120,10 +119,10 @@ def texts(
         "pt_own_error_ratio": format_range(ratio),
         "pt_own_vs_trivial": format_range(vs_trivial, ".2g"),
         "pt_vs_trivial_by_model": ", ".join(
-            f"{name} {format_range(own_vs_trivial[:, i], '.2g')}"
+            f"{name} {format_range(vs_model[:, i], '.2g')}"
             for i, name in enumerate(median_error)
         ),
-        "pt_unequal_skill": unequal_skill(list(median_error), own_vs_trivial),
+        "pt_unequal_skill": unequal_skill(list(median_error), vs_model),
         "pt_beats_trivial": OWN_BEATS_TRIVIAL[bool(np.mean(vs_trivial) < 1)],
         "pt_signature_moves": SIGNATURE_MOVES[
             bool(np.mean(beyond) >= Thresholds().input_margin)
