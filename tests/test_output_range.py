@@ -220,9 +220,13 @@ def test_a_failure_seen_only_beyond_the_bound_is_said_to_rest_on_it():
     assert held["3a"] is False and held["3b"] is False and held["3d"] is True
     assert held["3c"] is None and held["Da"] is None
     sentence = rests_on_bound(parts)
-    assert "Claim 3 holds in normalised error but not within the bound" in sentence
-    assert "needs shifts at which targets lie beyond the output bound" in sentence
-    assert "Finding D was not re-measured" in sentence
+    assert (
+        "Claim 3 holds in normalised error, and fails within the bound and on the "
+        "control family, where its verdict needs shifts at which targets lie beyond "
+        "the output bound and targets that grow with the shift." in sentence
+    )
+    assert "Claim 3 is not measured without the final LayerNorm" in sentence
+    assert "Finding D was not re-measured at this preset." in sentence
 
 
 def test_a_seed_without_a_model_counts_as_missing_in_the_mean():
@@ -240,6 +244,25 @@ def test_a_claim_that_fails_as_stated_but_holds_under_a_check_is_said_to_fail_on
     ]
     sentence = rests_on_bound(parts, main)
     assert sentence == (
-        "Finding B does not hold as stated, but holds within the bound: its failure "
+        "Finding B does not hold as stated, yet holds within the bound: its failure "
         "rests on targets beyond the output bound."
+    )
+
+
+def test_a_part_some_seeds_pass_is_said_to_split_in_a_sentence_of_its_own():
+    from icl_core.verdicts.claims import Verdict
+
+    main = [Verdict("2. …", "", "", True, 5, 5, "2")]
+    parts = [
+        Verdict("2a. …", "", "", False, 2, 5, "2a"),
+        Verdict("2b. …", "", "", True, 5, 5, "2b"),
+    ]
+    assert rests_on_bound(parts, main) == (
+        "Claim 2 holds on the control family. Within the bound, 2 of 5 seeds hold, "
+        "too few for that part to hold."
+    )
+    parts[0] = Verdict("2a. …", "", "", True, 5, 5, "2a")
+    assert rests_on_bound(parts, main) == (
+        "Claim 2 survives every control measured here: it holds within the bound "
+        "and on the control family."
     )

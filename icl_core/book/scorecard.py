@@ -171,54 +171,79 @@ def unlearned_text(unlearned: dict[str, float]) -> str:
     return ", ".join(seeds) or "none"
 
 
+PART_SENTENCES = {
+    "not measured": "{name} was not re-measured at this preset.",
+    "survives": "{name} survives every control measured here: it holds {held}.",
+    "holds in": "{name} holds {held}.",
+    "partly": "{name} holds {held}, and fails {failed}, where its verdict needs {needs}.",
+    "fails every": "{name} fails {failed}: its verdict needs {needs}.",
+    "rescued": "{name} does not hold as stated, yet holds {held}: its failure rests "
+    "on {rests}.",
+    "fails": "{name} does not hold as stated.",
+    "split": "{part}, {n} of {m} seeds hold, too few for that part to hold.",
+    "split only": "{name}'s seeds split in every part measured here.",
+    "untested": "{name} is not measured {untested} at this preset.",
+}
+
+
+def listed(items: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -> str:
-    """One sentence per claim re-judged in `parts` (verdicts of `scorecard.PARTS`): the
-    parts it holds in and, for those it fails, what the verdict needs there; with the
-    claims' own `verdicts`, a claim that fails as stated but holds in some part is said
-    to fail on the explanation that part rules out."""
+    """A few whole sentences per claim re-judged in `parts` (verdicts of
+    `scorecard.PARTS`), chosen by case from `PART_SENTENCES`: the parts it holds in
+    and, for those it fails, what the verdict needs there; with the claims' own
+    `verdicts`, a claim that fails as stated but holds in some part is said to fail on
+    the explanation that part rules out. A part some seeds pass and most do not is
+    said to split, not to fail."""
     explained = {c.key: c.explanation for c in PARTS}
     main = {v.key: v.holds for v in verdicts}
     sentences = []
     for key in dict.fromkeys(PART_OF[v.key] for v in parts):
         mine = [v for v in parts if PART_OF[v.key] == key]
-        group = {explained[v.key]: v.holds for v in mine}
         name = f"Claim {key}" if key[0].isdigit() else f"Finding {key}"
-        # a part some seeds pass and most do not is split, not failed
-        split = {
-            explained[v.key]: f"{v.seeds_holding} of {v.seeds}"
-            for v in mine
-            if v.holds is False and v.seeds_holding > 0
-        }
-        held = [e for e, h in group.items() if h is True]
-        failed = [e for e, h in group.items() if h is False and e not in split]
+        held = [explained[v.key] for v in mine if v.holds is True]
+        split = [v for v in mine if v.holds is False and v.seeds_holding > 0]
+        failed = [
+            explained[v.key] for v in mine if v.holds is False and v.seeds_holding == 0
+        ]
+        untested = [explained[v.key].title for v in mine if v.holds is None]
         if not held and not failed and not split:
-            sentences.append(f"{name} was not re-measured at this preset.")
+            sentences.append(PART_SENTENCES["not measured"].format(name=name))
             continue
         if main.get(key) is False:
-            text = f"{name} does not hold as stated"
-            if held:
-                reasons = ", ".join(e.fails_on for e in held)
-                text += f", but holds {_titles(held)}: its failure rests on {reasons}"
+            case = "rescued" if held else "fails"
+        elif failed:
+            case = "partly" if held else "fails every"
         else:
-            text = f"{name} holds {_titles(held)}" if held else name
-            if failed:
-                reasons = ", ".join(e.rests_on for e in failed)
-                text += " but not " if held else " does not hold "
-                text += f"{_titles(failed)}: there the verdict needs {reasons}"
-        if split:
-            text += ":" if text == name else ";"
-            text += " the seeds split " + ", ".join(
-                f"{e.title} ({n} seeds hold)" for e, n in split.items()
+            case = ("holds in" if split else "survives") if held else "split only"
+        sentences.append(
+            PART_SENTENCES[case].format(
+                name=name,
+                held=listed([e.title for e in held] or [""]),
+                failed=listed([e.title for e in failed] or [""]),
+                needs=listed([e.rests_on for e in failed] or [""]),
+                rests=listed([e.fails_on for e in held] or [""]),
             )
-        untested = [e for e, h in group.items() if h is None]
+        )
+        sentences += [
+            PART_SENTENCES["split"].format(
+                part=capitalised(explained[v.key].title), n=v.seeds_holding, m=v.seeds
+            )
+            for v in split
+        ]
         if untested:
-            text += f" (not measured {_titles(untested)})"
-        sentences.append(text + ".")
+            sentences.append(
+                PART_SENTENCES["untested"].format(name=name, untested=listed(untested))
+            )
     return " ".join(sentences)
-
-
-def _titles(explanations) -> str:
-    return ", ".join(e.title for e in explanations)
 
 
 def count_holding(verdicts: Sequence[Verdict]) -> str:
