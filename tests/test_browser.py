@@ -7,6 +7,7 @@ pages alone, as it would offline."""
 
 import functools
 import http.server
+import json
 import re
 import shutil
 import threading
@@ -233,6 +234,123 @@ def test_rendered_text_shows_no_raw_tex_or_unformatted_numbers(site, page):
             for m in re.finditer(pattern, text)
         ]
     assert problems == [], "\n".join(problems)
+
+
+PAGE_WORDS = 3000  # rendered, outside the dropdowns a reader opens for detail
+INTRO_WORDS = 900
+
+
+def _words_in_sight(page) -> int:
+    """Words the page shows with every dropdown closed: its main text, tables and
+    visible code; a formula counts as one word or so."""
+    text = page.evaluate("() => document.querySelector('main article').innerText")
+    return len([word for word in text.split() if re.search(r"\w", word)])
+
+
+def test_no_page_is_a_wall_of_text(site, page):
+    problems = []
+    for name in toc_pages():
+        page.goto(f"{site}/{name}.html")
+        page.wait_for_load_state("networkidle")
+        limit = INTRO_WORDS if name == "intro" else PAGE_WORDS
+        words = _words_in_sight(page)
+        if words > limit:
+            problems.append(f"{name}: {words} words in sight (at most {limit})")
+    assert problems == [], "\n".join(problems)
+
+
+STATUSES = ("holds only before its controls", "does not hold", "holds", "not tested")
+# the same 4 words before a seed mean with its range name one quantity
+QUOTED = re.compile(r"((?:[\w'’σ₁-]+ ){4})(-?[\d.]+%? \[-?[\d.]+%?, -?[\d.]+%?\])")
+
+
+def _published_preset() -> str:
+    notebook = json.loads((ROOT / "book" / "scorecard.ipynb").read_text())
+    return notebook["metadata"]["papermill"]["parameters"]["preset"]
+
+
+def _status(text: str) -> str:
+    return next(s for s in STATUSES if text.startswith(s))
+
+
+def test_one_quantity_has_one_number_on_every_page(site, page):
+    """A label quoting a seed mean on two pages quotes the same one on both."""
+    quoted: dict[str, dict[str, set[str]]] = {}
+    for name in toc_pages():
+        page.goto(f"{site}/{name}.html")
+        for m in QUOTED.finditer(" ".join(_prose(page).split())):
+            label = m[1].strip().lower()
+            quoted.setdefault(label, {}).setdefault(name, set()).add(m[2])
+    problems = [
+        f"'{label}': {pages}"
+        for label, pages in quoted.items()
+        for a in pages
+        for b in pages
+        if a < b and not pages[a] & pages[b]
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_pages_state_what_their_results_files_hold(site, page):
+    """Every status the intro, the scorecard and the Scale chapter print, and the
+    factors the Scale chapter says flip a verdict, are those of the results files."""
+    preset = _published_preset()
+    results = ROOT / "results"
+    claims = json.loads((results / preset / "scorecard.json").read_text())["claims"]
+    expected = {c["key"]: c["status"] for c in claims}
+    problems = []
+    page.goto(f"{site}/scorecard.html")
+    rows = page.evaluate(
+        "() => [...document.querySelector('main table').rows].slice(1)"
+        ".map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    for row in rows:
+        key = row[0].split(".")[0]
+        shown = next(_status(cell) for cell in row if cell.startswith(STATUSES))
+        if shown != expected[key]:
+            problems.append(f"scorecard, claim {key}: {shown} ≠ {expected[key]}")
+    page.goto(f"{site}/intro.html")
+    items = page.eval_on_selector_all(
+        "main ol > li", "els => els.map(e => e.innerText)"
+    )
+    for key, item in zip(["1", "2", "3", "4", "5", "6"], items):
+        shown = _status(item.split("(")[-1].strip())
+        if shown != expected[key]:
+            problems.append(f"intro, claim {key}: {shown} ≠ {expected[key]}")
+    scale = json.loads((results / "scale.json").read_text())
+    page.goto(f"{site}/scale.html")
+    header, *rows = page.evaluate(
+        """() => [...[...document.querySelectorAll('main table')]
+            .find(t => t.rows[0].textContent.includes('smallest'))
+            .rows].map(r => [...r.cells].map(c => c.textContent.trim()))"""
+    )
+    for row in rows:
+        key = row[0].lstrip("↳ ").split(".")[0]
+        for preset_name, cell in zip(header[1:-1], row[1:-1]):
+            verdicts = scale["by_preset"][preset_name]
+            record = next(
+                v for v in verdicts["verdicts"] + verdicts["parts"] if v["key"] == key
+            )
+            if record["holds"] is not None and _status(cell) != record["status"]:
+                problems.append(f"scale, {preset_name}, {key}: {cell}")
+    box = page.inner_text("main .admonition")
+    for factor, keys in _flipping(scale).items():
+        if not re.search(rf"Changing {re.escape(factor)} alone flips claims? ", box):
+            problems.append(f"scale box does not say {factor} flips {keys}")
+    if not _flipping(scale) and "No single factor" not in box:
+        problems.append("scale box names a flip its results do not hold")
+    assert problems == [], "\n".join(problems)
+
+
+def _flipping(scale: dict) -> dict[str, list[str]]:
+    """{factor: the claims (not parts) whose verdict it alone flips}, per scale.json."""
+    flipping: dict[str, list[str]] = {}
+    for key, by_factor in scale["attribution"]["claims"].items():
+        for factor, change in by_factor.items():
+            if key[-1].isdigit() or key in ("7a", "7b"):
+                if change.startswith("flips"):
+                    flipping.setdefault(factor, []).append(key)
+    return flipping
 
 
 def test_pages_read_like_a_paper(site, page):

@@ -190,3 +190,10 @@ def test_the_verdict_is_reached_for_the_seed_mean_each_seed_and_each_layer(recor
         assert verdict.by_seed[family] == [verdict.conclusion[family]] * 2
         assert len(verdict.by_layer[family]) == CFG.n_layer + 1
         assert verdict.by_layer[family][-1] == verdict.conclusion[family]
+
+
+def test_a_whole_stream_patch_that_adds_error_is_not_said_to_remove_it():
+    label, why = conclusion({**GOOD, "restore_full": -0.6})
+    assert label == "inconclusive"
+    assert "adds to the error instead of removing it (0.60" in why
+    assert "removes only 0.20" in conclusion({**GOOD, "restore_full": 0.2})[1]

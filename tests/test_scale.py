@@ -5,10 +5,11 @@ import torch
 from conftest import spectral_controls_record
 
 from icl_core.book.scale import (
-    flipped_by,
+    factors_flipping,
     moved_by,
     quantity_rows,
     seeds_text,
+    summary_text,
     training_time,
     verdict_cell,
 )
@@ -208,7 +209,10 @@ def test_each_factor_is_read_from_the_pair_of_presets_that_varies_it_alone(tmp_p
         "depth and width": "not run",
     }
     assert moved_by(claim4) == "d with shorter stages: flips"
-    assert flipped_by(summaries, DEFINED) == ["4 (d with shorter stages)"]
+    assert factors_flipping(summaries, DEFINED) == {"d with shorter stages": ["4"]}
+    assert summary_text(summaries).endswith(
+        "Changing d with shorter stages alone flips claim 4."
+    )
     assert moved_by(attribution(summaries, DEFINED[1])) == "no clear change"
 
 
@@ -291,7 +295,7 @@ def test_a_verdict_that_changes_within_overlapping_seed_ranges_is_no_flip(tmp_pa
         == "verdict differs, ranges overlap (yes → no)"
     )
     assert moved_by(claim1) == "no clear change"
-    assert flipped_by(summaries, DEFINED) == []
+    assert factors_flipping(summaries, DEFINED) == {}
     # three seeds against three separate by chance one time in ten
     assert chance_separation(3, 3) == pytest.approx(0.1)
     assert chance_separation(5, 3) == pytest.approx(2 / 56)

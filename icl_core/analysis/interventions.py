@@ -296,10 +296,17 @@ def conclusion(at_layer: dict[str, float], rule: PatchRule = PatchRule()):
         return "inconclusive", f"a prediction moved by {moved:.2g} where none should"
     if np.isnan(q["restore"]):
         return "inconclusive", "no shift doubled the error"
+    if q["restore_full"] < 0:
+        return "inconclusive", (
+            "patching the whole stream from the unshifted twin adds to the error "
+            f"instead of removing it ({-q['restore_full']:.2f} of the shift's error "
+            "more), so no patch at this layer can show an effect"
+        )
     if q["restore_full"] < rule.upper:
         return "inconclusive", (
-            f"patching the whole stream removes {q['restore_full']:.2f} of the error "
-            f"(below {rule.upper:g}), so no patch at this layer can show an effect"
+            f"patching the whole stream removes only {q['restore_full']:.2f} of the "
+            f"error, less than the {rule.upper:g} the rule asks for, so no patch at "
+            "this layer can show an effect"
         )
     if q["restore_random"] >= rule.causal:
         return "inconclusive", (

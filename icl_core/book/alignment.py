@@ -10,7 +10,17 @@ import numpy as np
 
 from ..analysis.input_controls import MODELS, SpectralProfile
 from ..core.results import Table, format_range
+from ..verdicts.claims import Thresholds
 from .glue import as_text
+
+BEYOND_INPUT = {
+    "nothing": "In distribution, the trained blocks add nothing to it beyond what the "
+    "input alone gives.",
+    "little": "In distribution, the trained blocks add to it less than the margin of "
+    "{margin:g} over the input alone that the scorecard asks for.",
+    "more": "In distribution, the trained blocks add to it more than the margin of "
+    "{margin:g} over the input alone that the scorecard asks for.",
+}
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,13 @@ class AlignmentSummary:
                 for model in MODELS
             },
         }
-        return {name: format_range(values) for name, values in texts.items()}
+        margin = Thresholds().input_margin
+        beyond = texts["al_beyond_id"].mean()
+        case = "nothing" if beyond <= 0 else "little" if beyond < margin else "more"
+        return {
+            **{name: format_range(values) for name, values in texts.items()},
+            "al_beyond_sentence": BEYOND_INPUT[case].format(margin=margin),
+        }
 
 
 def setting_texts(

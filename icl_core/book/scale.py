@@ -329,16 +329,57 @@ def matched_query(
     return (header, rows), {"scale_matched_query": "; ".join(moves)}
 
 
-def flipped_by(summaries: list[PresetSummary], claims: tuple[Claim, ...]) -> list[str]:
-    """'1 (depth and width)' for each claim whose verdict one factor of `FACTORS`
-    flips, naming every such factor."""
-    flipped = []
+def factors_flipping(
+    summaries: list[PresetSummary], claims: tuple[Claim, ...]
+) -> dict[str, list[str]]:
+    """{each factor of `FACTORS` that alone flips some verdict: those claims' keys}."""
+    flipping = {}
     for claim in claims:
         attributed = attribution(summaries, claim)
-        factors = [f for f, _, _ in FACTORS if attributed[f].startswith("flips")]
-        if factors:
-            flipped.append(f"{claim.key} ({'; '.join(factors)})")
-    return flipped
+        for factor, _, _ in FACTORS:
+            if attributed[factor].startswith("flips"):
+                flipping.setdefault(factor, []).append(claim.key)
+    return flipping
+
+
+SUMMARY_SENTENCES = {
+    "held": "Claims that hold: {first_held} at {first}, {last_held} at {last}.",
+    "flips": "From {first} to {last}, the verdicts on {claims} flip, the seeds' ranges "
+    "of their key quantity apart.",
+    "no flips": "From {first} to {last}, no verdict flips with the seeds' ranges of its "
+    "key quantity apart.",
+    "factor": "Changing {factor} alone flips {claims}.",
+    "no factor": "No single factor flips a verdict on its own.",
+    "alone": "Claims that hold at {first}: {first_held}; no other preset has results.",
+}
+
+
+def summary_text(summaries: list[PresetSummary]) -> str:
+    """The chapter's opening box: what holds at either end, what flips between them,
+    and which single factor flips it, in sentences chosen by case."""
+    first, last = summaries[0], summaries[-1]
+    if len(summaries) == 1:
+        return SUMMARY_SENTENCES["alone"].format(
+            first=first.preset, first_held=count_holding(first.verdicts)
+        )
+    flips = claims_by_trend(summaries)["flips"]
+    ends = {"first": first.preset, "last": last.preset}
+    sentences = [
+        SUMMARY_SENTENCES["held"].format(
+            first_held=count_holding(first.verdicts),
+            last_held=count_holding(last.verdicts),
+            **ends,
+        ),
+        SUMMARY_SENTENCES["flips" if flips else "no flips"].format(
+            claims=_claims(flips), **ends
+        ),
+    ]
+    flipping = factors_flipping(summaries, CLAIMS)
+    sentences += [
+        SUMMARY_SENTENCES["factor"].format(factor=factor, claims=_claims(keys))
+        for factor, keys in flipping.items()
+    ] or [SUMMARY_SENTENCES["no factor"]]
+    return " ".join(sentences)
 
 
 def _listing(items) -> str:
@@ -389,7 +430,10 @@ def scale_texts(
         "distribution)"
         for name, e in none_learned.items()
     ]
-    flipped = "; ".join(flipped_by(summaries, CLAIMS)) or "none"
+    flipped = "; ".join(
+        f"{factor}: {_claims(keys)}"
+        for factor, keys in factors_flipping(summaries, CLAIMS).items()
+    )
     shared = sorted(set(shared_seeds(summaries)))
     comparisons, expected, separations = separation_counts(summaries, claims)
     return {
@@ -403,14 +447,8 @@ def scale_texts(
         "scale_none_learned": _listing(nowhere) if nowhere else "none",
         "scale_learned_share": "; ".join(share) or "every seed learned the task",
         "scale_match_error": str(Thresholds().match_error),
-        "scale_flipped_by": flipped,
-        "scale_summary": (
-            f"Claims holding: {held_at}. From the smallest preset to the largest (every "
-            f"factor at once), of claims 1-7b those that flip: {moved['flips']}; whose "
-            f"verdict changes within overlapping seed ranges: {moved['differs']}; that "
-            f"strengthen: {moved['strengthens']}; that weaken: {moved['weakens']}. "
-            f"Flipped by a single factor: {flipped}."
-        ),
+        "scale_flipped_by": flipped or "none",
+        "scale_summary": summary_text(summaries),
         "scale_shared_seeds": _listing(str(n) for n in shared) if shared else "none",
         "scale_chance": (
             "; ".join(

@@ -157,7 +157,6 @@ def texts(
                 for name, key in zip(REFERENCE_DIRECTIONS, ("first", "second"))
             },
         }
-    out["iv_restore_full_x_mean"] = at_layer(per_seed, FULL, "x_mean", "restore", layer)
     out["iv_restore_readout"] = at_layer(per_seed, READOUT, CONTROL, "restore", layer)
     without = at_layer(per_seed, WITHOUT_READOUT, CONTROL, "restore", layer)
     out["iv_restore_without_readout"] = without
@@ -185,5 +184,19 @@ def texts(
             signature_intervention_quantities(written)["patching_before_last"], ".2f"
         ),
         "iv_early_last": as_text(layer - 1),
-        "iv_identity": as_text(max(identity), ".1g"),
+        "iv_identity": identity_sentence(max(identity), rule.identity),
     }
+
+
+IDENTITY = {
+    "none": "At c = 0, where no patch should change anything, no prediction changed.",
+    "within": "At c = 0, where no patch should change anything, no prediction changed "
+    "by more than {moved:.1g}, within the rule's {allowed:g}.",
+    "beyond": "At c = 0, where no patch should change anything, a prediction changed "
+    "by {moved:.1g}, beyond the rule's {allowed:g}: the test is inconclusive.",
+}
+
+
+def identity_sentence(moved: float, allowed: float) -> str:
+    case = "none" if moved == 0 else "within" if moved <= allowed else "beyond"
+    return IDENTITY[case].format(moved=moved, allowed=allowed)
