@@ -22,7 +22,6 @@ from ..verdicts.scale import (
     presets_with_results,
     scale_parts,
     separation_counts,
-    shared_seeds,
     trend,
     values_change,
     verdict_of,
@@ -276,8 +275,8 @@ def matched_query(
     results: str | Path, summaries: list[PresetSummary]
 ) -> tuple[Table, dict[str, str]]:
     """Claims 1 and 3 across `LENGTH_PAIR`, the longer prompts read at the shorter
-    prompts' last query as well as at their own, over the seeds both presets have: the
-    key quantity's seed mean and range in each, and how it moves (`values_change`);
+    prompts' last query as well as at their own, each over its own seeds: the key
+    quantity's seed mean and range in each, and how it moves (`values_change`);
     and the text that quotes the moves. No rows where the pair lacks the record."""
     by_name = {s.preset: s for s in summaries}
     _, a, b = LENGTH_PAIR
@@ -286,9 +285,8 @@ def matched_query(
         return unrecorded
     before, after = by_name[a], by_name[b]
     query = before.n_points
-    seeds = sorted(set(before.seeds) & set(after.seeds))
     header = [
-        f"claim (seeds {', '.join(map(str, seeds))})",
+        "claim",
         f"`{a}`, query {query} (its last)",
         f"`{b}`, query {query}",
         f"`{b}`, query {after.n_points} (its last)",
@@ -297,19 +295,14 @@ def matched_query(
     ]
     matched = quantities_at(results, after, query)
 
-    def values(summary, table, quantity):
-        return [table[quantity][summary.seeds.index(k)] for k in seeds]
+    def values(table, quantity):  # every seed the preset judges
+        return list(table[quantity])
 
     claims = {c.key: c for c in CLAIMS}
     rows, moves = [], []
     for quantity, (key, label, unit) in LAST_QUERY_ROWS.items():
         first, same, last = (
-            values(s, t, quantity)
-            for s, t in (
-                (before, before.quantities),
-                (after, matched),
-                (after, after.quantities),
-            )
+            values(t, quantity) for t in (before.quantities, matched, after.quantities)
         )
         if None in same:  # a results file from before the per-query record
             return unrecorded
@@ -434,8 +427,7 @@ def scale_texts(
         f"{factor}: {_claims(keys)}"
         for factor, keys in factors_flipping(summaries, CLAIMS).items()
     )
-    shared = sorted(set(shared_seeds(summaries)))
-    comparisons, expected, separations = separation_counts(summaries, claims)
+    comparisons, expected, separations, sizes = separation_counts(summaries, claims)
     return {
         "scale_scales": _listing(describe(s) for s in summaries),
         "scale_held": held_at,
@@ -449,13 +441,12 @@ def scale_texts(
         "scale_match_error": str(Thresholds().match_error),
         "scale_flipped_by": flipped or "none",
         "scale_summary": summary_text(summaries),
-        "scale_shared_seeds": _listing(str(n) for n in shared) if shared else "none",
         "scale_chance": (
             "; ".join(
-                f"{chance_separation(n, n):.0%} of the time with {n} seeds on each side"
-                for n in shared
+                f"{chance_separation(n, m):.0%} of the time with {n} seeds against {m}"
+                for n, m in sizes
             )
-            if shared
+            if sizes
             else "n/a"
         ),
         "scale_comparisons": str(comparisons),

@@ -230,87 +230,44 @@ def seeds_of(summary: PresetSummary, claim: Claim) -> list[int]:
     }.get(claim.results, summary.seeds)
 
 
-def key_values(
-    summary: PresetSummary, claim: Claim, exclude: Sequence[int] = ()
-) -> dict[int, float]:
+def key_values(summary: PresetSummary, claim: Claim) -> dict[int, float]:
     """The claim's key quantity at each of its training seeds (`seeds_of`), leaving
-    out unmeasured seeds and `exclude`."""
+    out unmeasured seeds."""
     return {
         seed: float(value)
         for seed, value in zip(
             seeds_of(summary, claim), summary.quantities[claim.quantity]
         )
-        if value is not None and seed not in exclude
+        if value is not None
     }
 
 
-def compared_seeds(
-    before: PresetSummary,
-    after: PresetSummary,
-    claim: Claim,
-    exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
-) -> list[int]:
-    """The training seeds two presets are compared over: those both measured the claim
-    at, `exclude` set aside at each."""
-    first, last = (key_values(s, claim, x) for s, x in zip((before, after), exclude))
-    return sorted(first.keys() & last.keys())
-
-
-def outcome_over(summary: PresetSummary, claim: Claim, seeds: Sequence[int]) -> str:
-    """The claim's verdict over some of its seeds: the scorecard's own where they are
-    all of them, else its rule re-applied to them (the key quantity's mean meets the
-    criterion and each seed's own criterion holds in `Thresholds.seed_share` of them)."""
-    values = key_values(summary, claim)
-    if set(seeds) == set(values):
-        return verdict_of(summary, claim).outcome
-    own = seeds_of(summary, claim)
-    holds = [h for seed, h in zip(own, summary.seed_holds[claim.key]) if seed in seeds]
-    mean = {claim.quantity: float(np.mean([values[seed] for seed in seeds]))}
-    kept = claim.key_condition.holds(mean, Thresholds())
-    return (
-        "yes" if kept and sum(holds) >= Thresholds().seed_share * len(holds) else "no"
-    )
-
-
-def quantity_change(
-    before: PresetSummary, after: PresetSummary, claim: Claim, seeds: Sequence[int]
-) -> str:
-    """How the key quantity moves between two presets over `seeds`: 'no clear change'
-    when the two seed ranges overlap, else 'strengthens' towards the side where the
-    claim holds or 'weakens'."""
-    first, last = ([key_values(s, claim)[k] for k in seeds] for s in (before, after))
-    return values_change(first, last, claim)
-
-
 def values_change(first: Sequence[float], last: Sequence[float], claim: Claim) -> str:
-    """`quantity_change` on two lists of seed values of the claim's key quantity."""
+    """How the key quantity moves between two lists of seed values: 'no clear change'
+    when the two ranges overlap, else 'strengthens' towards the side where the claim
+    holds or 'weakens'."""
     if max(first) >= min(last) and max(last) >= min(first):  # seed ranges overlap
         return "no clear change"
     toward = (np.mean(last) > np.mean(first)) == (claim.key_condition.op in (">", ">="))
     return "strengthens" if toward else "weakens"
 
 
-def change(
-    before: PresetSummary,
-    after: PresetSummary,
-    claim: Claim,
-    exclude: tuple[Sequence[int], Sequence[int]] = ((), ()),
-) -> str:
-    """How a claim moves from one preset to another over the seeds both have
-    (`compared_seeds`), each verdict judged over those seeds (`outcome_over`): 'flips
-    (no → yes)' when the verdict changes and the seed ranges of its key quantity
-    separate (`quantity_change`); 'verdict differs, ranges overlap (no → yes)' when it
-    changes without them, so that one seed's own verdict decides it; else the
-    quantity's change with the verdict at both, and the change of status where the
-    parts' verdicts differ. 'not tested' where either preset could
-    not test the claim, 'one seed: not compared' where they share fewer than two."""
+def change(before: PresetSummary, after: PresetSummary, claim: Claim) -> str:
+    """How a claim moves from one preset to another, each judged over its own seeds
+    (`seeds_of`; two presets' seeds share at most an ID, never their initial weights,
+    so none is paired with another): 'flips (no → yes)' when the verdict changes and
+    the seed ranges of its key quantity separate (`values_change`); 'verdict differs,
+    ranges overlap (no → yes)' when it changes without them; else the quantity's
+    change with the verdict at both, and the change of status where the parts'
+    verdicts differ. 'not tested' where either preset could not test the claim, 'one
+    seed: not compared' where either has fewer than two seeds."""
     if any(verdict_of(s, claim).holds is None for s in (before, after)):
         return "not tested"
-    seeds = compared_seeds(before, after, claim, exclude)
-    if len(seeds) < 2:
+    first, last = (list(key_values(s, claim).values()) for s in (before, after))
+    if min(len(first), len(last)) < 2:
         return "one seed: not compared"
-    outcomes = [outcome_over(s, claim, seeds) for s in (before, after)]
-    moved = quantity_change(before, after, claim, seeds)
+    outcomes = [verdict_of(s, claim).outcome for s in (before, after)]
+    moved = values_change(first, last, claim)
     if outcomes[0] != outcomes[1]:
         kind = (
             "verdict differs, ranges overlap" if moved == "no clear change" else "flips"
@@ -355,12 +312,12 @@ UNCOMPARED = ("not tested", "not run", "one seed")
 
 def separation_counts(
     summaries: list[PresetSummary], claims: tuple[Claim, ...]
-) -> tuple[int, float, int]:
+) -> tuple[int, float, int, list[tuple[int, int]]]:
     """Over every factor pair with results and every claim it compares: the number of
     comparisons, the separations of seed ranges expected by chance alone
-    (`chance_separation`), and those observed."""
+    (`chance_separation`), those observed, and the numbers of seeds compared."""
     by_name = {s.preset: s for s in summaries}
-    comparisons, expected, observed = 0, 0.0, 0
+    comparisons, expected, observed, sizes = 0, 0.0, 0, set()
     for factor, a, b in FACTORS:
         if a not in by_name or b not in by_name:
             continue
@@ -368,22 +325,12 @@ def separation_counts(
             moved = change(by_name[a], by_name[b], claim)
             if moved.startswith(UNCOMPARED):
                 continue
-            n = len(compared_seeds(by_name[a], by_name[b], claim))
+            n, m = (len(key_values(by_name[k], claim)) for k in (a, b))
             comparisons += 1
-            expected += chance_separation(n, n)
+            expected += chance_separation(n, m)
             observed += moved.startswith(("flips", "strengthens", "weakens"))
-    return comparisons, expected, observed
-
-
-def shared_seeds(summaries: list[PresetSummary]) -> list[int]:
-    """The number of training seeds of the standard model each pair of `FACTORS` with
-    results shares."""
-    by_name = {s.preset: s for s in summaries}
-    return [
-        len(set(by_name[a].seeds) & set(by_name[b].seeds))
-        for _, a, b in FACTORS
-        if a in by_name and b in by_name
-    ]
+            sizes.add((n, m))
+    return comparisons, expected, observed, sorted(sizes)
 
 
 # scale.json ------------------------------------------------------------------------
