@@ -11,6 +11,26 @@ from ..core.results import Table, format_range
 from .glue import as_text
 
 RATIOS = ("ratio", "normalised_ratio", "excess_ratio")
+# the settings drawn together in one panel of the error-by-position figure, each
+# beside the unshifted standard setting
+POSITION_PANELS = {
+    "shape of x and the query": (
+        "random_quadrants",
+        "orthogonal_train_test",
+        "overlapping_train_test",
+        "half_subspace",
+        "skewed",
+    ),
+    "x scaled": ("scale-x=0.333", "scale-x=0.5", "scale-x=2", "scale-x=3"),
+    "y scaled, or noisy": (
+        "scale-y=0.333",
+        "scale-y=0.5",
+        "scale-y=2",
+        "scale-y=3",
+        "noisyLR",
+    ),
+    "x shifted (this paper)": ("mean-x=1", "mean-x=2", "mean-x=4"),
+}
 
 
 def ratios(per_seed: list[dict]) -> tuple[list[str], list[dict], dict[str, np.ndarray]]:

@@ -5,6 +5,7 @@ Scale chapter's panels."""
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 import matplotlib as mpl
 import numpy as np
@@ -133,13 +134,16 @@ def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
     return line
 
 
-def plot_key_quantities(axes, summaries: list[PresetSummary], t: Thresholds) -> None:
-    """One panel per claim: its key quantity at each preset (in `PRESETS` order), the
+def plot_key_quantities(
+    axes, summaries: list[PresetSummary], t: Thresholds, keys: Sequence[str]
+) -> None:
+    """One panel per claim of `keys`: its key quantity at each preset (in `PRESETS` order), the
     seed mean with the seed range and each seed as a dot, the marker filled where the
     claim holds, half filled where it holds only before its controls, a diamond where
     it is on the edge; the threshold dashed."""
     names = [s.preset for s in summaries]
-    for ax, claim in zip(axes, CLAIMS):
+    by_key = {c.key: c for c in CLAIMS}
+    for ax, claim in zip(axes, (by_key[k] for k in keys)):
         for x, s in enumerate(summaries):
             values = measured_values(s, claim.quantity)
             if not values:
