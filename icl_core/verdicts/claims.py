@@ -227,7 +227,7 @@ CLAIMS: tuple[Claim, ...] = (
         "OLS accuracy ≥ 99% at every c and transformer's at c = {c_max} < "
         "{collapse_ratio:.0%} of its c = 0 value",
         "accuracy {accuracy_0:.0%} → {accuracy_largest:.0%} at c = {c_max} "
-        "(OLS ≥ {ols_accuracy_min:.0%}); tolerance {tolerance}",
+        "(OLS at least {ols_accuracy_min:.0%} at every c); tolerance {tolerance}",
         requires=((Condition("ols_accuracy_min", ">=", 0.99),),),
     ),
     Claim(
