@@ -92,6 +92,29 @@ def loss_curves(
     return line
 
 
+def learning_curves(ax, runs, unlearned: Sequence[str], window: int = 100) -> None:
+    """Each training seed's running mean of its training loss, the seeds that did not
+    learn the task (`unlearned`, as JSON keys) in the second colour and so named, with
+    the curriculum's stage changes marked."""
+    from ..core.curriculum import stage_starts
+
+    for run in runs:
+        seed = run.config.train.seed
+        failed = str(seed) in unlearned
+        width = max(1, min(window, len(run.losses) // 10))
+        smooth = np.convolve(run.losses, np.ones(width) / width, mode="valid")
+        ax.plot(
+            np.arange(width - 1, len(run.losses)),
+            smooth,
+            color=PALETTE[1] if failed else PALETTE[0],
+            linewidth=1.4 if failed else 0.8,
+            label=f"seed {seed}" + (", did not learn" if failed else ""),
+        )
+    for step in stage_starts(runs[0].config.curriculum, len(runs[0].losses)):
+        ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
+    ax.set(yscale="log", xlabel="training step", ylabel="training loss (running mean)")
+
+
 def annotated_heatmap(
     ax, values: np.ndarray, rows, cols, fmt: str = "{:.2f}", label: str = "", **kwargs
 ):

@@ -40,6 +40,8 @@ class ScaleReport:
     verdicts: Table
     attribution: Table
     matched_query: Table  # no rows where the prompt-length pair lacks the record
+    # presets where some seed did not learn the task: every seed, and those that did not
+    learning: dict[str, tuple[list[int], list[str]]]
     texts: dict[str, str]
 
 
@@ -76,6 +78,11 @@ def scale_report(results: str | Path, wanted: list[str]) -> ScaleReport:
             [attribution_row(summaries, c) for c in _claims_then_parts()],
         ),
         matched_query=matched,
+        learning={
+            name: ([s["seed"] for s in records[name]["seeds"]], sorted(aside))
+            for name, aside in unlearned.items()
+            if aside
+        },
         texts={
             **scale_texts(summaries, compared, none_learned),
             **matched_texts,
