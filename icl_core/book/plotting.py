@@ -112,7 +112,8 @@ def learning_curves(ax, runs, unlearned: Sequence[str], window: int = 100) -> No
         )
     for step in stage_starts(runs[0].config.curriculum, len(runs[0].losses)):
         ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
-    ax.set(yscale="log", xlabel="training step", ylabel="training loss (running mean)")
+    ax.set(xlabel="training step", ylabel="training loss (running mean)")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(4))
 
 
 def annotated_heatmap(
@@ -197,7 +198,7 @@ def plot_key_quantities(
         ax.set_xlim(-0.5, len(names) - 0.5)
         # wrapped, so that neighbouring panels' titles and labels cannot collide
         ax.set_title(textwrap.fill(f"{claim.key}. {claim.title}", 26), fontsize=11)
-        ax.set_ylabel(textwrap.fill(claim.label, 30), fontsize=10)
+        ax.set_ylabel(textwrap.fill(claim.label, 36), fontsize=10)
 
 
 def error_with_share(ax, shifts, curves: dict, share, share_label: str) -> None:
