@@ -371,7 +371,7 @@ def _coverage_texts(
         "of_cov_price": format_range(
             spread_0 / median["transformer"][matched, 0], ".3g"
         ),
-        "of_cov_reach": format_range(reach(spread.transformer), "g"),
+        "of_cov_reach": format_range(reach(spread.transformer), ".3g"),
     }
     if spread.bound_free is not None:
         free_by_seed = {r.config.train.seed: k for k, r in enumerate(free)}
@@ -381,7 +381,7 @@ def _coverage_texts(
         out |= {
             "of_cov_free_0": format_range(spread_free_0, ".2g"),
             "of_cov_free_price": format_range(price, ".3g"),
-            "of_cov_free_reach": format_range(reach(spread.bound_free), "g"),
+            "of_cov_free_reach": format_range(reach(spread.bound_free), ".3g"),
             "of_cov_verdict": COVERAGE_VERDICTS[bool(np.mean(price) >= 2)],
         }
     return out | {

@@ -152,7 +152,7 @@ EXPLANATIONS = {
 class Claim:
     """One verdict's definition. `text`, `criterion` and `measured` are templates over
     the thresholds and the quantities; without `measured`, the key quantity's seed mean
-    and range are shown (with `fmt` and `unit`)."""
+    and range are shown (with `fmt`, after `unit`)."""
 
     key: str  # "1" … "7" for the paper's claims, "A" … "G" for this book's findings
     results: str  # the results file whose training seeds it is judged over

@@ -76,7 +76,7 @@ def judge(
             if isinstance(v, (int, float))
         }
         key = [q[claim.quantity] for q in per_seed]
-        measured = f"{format_range(key, claim.fmt)}{claim.unit}"
+        measured = f"{claim.unit}{format_range(key, claim.fmt)}"  # ×0.88 [0.82, 0.97]
         if claim.measured:
             measured += "; " + claim.measured.format(**mean)
     else:
