@@ -86,7 +86,7 @@ class AlignmentSummary:
         return (
             [
                 "layer",
-                "|cos(r1, mean token)|, trained",
+                "first reference direction: |cos| with the mean token, trained",
                 "untrained",
                 "mean token's share of energy, trained",
                 "untrained",
