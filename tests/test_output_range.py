@@ -249,17 +249,25 @@ def test_a_claim_that_fails_as_stated_but_holds_under_a_check_is_said_to_fail_on
     )
 
 
-def test_a_part_some_seeds_pass_is_said_to_split_in_a_sentence_of_its_own():
+def test_a_part_whose_mean_passes_but_few_seeds_do_is_said_to_split():
     from icl_core.verdicts.claims import Verdict
 
     main = [Verdict("2. …", "", "", True, 5, 5, "2")]
+    # the seed mean passes, 2 of 5 seeds do: split
+    margin = {"mean": 0.05, "seeds": [0.1, 0.1, -0.1, -0.1, -0.1]}
     parts = [
-        Verdict("2a. …", "", "", False, 2, 5, "2a"),
+        Verdict("2a. …", "", "", False, 2, 5, "2a", margin=margin),
         Verdict("2b. …", "", "", True, 5, 5, "2b"),
     ]
     assert rests_on_bound(parts, main) == (
-        "Claim 2 holds on the control family. Within the bound, 2 of 5 seeds hold, "
-        "too few for that part to hold."
+        "Claim 2 holds on the control family. Within the bound, the seed mean passes "
+        "but only 2 of 5 seeds do, too few for that part to hold."
+    )
+    # the seed mean fails too: the part fails, whatever some seeds do
+    failing = {"mean": -0.02, "seeds": [0.1, 0.1, -0.1, -0.1, -0.1]}
+    parts[0] = Verdict("2a. …", "", "", False, 2, 5, "2a", margin=failing)
+    assert rests_on_bound(parts, main).startswith(
+        "Claim 2 holds on the control family, and fails within the bound"
     )
     parts[0] = Verdict("2a. …", "", "", True, 5, 5, "2a")
     assert rests_on_bound(parts, main) == (

@@ -109,16 +109,18 @@ def coverage_measures(
 
 def write_coverage(results, preset, runs, per_seed, **settings) -> None:
     """`runs[m]`, `per_seed[m]`: model m's training seeds and, for each, its median
-    error and signature score per shift. Seed k's entry holds every model trained with
-    seed k; the top level, each model's mean over its seeds."""
-    n = max(len(v) for v in runs.values())
-    groups = [[runs[m][k] for m in runs if k < len(runs[m])] for k in range(n)]
+    error and signature score per shift. Seed s's entry holds every model trained with
+    seed s (the standard model only at the seeds that learned the task); the top
+    level, each model's mean over its seeds."""
+    index = {m: {r.config.train.seed: k for k, r in enumerate(runs[m])} for m in runs}
+    seeds = sorted({s for m in runs for s in index[m]})
+    groups = [[runs[m][index[m][s]] for m in runs if s in index[m]] for s in seeds]
     values = [
         {
-            key: {m: per_seed[m][k][key] for m in runs if k < len(runs[m])}
+            key: {m: per_seed[m][index[m][s]][key] for m in runs if s in index[m]}
             for key in ("median_error", "signature_score")
         }
-        for k in range(n)
+        for s in seeds
     ]
     # the trivial predictors do not depend on the model: the first model's record
     trivial = next(iter(per_seed.values()))[0]["trivial_error"]

@@ -10,7 +10,16 @@ from ..analysis.shift_sweeps import MODERATE_SHIFT, quantities_at_query
 from ..core.presets import PRESETS
 from ..core.results import Table, format_range, one_seed, read_results
 from ..core.storage import read_json
-from ..verdicts.claims import CLAIMS, EDGE, Claim, Thresholds, Verdict
+from ..verdicts.claims import (
+    BEFORE_CONTROLS,
+    CLAIMS,
+    EDGE,
+    FAILS,
+    HOLDS,
+    Claim,
+    Thresholds,
+    Verdict,
+)
 from ..verdicts.scale import (
     FACTORS,
     UNCOMPARED,
@@ -344,19 +353,24 @@ def factors_flipping(
 
 SUMMARY_SENTENCES = {
     "held": "Claims that hold: {first_held} at {first}, {last_held} at {last}.",
-    "flips": "From {first} to {last}, the verdicts on {claims} flip, the seeds' ranges "
-    "of their key quantity apart.",
+    "flips": "From {first} to {last}, over the seeds that learned the task, the verdicts "
+    "on {claims} flip, the seeds' ranges of their key quantity apart.",
     "no flips": "From {first} to {last}, no verdict flips with the seeds' ranges of its "
     "key quantity apart.",
-    "factor": "Changing {factor} alone flips {claims}.",
+    HOLDS: "At {last}, {claims} {verb} without reservation.",
+    BEFORE_CONTROLS: "At {last}, {claims} {verb} only before the controls that isolate "
+    "the network.",
+    FAILS: "At {last}, {claims} no longer {verb}.",
+    "factor": "Changing {factor} alone flips {keys}.",
     "no factor": "No single factor flips a verdict on its own.",
     "alone": "Claims that hold at {first}: {first_held}; no other preset has results.",
 }
 
 
 def summary_text(summaries: list[PresetSummary]) -> str:
-    """The chapter's opening box: what holds at either end, what flips between them,
-    and which single factor flips it, in sentences chosen by case."""
+    """The chapter's opening box: what holds at either end, what flips between them
+    and to which status, and which single factor flips a claim or a part, in sentences
+    chosen by case."""
     first, last = summaries[0], summaries[-1]
     if len(summaries) == 1:
         return SUMMARY_SENTENCES["alone"].format(
@@ -374,12 +388,38 @@ def summary_text(summaries: list[PresetSummary]) -> str:
             claims=_claims(flips), **ends
         ),
     ]
-    flipping = factors_flipping(summaries, CLAIMS)
+    statuses = {c.key: verdict_of(last, c).status for c in CLAIMS}
+    for status in (HOLDS, BEFORE_CONTROLS, FAILS):
+        keys = [k for k in flips if statuses[k] == status]
+        if keys:
+            verb = "hold" if len(keys) > 1 else "holds"
+            sentences.append(
+                SUMMARY_SENTENCES[status].format(
+                    claims=_claims(keys), verb=verb, **ends
+                )
+            )
+    # the parts every preset judged (a results file from before a part has none)
+    parts = [
+        p
+        for p in scale_parts()
+        if all(any(v.key == p.key for v in s.parts) for s in summaries)
+    ]
+    flipping = factors_flipping(summaries, (*CLAIMS, *parts))
     sentences += [
-        SUMMARY_SENTENCES["factor"].format(factor=factor, claims=_claims(keys))
+        SUMMARY_SENTENCES["factor"].format(factor=factor, keys=_keys(keys))
         for factor, keys in flipping.items()
     ] or [SUMMARY_SENTENCES["no factor"]]
     return " ".join(sentences)
+
+
+def _keys(keys: list[str]) -> str:
+    """'claims 4 and 6 and part 5a': the claims, then the parts, among `keys`."""
+    parts = [k for k in keys if k not in {c.key for c in CLAIMS}]
+    claims = [k for k in keys if k not in parts]
+    named = [_claims(claims)] if claims else []
+    if parts:
+        named.append(f"part{'s' if len(parts) > 1 else ''} {_listing(parts)}")
+    return " and ".join(named)
 
 
 def _listing(items) -> str:

@@ -180,7 +180,8 @@ PART_SENTENCES = {
     "rescued": "{name} does not hold as stated, yet holds {held}: its failure rests "
     "on {rests}.",
     "fails": "{name} does not hold as stated.",
-    "split": "{part}, {n} of {m} seeds hold, too few for that part to hold.",
+    "split": "{part}, the seed mean passes but only {n} of {m} seeds do, too few for "
+    "that part to hold.",
     "split only": "{name}'s seeds split in every part measured here.",
     "untested": "{name} is not measured {untested} at this preset.",
 }
@@ -192,6 +193,10 @@ def listed(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _mean_passes(v: Verdict) -> bool:
+    return bool(v.margin) and v.margin["mean"] > 0 and v.seeds_holding > 0
+
+
 def capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -201,8 +206,8 @@ def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -
     `scorecard.PARTS`), chosen by case from `PART_SENTENCES`: the parts it holds in
     and, for those it fails, what the verdict needs there; with the claims' own
     `verdicts`, a claim that fails as stated but holds in some part is said to fail on
-    the explanation that part rules out. A part some seeds pass and most do not is
-    said to split, not to fail."""
+    the explanation that part rules out. A part whose seed mean passes while too few
+    seeds do is said to split, not to fail."""
     explained = {c.key: c.explanation for c in PARTS}
     main = {v.key: v.holds for v in verdicts}
     sentences = []
@@ -210,9 +215,10 @@ def rests_on_bound(parts: Sequence[Verdict], verdicts: Sequence[Verdict] = ()) -
         mine = [v for v in parts if PART_OF[v.key] == key]
         name = f"Claim {key}" if key[0].isdigit() else f"Finding {key}"
         held = [explained[v.key] for v in mine if v.holds is True]
-        split = [v for v in mine if v.holds is False and v.seeds_holding > 0]
+        # a part whose seed mean passes but whose seeds mostly do not is split
+        split = [v for v in mine if v.holds is False and _mean_passes(v)]
         failed = [
-            explained[v.key] for v in mine if v.holds is False and v.seeds_holding == 0
+            explained[v.key] for v in mine if v.holds is False and not _mean_passes(v)
         ]
         untested = [explained[v.key].title for v in mine if v.holds is None]
         if not held and not failed and not split:

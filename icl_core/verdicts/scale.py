@@ -3,7 +3,7 @@ claim's key quantity per training seed that learned the task, its verdicts, the 
 set aside), and how each verdict moves between two presets that differ in one factor
 (`FACTORS`).
 
-A move across a factor is judged over the training seeds both presets have; a flip
+A move across a factor compares each preset over its own seeds, as two sets; a flip
 counts only where the verdict changes and the seed ranges of its key quantity
 separate."""
 
@@ -22,7 +22,7 @@ from ..core import checkpoint
 from ..core.presets import PRESETS
 from ..core.results import checkpoints_of, one_seed, rebased
 from ..core.storage import write_json
-from .claims import CLAIM_PARTS, CLAIMS, Claim, Thresholds, Verdict
+from .claims import CLAIM_PARTS, CLAIMS, FAILS, HOLDS, Claim, Thresholds, Verdict
 from .scorecard import (
     STANDARD_MODEL_RESULTS,
     quantities,
@@ -254,29 +254,36 @@ def values_change(first: Sequence[float], last: Sequence[float], claim: Claim) -
 
 def change(before: PresetSummary, after: PresetSummary, claim: Claim) -> str:
     """How a claim moves from one preset to another, each judged over its own seeds
-    (`seeds_of`; two presets' seeds share at most an ID, never their initial weights,
-    so none is paired with another): 'flips (no → yes)' when the verdict changes and
-    the seed ranges of its key quantity separate (`values_change`); 'verdict differs,
-    ranges overlap (no → yes)' when it changes without them; else the quantity's
-    change with the verdict at both, and the change of status where the parts'
-    verdicts differ. 'not tested' where either preset could not test the claim, 'one
-    seed: not compared' where either has fewer than two seeds."""
+    (`seeds_of`), the two sets compared as sets, not seed by seed: 'flips (no → yes)'
+    when the verdict changes and the seed ranges of its key quantity separate
+    (`values_change`); 'verdict differs, ranges overlap (no → yes)' when it changes
+    without them; else the quantity's change with the verdict at both. Where a
+    preset's status is not the criterion's plain outcome (it holds only before its
+    controls), the change of status follows. 'not tested' where either preset could
+    not test the claim, 'one seed: not compared' where either has fewer than two
+    seeds."""
     if any(verdict_of(s, claim).holds is None for s in (before, after)):
         return "not tested"
     first, last = (list(key_values(s, claim).values()) for s in (before, after))
     if min(len(first), len(last)) < 2:
         return "one seed: not compared"
     outcomes = [verdict_of(s, claim).outcome for s in (before, after)]
+    statuses = [verdict_of(s, claim).status for s in (before, after)]
     moved = values_change(first, last, claim)
+    # the status where the controls say more than the criterion's yes or no
+    plain = statuses == [{"yes": HOLDS, "no": FAILS}[o] for o in outcomes]
+    if plain:
+        status = ""
+    elif statuses[0] == statuses[1]:
+        status = f"; {statuses[0]} at both"
+    else:
+        status = f"; {statuses[0]} → {statuses[1]}"
     if outcomes[0] != outcomes[1]:
         kind = (
             "verdict differs, ranges overlap" if moved == "no clear change" else "flips"
         )
-        return f"{kind} ({outcomes[0]} → {outcomes[1]})"
-    statuses = [verdict_of(s, claim).status for s in (before, after)]
-    if statuses[0] != statuses[1]:  # the criterion agrees, its controls do not
-        return f"{moved} ({outcomes[1]} at both); {statuses[0]} → {statuses[1]}"
-    return f"{moved} ({outcomes[1]} at both)"
+        return f"{kind} ({outcomes[0]} → {outcomes[1]}){status}"
+    return f"{moved} ({outcomes[1]} at both){status}"
 
 
 def chance_separation(n_before: int, n_after: int) -> float:

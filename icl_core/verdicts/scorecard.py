@@ -123,9 +123,7 @@ def with_controls(verdicts: list[Verdict], parts: list[Verdict]) -> list[Verdict
                 v,
                 status=BEFORE_CONTROLS,
                 failed_controls=tuple(p.key for p in failed),
-                controls_on_edge=tuple(
-                    p.key for p in failed if p.on_edge or any(p.holds_at.values())
-                ),
+                controls_on_edge=tuple(p.key for p in failed if p.on_edge),
             )
         out.append(v)
     return out
