@@ -311,8 +311,10 @@ def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
                     color="black",
                     fillstyle="full" if passes else "none",
                 )
-    ax.set_xticks(range(len(summaries)), [s.preset for s in summaries], fontsize=11)
-    ax.set_yticks(range(len(CLAIMS)), [f"{c.key}. {c.title}" for c in CLAIMS])
+    ax.set_xticks(range(len(summaries)), [s.preset for s in summaries], fontsize=12)
+    ax.set_yticks(
+        range(len(CLAIMS)), [f"{c.key}. {c.title}" for c in CLAIMS], fontsize=12
+    )
     ax.set(xlim=(-0.5, len(summaries) - 0.5), ylim=(len(CLAIMS) - 0.5, -0.5))
     ax.tick_params(length=0)
     ax.grid(False)
@@ -334,6 +336,6 @@ def verdict_grid(ax, summaries: list[PresetSummary]) -> None:
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         ncol=3,
-        fontsize=11,
+        fontsize=12,
         handlelength=1.5,
     )
