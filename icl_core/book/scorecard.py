@@ -19,6 +19,10 @@ def margin_cell(v: Verdict) -> str:
     if not v.margin:
         return "–"
     if not v.holds_at:  # a share that must be complete has no margin to speak of
+        if v.holds is False and v.margin["mean"] >= 0:
+            return (
+                "none (a share that must be complete); the seed mean is, too few seeds"
+            )
         return "none (a share that must be complete)"
     text = margin_text(v.margin["mean"]) + (", on the edge" if v.on_edge else "")
     if v.holds is False and v.margin["mean"] > 0:
