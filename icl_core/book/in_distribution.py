@@ -8,6 +8,7 @@ import numpy as np
 from ..core.results import format_range
 from ..verdicts.claims import Thresholds
 from .glue import as_text
+from .scorecard import listed
 
 LEARNED = {
     "every": "Every training seed learned the task: its median error at the last query is "
@@ -35,8 +36,8 @@ def texts(
     kept = [k for k, s in enumerate(seeds) if str(s) not in unlearned]
     learned = LEARNED["some" if unlearned else "every"].format(
         threshold=Thresholds().match_error,
-        aside=", ".join(unlearned),
-        errors=", ".join(f"{e:.2g}" for e in unlearned.values()),
+        aside=listed(list(unlearned)),
+        errors=listed([f"{e:.2g}" for e in unlearned.values()]),
         n=len(kept),
         learned=format_range(last[kept], ".2g") if kept else "",
     )
