@@ -265,8 +265,7 @@ MEANING = {
     "causal": "the shift's damage passes through the signature subspace both ways: "
     "repairing it repairs the prediction and spoiling it spoils it",
     "partly causal": "repairing the signature subspace restores part of the error, "
-    "beyond any random plane, but not both ways in full (a label that does not yet "
-    "set the read-out direction apart)",
+    "beyond any random plane, but not both ways in full",
     "not causal": "repairing the signature subspace does not restore clearly more of "
     "the error than random planes do (not by the rule's margin)",
     "inconclusive": "the test cannot decide, because a control failed",
