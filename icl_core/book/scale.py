@@ -354,7 +354,13 @@ def factors_flipping(
 SUMMARY_SENTENCES = {
     "held": "Claims that hold: {first_held} at {first}, {last_held} at {last}.",
     "flips": "From {first} to {last}, over the seeds that learned the task, the verdicts "
-    "on {claims} flip, the seeds' ranges of their key quantity apart.",
+    "on {claims} flip: they change, and the two presets' seed ranges of the key "
+    "quantity do not overlap.",
+    "differs": "The verdict on {claims} changes too, to {status} at {last}, with the seed "
+    "ranges overlapping.",
+    "differs, all seeds": "Claim 1, judged over every seed, those that did not learn "
+    "the task included, changes too: it {status} at {last}, with the seed ranges "
+    "overlapping.",
     "no flips": "From {first} to {last}, no verdict flips with the seeds' ranges of its "
     "key quantity apart.",
     HOLDS: "At {last}, {claims} {verb} without reservation.",
@@ -398,6 +404,12 @@ def summary_text(summaries: list[PresetSummary]) -> str:
                     claims=_claims(keys), verb=verb, **ends
                 )
             )
+    sentences += [
+        SUMMARY_SENTENCES["differs, all seeds" if k == "1" else "differs"].format(
+            claims=_claims([k]), status=statuses[k], **ends
+        )
+        for k in claims_by_trend(summaries)["differs"]
+    ]
     # the parts every preset judged (a results file from before a part has none)
     parts = [
         p
