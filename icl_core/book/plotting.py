@@ -70,6 +70,22 @@ def legend_outside(ax, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
 
 
+def running_mean(loss: np.ndarray, window: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, means): the training loss's running mean over `window` steps, or over a
+    tenth of the run where that is shorter."""
+    width = max(1, min(window, len(loss) // 10))
+    means = np.convolve(loss, np.ones(width) / width, mode="valid")
+    return np.arange(width - 1, len(loss)), means
+
+
+def mark_stages(ax, curriculum, steps: int) -> None:
+    """The curriculum's stage changes, as thin grey lines."""
+    from ..core.curriculum import stage_starts
+
+    for step in stage_starts(curriculum, steps):
+        ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
+
+
 def loss_curves(
     ax,
     losses: list[np.ndarray],
@@ -80,15 +96,9 @@ def loss_curves(
 ):
     """Running means of the training loss of several seeds (thin) and their mean
     (thick), with the curriculum's stage changes marked."""
-    from ..core.curriculum import stage_starts
-
-    window = max(1, min(window, len(losses[0]) // 10))
-    smooth = [
-        np.convolve(loss, np.ones(window) / window, mode="valid") for loss in losses
-    ]
-    line = seed_lines(ax, np.arange(window - 1, len(losses[0])), smooth, label, color)
-    for step in stage_starts(curriculum, len(losses[0])):
-        ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
+    smooth = [running_mean(loss, window) for loss in losses]
+    line = seed_lines(ax, smooth[0][0], [m for _, m in smooth], label, color)
+    mark_stages(ax, curriculum, len(losses[0]))
     return line
 
 
@@ -96,22 +106,16 @@ def learning_curves(ax, runs, unlearned: Sequence[str], window: int = 100) -> No
     """Each training seed's running mean of its training loss, the seeds that did not
     learn the task (`unlearned`, as JSON keys) in the second colour and so named, with
     the curriculum's stage changes marked."""
-    from ..core.curriculum import stage_starts
-
     for run in runs:
         seed = run.config.train.seed
         failed = str(seed) in unlearned
-        width = max(1, min(window, len(run.losses) // 10))
-        smooth = np.convolve(run.losses, np.ones(width) / width, mode="valid")
         ax.plot(
-            np.arange(width - 1, len(run.losses)),
-            smooth,
+            *running_mean(run.losses, window),
             color=PALETTE[1] if failed else PALETTE[0],
             linewidth=1.4 if failed else 0.8,
             label=f"seed {seed}" + (", did not learn" if failed else ""),
         )
-    for step in stage_starts(runs[0].config.curriculum, len(runs[0].losses)):
-        ax.axvline(step, color="0.6", linewidth=0.6, zorder=0)
+    mark_stages(ax, runs[0].config.curriculum, len(runs[0].losses))
     ax.set(xlabel="training step", ylabel="training loss (running mean)")
     ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(4))
 
@@ -161,10 +165,10 @@ def seed_lines(ax, x, per_seed, label: str, color: str | None = None, **kwargs):
 def plot_key_quantities(
     axes, summaries: list[PresetSummary], t: Thresholds, keys: Sequence[str]
 ) -> None:
-    """One panel per claim of `keys`: its key quantity at each preset (in `PRESETS` order), the
-    seed mean with the seed range and each seed as a dot, the marker filled where the
-    claim holds, half filled where it holds only before its controls, a diamond where
-    it is on the edge; the threshold dashed."""
+    """One panel per claim of `keys`: its key quantity at each preset (in `PRESETS`
+    order), the seed mean with the seed range and each seed as a dot, the marker filled
+    where the claim holds, half filled where it holds only before its controls, a
+    diamond where it is on the edge; the threshold dashed."""
     names = [s.preset for s in summaries]
     by_key = {c.key: c for c in CLAIMS}
     for ax, claim in zip(axes, (by_key[k] for k in keys)):
