@@ -36,7 +36,7 @@ from ..verdicts.scale import (
     verdict_of,
 )
 from ..verdicts.scorecard import unlearned_seeds
-from .scorecard import count_holding
+from .scorecard import count_holding, listed
 
 
 @dataclass(frozen=True)
@@ -382,7 +382,8 @@ def summary_text(summaries: list[PresetSummary]) -> str:
         return SUMMARY_SENTENCES["alone"].format(
             first=first.preset, first_held=count_holding(first.verdicts)
         )
-    flips = claims_by_trend(summaries)["flips"]
+    trends = claims_by_trend(summaries)
+    flips = trends["flips"]
     ends = {"first": first.preset, "last": last.preset}
     sentences = [
         SUMMARY_SENTENCES["held"].format(
@@ -408,7 +409,7 @@ def summary_text(summaries: list[PresetSummary]) -> str:
         SUMMARY_SENTENCES["differs, all seeds" if k == "1" else "differs"].format(
             claims=_claims([k]), status=statuses[k], **ends
         )
-        for k in claims_by_trend(summaries)["differs"]
+        for k in trends["differs"]
     ]
     # the parts every preset judged (a results file from before a part has none)
     parts = [
@@ -430,14 +431,8 @@ def _keys(keys: list[str]) -> str:
     claims = [k for k in keys if k not in parts]
     named = [_claims(claims)] if claims else []
     if parts:
-        named.append(f"part{'s' if len(parts) > 1 else ''} {_listing(parts)}")
+        named.append(f"part{'s' if len(parts) > 1 else ''} {listed(parts)}")
     return " and ".join(named)
-
-
-def _listing(items) -> str:
-    """'a, b and c'."""
-    items = list(items)
-    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]
 
 
 def _claims(keys) -> str:
@@ -445,7 +440,7 @@ def _claims(keys) -> str:
     keys = list(keys)
     if not keys:
         return "none"
-    return f"claim{'s' if len(keys) > 1 else ''} {_listing(keys)}"
+    return f"claim{'s' if len(keys) > 1 else ''} {listed(keys)}"
 
 
 def scale_texts(
@@ -458,7 +453,7 @@ def scale_texts(
     claims = (*CLAIMS, *scale_parts())
     threshold = Thresholds().match_error
     moved = {kind: _claims(c) for kind, c in claims_by_trend(summaries).items()}
-    held_at = _listing(f"{count_holding(s.verdicts)} at {s.preset}" for s in summaries)
+    held_at = listed(f"{count_holding(s.verdicts)} at {s.preset}" for s in summaries)
     not_run = [name for name in ("small", "paper") if name not in compared]
     small = summaries[compared.index("small")] if "small" in compared else None
     unlearned = [
@@ -488,14 +483,14 @@ def scale_texts(
     )
     comparisons, expected, separations, sizes = separation_counts(summaries, claims)
     return {
-        "scale_scales": _listing(describe(s) for s in summaries),
+        "scale_scales": listed(describe(s) for s in summaries),
         "scale_held": held_at,
-        "scale_not_run": _listing(not_run) if not_run else "none",
+        "scale_not_run": listed(not_run) if not_run else "none",
         "scale_small_training": training_time(small) if small else "not run",
         "scale_small_seeds": seeds_text(small) if small else "no results",
         **{f"scale_{kind}": claims for kind, claims in moved.items()},
-        "scale_unlearned": _listing(unlearned) if unlearned else "none",
-        "scale_none_learned": _listing(nowhere) if nowhere else "none",
+        "scale_unlearned": listed(unlearned) if unlearned else "none",
+        "scale_none_learned": listed(nowhere) if nowhere else "none",
         "scale_learned_share": "; ".join(share) or "every seed learned the task",
         "scale_match_error": str(Thresholds().match_error),
         "scale_flipped_by": flipped or "none",

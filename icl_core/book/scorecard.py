@@ -3,7 +3,7 @@ the chapters quote, chosen here from the verdicts (`verdicts.scorecard`)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from ..verdicts.claims import BEFORE_CONTROLS, HOLDS, Thresholds, Verdict
 from ..verdicts.scorecard import PARTS
@@ -191,7 +191,7 @@ PART_SENTENCES = {
 }
 
 
-def listed(items: Sequence[str]) -> str:
+def listed(items: Iterable[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
