@@ -28,19 +28,19 @@ def _every_prefix(fit: Fit, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     return preds.to(ys.dtype)
 
 
-def _least_squares_fit(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def least_squares_fit(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # minimum-norm when under-determined
     return (torch.linalg.pinv(X) @ y.unsqueeze(-1)).squeeze(-1)
 
 
-def _ridge_fit(X: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
+def ridge_fit(X: torch.Tensor, y: torch.Tensor, alpha: float) -> torch.Tensor:
     eye = torch.eye(X.shape[-1], dtype=X.dtype, device=X.device)
     return torch.linalg.solve(X.mT @ X + alpha * eye, (X.mT @ y.unsqueeze(-1))).squeeze(
         -1
     )
 
 
-def _gradient_descent_fit(
+def gradient_descent_fit(
     X: torch.Tensor, y: torch.Tensor, steps: int, step_size: float | None
 ) -> torch.Tensor:
     n = X.shape[1]
@@ -62,14 +62,14 @@ def _averaging_fit(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def least_squares(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    return _every_prefix(_least_squares_fit, xs, ys)
+    return _every_prefix(least_squares_fit, xs, ys)
 
 
 def least_squares_intercept(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
     """Least squares on (1, x): exact on noiseless prompts like OLS, and a different
     minimum-norm answer while under-determined."""
     with_one = torch.cat((torch.ones_like(xs[..., :1]), xs), dim=-1)
-    return _every_prefix(_least_squares_fit, with_one, ys)
+    return _every_prefix(least_squares_fit, with_one, ys)
 
 
 def context_mean(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
@@ -87,7 +87,7 @@ def zero(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
 
 def ridge(xs: torch.Tensor, ys: torch.Tensor, alpha: float = 0.1) -> torch.Tensor:
     check(alpha > 0, "alpha", alpha, "a number > 0")
-    return _every_prefix(functools.partial(_ridge_fit, alpha=alpha), xs, ys)
+    return _every_prefix(functools.partial(ridge_fit, alpha=alpha), xs, ys)
 
 
 def gradient_descent(
@@ -105,7 +105,7 @@ def gradient_descent(
         "None or a number > 0",
     )
     return _every_prefix(
-        functools.partial(_gradient_descent_fit, steps=steps, step_size=step_size),
+        functools.partial(gradient_descent_fit, steps=steps, step_size=step_size),
         xs,
         ys,
     )
@@ -141,7 +141,7 @@ def tuned_step_size(
                 torch.einsum(
                     "bd,bd->b",
                     query,
-                    _gradient_descent_fit(x64, y64, steps, float(eta)),
+                    gradient_descent_fit(x64, y64, steps, float(eta)),
                 )
                 - target
             ).pow(2),

@@ -33,6 +33,11 @@ class Thresholds:
     # every verdict: the share of training seeds in which it must hold as well as for
     # the across-seed mean
     seed_share: float = 0.8
+    # "What it computes instead": how close an account's predicted shrinkage must lie
+    # to the measured one at every shift, and how much more than the control the
+    # causal edit must restore it for the LayerNorm account
+    shrinkage_tolerance: float = 0.1
+    edit_gain: float = 0.1
 
     def __post_init__(self):
         for name in (f.name for f in dataclasses.fields(self)):

@@ -4,8 +4,10 @@ simpler explanations."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..analysis.interventions import PatchRule
-from .claims import FREE_UNTESTED, Claim, Condition, part
+from .claims import FREE_UNTESTED, Claim, Condition, Thresholds, part
 
 # finding A's margin over random planes: the patching rule's own, set before any result
 PATCH_MARGIN = PatchRule().margin
@@ -222,3 +224,54 @@ FINDINGS: tuple[Claim, ...] = (
         untested=COVERAGE_UNTESTED,
     ),
 )
+
+
+# "What it computes instead": which account of the shift fits --------------------------
+
+
+def account_fits(
+    predicted: dict, measured: dict, edit: dict | None, t: Thresholds
+) -> bool:
+    """Whether an account's prediction for a context moved along 1 (per shift:
+    `shrinkage`, and where it predicts them the weight error along 1 and orthogonal to
+    it) fits the measured curves: its shrinkage within `shrinkage_tolerance` at every
+    shift, its weight error lying mostly along 1 at the largest shift exactly where the
+    measured one does, and, for an account with a causal edit (`edit`: shrinkage per
+    shift with the edit, its control), the edit restoring at least `edit_gain` more
+    shrinkage than its control at the largest shift."""
+    gap = np.abs(np.subtract(predicted["shrinkage"], measured["shrinkage"]))
+    fits = bool(np.all(gap <= t.shrinkage_tolerance))
+    if predicted.get("error_along_ones") is not None:
+        fits &= _mostly_along(predicted) == _mostly_along(measured)
+    if edit is not None:
+        gain = edit["edit"]["shrinkage"][-1] - edit["control"]["shrinkage"][-1]
+        fits &= bool(gain >= t.edit_gain)
+    return fits
+
+
+def _mostly_along(curves: dict) -> bool:
+    along, orthogonal = curves["error_along_ones"][-1], curves["error_orthogonal"][-1]
+    return bool(along > orthogonal)
+
+
+def judge_accounts(per_seed: list[dict], mean: dict, t: Thresholds) -> dict:
+    """{account: {"per_seed": [fits], "mean": fits, "holds": ...}} from each seed's and
+    the mean `algorithm.json` record: an account holds when it fits the seed mean and
+    at least `seed_share` of the seeds. Only the LayerNorm account has a causal edit."""
+
+    def fits(record: dict, name: str) -> bool:
+        edit = record["causal_edit"]["context"] if name == "layernorm" else None
+        measured = record["context_query"]["ones"]["context"]
+        return account_fits(record["accounts"][name], measured, edit, t)
+
+    out = {}
+    for name in mean["accounts"]:
+        seeds = [fits(r, name) for r in per_seed]
+        on_mean = fits(mean, name)
+        share = sum(seeds) / len(seeds)
+        out[name] = {
+            "per_seed": seeds,
+            "mean": on_mean,
+            "holds": on_mean and share >= t.seed_share,
+        }
+    return out
