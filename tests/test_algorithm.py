@@ -117,16 +117,24 @@ def test_each_probe_target_is_read_from_its_own_token():
 
 
 def test_an_account_fits_only_its_own_curve():
-    measured = {
-        "shrinkage": [1.0, 0.8, 0.5],
-        "error_along_ones": [0.0, 0.01, 0.02],
-        "error_orthogonal": [0.0, 0.2, 0.6],
-    }
+    measured = {"shrinkage": [1.0, 0.8, 0.5], "along_concentration": [1.0, 0.5, 0.2]}
     t = Thresholds()
     assert account_fits(measured, measured, None, t)
     shrunk = {**measured, "shrinkage": [1.0, 0.8, 0.2]}
     assert not account_fits(shrunk, measured, None, t)
-    along = {**measured, "error_along_ones": [0.0, 0.3, 0.9]}
+    along = {**measured, "along_concentration": [1.0, 3.0, 9.0]}
     assert not account_fits(along, measured, None, t)
+    shrinkage_only = {**measured, "along_concentration": None}
+    assert account_fits(shrinkage_only, measured, None, t)
     no_gain = {"edit": {"shrinkage": [1.0, 0.5]}, "control": {"shrinkage": [1.0, 0.5]}}
     assert not account_fits(measured, measured, no_gain, t)
+
+
+def test_the_weight_error_splits_along_and_orthogonal_to_ones():
+    w = torch.tensor([[1.0, -1.0, 2.0, 0.0]])
+    along = algorithm.weight_measures(w + 0.5, w)  # the error is 0.5·1
+    assert abs(along["error_along_ones"] - 0.25) < 1e-12
+    assert along["error_orthogonal"] < 1e-12 and along["along_concentration"] > 1e6
+    turned = algorithm.weight_measures(w + torch.tensor([[1.0, -1.0, 0, 0]]), w)
+    assert turned["error_along_ones"] < 1e-12 and turned["along_concentration"] < 1e-6
+    assert abs(turned["shrinkage"] - (1 + 2 / 6)) < 1e-12

@@ -23,6 +23,7 @@ from ..core.model import InContextRegressor
 from ..core.results import write_chapter_file
 from ..core.samplers import generator_for
 from .evaluation import EVAL_SEED_OFFSET, predict
+from .output_range import output_bound
 
 # the ways the x of a prompt are moved by a size c, each with the same second moment
 # E[x xᵀ] growth (c² d in trace) except "ones_w_perp", the mean shift's control family
@@ -34,6 +35,7 @@ KINDS = {
     "scale": "x ~ N(0, (1 + c²) I)",
 }
 WHERE = ("context", "query", "both")  # what the shift moves
+FAMILIES = ("ones", "ones_w_perp")  # the mean shift and its control
 
 
 # prompts ------------------------------------------------------------------------
@@ -182,30 +184,49 @@ def implied_map(model, ctx: Context, removed: tuple | None = None) -> ImpliedMap
 
 
 def weight_measures(weights: torch.Tensor, ws: torch.Tensor) -> dict[str, float]:
-    """Weights (B, d) against the task's w: the share of w they recover (ŵ·w/|w|²) and
-    their error along 1 and orthogonal to it (each the error it adds on
-    in-distribution queries, ‖·‖²/d)."""
+    """Weights (B, d) against the task's w: the share of w they recover (ŵ·w/|w|²),
+    their cosine with w and norm over |w|, and their error along 1 and orthogonal to
+    it (each the error it adds on in-distribution queries, ‖·‖²/d), with how much more
+    of that error lies along 1 per dimension than orthogonal to it (1: evenly)."""
     d = ws.shape[1]
     w = ws.double()
     gap = torch.nan_to_num(weights.double() - w, nan=1e30, posinf=1e30, neginf=-1e30)
+    estimate = gap + w
     along = gap.mean(dim=1, keepdim=True)  # the component along 1 is along·1
+    error_along = float(along.pow(2).mean())
+    error_orthogonal = float((gap - along).pow(2).sum(1).mean() / d)
     return {
-        "shrinkage": float(((gap + w) * w).sum(1).div(w.pow(2).sum(1)).mean()),
-        "error_along_ones": float(along.pow(2).mean()),
-        "error_orthogonal": float((gap - along).pow(2).sum(1).mean() / d),
+        "shrinkage": float((estimate * w).sum(1).div(w.pow(2).sum(1)).mean()),
+        "cosine": float(torch.nn.functional.cosine_similarity(estimate, w).mean()),
+        "norm_ratio": float((estimate.norm(dim=1) / w.norm(dim=1)).mean()),
+        "error_along_ones": error_along,
+        "error_orthogonal": error_orthogonal,
+        "along_concentration": error_along / max(error_orthogonal / (d - 1), 1e-300),
     }
 
 
-def map_measures(m: ImpliedMap, ctx: Context) -> dict[str, float]:
-    """The implied map against the task: the median error at the queries,
-    `weight_measures`, the rms intercept and the mean R²."""
+def map_measures(m: ImpliedMap, ctx: Context, bound: float) -> dict[str, float]:
+    """The implied map against the task: the median error at the queries, in the
+    book's units and in units of each context's own spread of y; the same for the
+    predictors that ignore x (the context's mean of y, and 0); the share of targets
+    beyond the read-out's bound; `weight_measures`; the rms intercept, the mean R² and
+    the spread of the predictions over the queries against that of the targets."""
     d = ctx.ws.shape[1]
-    error = (m.predictions - ctx.targets.double()).pow(2) / d
+    targets = ctx.targets.double()
+    unit = ctx.ys.double().var(dim=1, keepdim=True) / d if ctx.ys.shape[1] > 1 else 1.0
+    error = (m.predictions - targets).pow(2) / d
+    context_mean = ctx.ys.double().mean(dim=1, keepdim=True)
+    spread = m.predictions.std(dim=1) / targets.std(dim=1).clamp_min(1e-12)
     return {
         "median_error": float(error.median()),
+        "normalised_error": float((error / unit).median()),
+        "context_mean_error": float(((context_mean - targets).pow(2) / d).median()),
+        "zero_error": float((targets.pow(2) / d).median()),
+        "beyond_bound": float((targets.abs() > bound).double().mean()),
         **weight_measures(m.weights, ctx.ws),
         "intercept": float(m.intercept.pow(2).mean().sqrt()),
         "r2": float(m.r2.mean()),
+        "spread_ratio": float(spread.mean()),
     }
 
 
@@ -237,7 +258,7 @@ def fit_preconditioner(X, y, target) -> torch.Tensor:
 
 # family -> (grid of its parameter, fit (X, y, parameter) -> ŵ)
 RIDGE_GRID = [float(a) for a in np.logspace(-3, 1, 25)]
-GD_STEPS = [1, 2, 3, 5, 10, 20, 50]
+GD_STEPS = [1, 2, 3, 5, 10, 20, 50, 100, 200]
 GD_ETAS = [float(e) for e in np.logspace(-2, 0.3, 24)]
 CANDIDATES: dict[str, tuple[list, Callable]] = {
     "least_squares": ([None], lambda X, y, _: least_squares_fit(X, y)),
@@ -250,7 +271,7 @@ CANDIDATES: dict[str, tuple[list, Callable]] = {
         GD_STEPS,
         lambda X, y, s: gradient_descent_fit(X, y, s, None),
     ),
-    "newton": (list(range(13)), newton_fit),
+    "newton": (list(range(21)), newton_fit),
     "linear_attention": ([None], None),  # Γ fitted, see `closest_algorithm`
 }
 LABELS = {
@@ -322,7 +343,7 @@ def shift_measures(
     rows = []
     for c in shifts:
         ctx = contexts(n_prompts, k, d, n_queries, seed, kind, c, where)
-        rows.append(map_measures(implied_map(model, ctx), ctx))
+        rows.append(map_measures(implied_map(model, ctx), ctx, output_bound(model)))
     return {key: [r[key] for r in rows] for key in rows[0]}
 
 
@@ -330,21 +351,26 @@ def causal_edit(
     model, n_prompts: int, n_queries: int, seed: int, shifts, where: str
 ) -> dict[str, dict[str, list[float]]]:
     """The mean shift along 1 (`where`: the context's x, or the context's and the
-    queries') with the first LayerNorm's scale held at the x tokens' unshifted size
-    ("edit"), or at their size with an offset of the same norm along a random direction
-    removed instead ("control"): median error and shrinkage at the last query. At
-    c = 0 both change nothing."""
+    queries') with the first LayerNorm dividing each moved x token by the size it would
+    have unshifted ("edit"), or moved by the same c along a random direction of the
+    same norm instead of 1 ("control", a size change of the same kind that does not
+    undo the shift): median error and shrinkage at the last query. At c = 0 both
+    change nothing, which checks the edited forward pass."""
     cfg = model.config
     k, d = cfg.n_points - 1, cfg.n_dims
     u = torch.randn(d, generator=torch.Generator().manual_seed(seed + 97))
-    directions = {"edit": torch.ones(d), "control": u / u.norm() * math.sqrt(d)}
-    out = {name: {"median_error": [], "shrinkage": []} for name in directions}
+    ones = torch.ones(d)
+    # what is removed from x before its size is taken: the shift, or the shift traded
+    # for one along u
+    removed = {"edit": ones, "control": ones - u / u.norm() * math.sqrt(d)}
+    out = {name: {"median_error": [], "shrinkage": []} for name in removed}
+    bound = output_bound(model)
     for c in shifts:
         ctx = contexts(n_prompts, k, d, n_queries, seed, "ones", c, where)
-        for name, direction in directions.items():
-            query_offset = c * direction if where == "both" else torch.zeros(d)
-            m = implied_map(model, ctx, (c * direction, query_offset))
-            measures = map_measures(m, ctx)
+        for name, offset in removed.items():
+            query_offset = c * offset if where == "both" else torch.zeros(d)
+            m = implied_map(model, ctx, (c * offset, query_offset))
+            measures = map_measures(m, ctx, bound)
             for key in out[name]:
                 out[name][key].append(measures[key])
     return out
@@ -371,10 +397,12 @@ def account_predictions(
     n_queries: int,
     seed: int,
     shifts,
+    family: str,
     measured_shrinkage: list[float],
 ) -> dict[str, dict[str, list[float] | None]]:
     """What each account predicts for the implied weights when only the context is
-    moved along 1 (queries in range), every parameter fitted in distribution: an
+    moved along 1 (`family`: "ones", or "ones_w_perp" with w ⊥ 1; queries in range),
+    every parameter fitted in distribution: an
     algorithm's own weights on the moved contexts; for the LayerNorm, the shrinkage at
     c = 0 scaled by the first LayerNorm's mean size of the context's x tokens at c = 0
     over that at c."""
@@ -383,7 +411,7 @@ def account_predictions(
     rows: dict[str, list[dict]] = {name: [] for name in ACCOUNTS}
     sizes = []
     for c in shifts:
-        ctx = contexts(n_prompts, k, d, n_queries, seed, "ones", c, "context")
+        ctx = contexts(n_prompts, k, d, n_queries, seed, family, c, "context")
         X, y = ctx.xs.double(), ctx.ys.double()
         for name in ACCOUNTS:
             if name == "layernorm":
@@ -395,20 +423,21 @@ def account_predictions(
             rows[name].append(weight_measures(weights, ctx.ws))
         xs = torch.cat((ctx.xs, ctx.queries[:, :1]), dim=1)
         ys = torch.cat((ctx.ys, ctx.targets[:, :1]), dim=1)
+        device = next(model.parameters()).device
         with torch.inference_mode():
-            size = _size(model.embed(xs, ys), model.h[0].ln_1.eps)
-        sizes.append(float(size[:, 0 : 2 * k : 2].mean()))
+            size = _size(model.embed(xs.to(device), ys.to(device)), model.h[0].ln_1.eps)
+        sizes.append(float(size[:, 0 : 2 * k : 2].mean().cpu()))
     zero = shifts.index(0)
     out = {
         name: {key: [r[key] for r in rows[name]] for key in rows[name][0]}
         for name in ACCOUNTS
         if rows[name]
     }
-    out["layernorm"] = {
-        "shrinkage": [measured_shrinkage[zero] * sizes[zero] / s for s in sizes],
-        "error_along_ones": None,
-        "error_orthogonal": None,
-    }
+    # the LayerNorm account predicts the shrinkage alone
+    out["layernorm"] = {key: None for key in out["ridge"]}
+    out["layernorm"]["shrinkage"] = [
+        measured_shrinkage[zero] * sizes[zero] / float(s) for s in sizes
+    ]
     return out
 
 
@@ -532,7 +561,7 @@ def measure(
     for k in range(1, cfg.n_points):
         ctx = contexts(2 * n_prompts, k, d, n_queries, seed)
         m = implied_map(model, ctx)
-        per_k.append(map_measures(m, ctx))
+        per_k.append(map_measures(m, ctx, output_bound(model)))
         fits.append(closest_algorithm(m.weights, ctx.xs, ctx.ys))
         implied.append(m.weights[n_prompts:])
         tasks.append(ctx.ws[n_prompts:].double())
@@ -541,7 +570,7 @@ def measure(
             w: shift_measures(model, n_prompts, n_queries, seed, family, shifts, w)
             for w in WHERE
         }
-        for family in ("ones", "ones_w_perp")
+        for family in FAMILIES
     }
     size_matched = {
         kind: where["ones"]["both"]
@@ -557,15 +586,19 @@ def measure(
         "closest_algorithm": fitted_record(fits, implied, tasks),
         "context_query": where,
         "size_matched": size_matched,
-        "accounts": account_predictions(
-            model,
-            fits[-1],
-            n_prompts,
-            n_queries,
-            seed,
-            shifts,
-            where["ones"]["context"]["shrinkage"],
-        ),
+        "accounts": {
+            family: account_predictions(
+                model,
+                fits[-1],
+                n_prompts,
+                n_queries,
+                seed,
+                shifts,
+                family,
+                where[family]["context"]["shrinkage"],
+            )
+            for family in FAMILIES
+        },
         "probes": {
             "trained": probes(model, probe_prompts, seed, shifts),
             "untrained": probes(untrained, probe_prompts, seed, shifts),
@@ -583,4 +616,7 @@ def measure(
 
 
 def write_algorithm(results, preset, runs, per_seed, **settings) -> None:
+    """`per_seed`: `measure`'s record per training seed. Lists run over the shifts
+    (`shifts`, increasing) or the numbers of examples (k = 1 … n − 1); each probe's
+    R² is a list over layers (0: the embedding) of lists over the shifts."""
     write_chapter_file(results, preset, "algorithm", runs, per_seed, **settings)

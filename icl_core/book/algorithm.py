@@ -5,20 +5,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.algorithm import ACCOUNTS, CANDIDATES, LABELS
+from ..analysis.algorithm import ACCOUNTS, CANDIDATES, FAMILIES, LABELS
 from ..core.results import Table, format_range, mean_over_seeds
 from ..verdicts.claims import Thresholds
 from ..verdicts.findings import judge_accounts
 from .glue import as_text
 
-# each candidate algorithm, as the sentence that names it closest
+# each candidate algorithm as a sentence names it
 CLOSEST = {
     "least_squares": "least squares itself",
     "ridge": "ridge regression with λ fitted",
-    "gradient_descent": "gradient descent with its steps and step size fitted",
+    "gradient_descent": "gradient descent with a fixed step",
     "normalised_gd": "gradient descent with a step set by the prompt's own scale",
     "newton": "iterative Newton",
     "linear_attention": "one step of linear attention with a fitted preconditioner",
+}
+# the parameters each candidate fits in distribution, per number of examples
+FITTED = {
+    "least_squares": "none",
+    "ridge": "λ",
+    "gradient_descent": "steps, step size",
+    "normalised_gd": "steps",
+    "newton": "iterations",
+    "linear_attention": "Γ (d × d)",
 }
 ACCOUNT_LABELS = {
     "ridge": "Ridge, λ fitted",
@@ -38,20 +47,49 @@ SHORT = {
     "linear_attention": "linear attention",
     "layernorm": "LayerNorm",
 }
-# where most of the failure comes from, at the largest shift
+FAMILY_NAMES = {"ones": "the mean shift", "ones_w_perp": "its control (w ⊥ 1)"}
+
+# where the failure comes from at the largest shift: the query's cost against the
+# context's, more than twice the other or not
 DOMINANT = {
-    "query": "Most of the failure comes from the shifted query: moving the query alone "
-    "costs far more than moving the context alone.",
-    "context": "Most of the failure comes from the shifted context: moving the context "
-    "alone costs more than moving the query alone.",
+    "query": "With x moved along 1 by c = {c}, most of the failure comes from the "
+    "query: moving the query alone costs {query}, the context alone {context}.",
+    "context": "With x moved along 1 by c = {c}, most of the failure comes from the "
+    "context: moving the context alone costs {context}, the query alone {query}.",
+    "both": "With x moved along 1 by c = {c}, the query and the context cost about "
+    "alike: {query} moving the query alone, {context} moving the context alone.",
+}
+DOMINANT_PERP = {
+    "query": "With w ⊥ 1, so that every y stays in range, the query still costs more: "
+    "{query} against {context}.",
+    "context": "With w ⊥ 1, so that every y stays in range, the context costs more: "
+    "{context} against {query}.",
+    "both": "With w ⊥ 1, so that every y stays in range, the two cost about alike: "
+    "{query} moving the query, {context} moving the context.",
+}
+# the share of query targets beyond the read-out's bound, above `bound_share` or not
+BOUND = {
+    True: "Part of the query's cost is the read-out's bound: with the query moved "
+    "along 1 by c = {c}, {share} of its targets lie beyond what the model can output.",
+    False: "The read-out's bound carries none of it: with the query moved along 1 by "
+    "c = {c}, {share} of its targets lie beyond what the model can output.",
+}
+# the model against the better predictor that ignores x, with both moved
+TRIVIAL = {
+    True: "With both moved, the model does worse than predicting the context's mean "
+    "of y or 0 ({trivial}).",
+    False: "With both moved, the model still does better than predicting the "
+    "context's mean of y or 0 ({trivial}).",
 }
 # whether moving x by the same size along a random direction, or by zero-mean offsets,
-# costs about what the mean along 1 costs (within ×2 either way)
+# costs within ×2 of the mean along 1 at every shift
 SIZE = {
-    True: "The size of the move, more than the direction of a mean, is what the model "
-    "fails on.",
-    False: "The ways of moving x by the same size do not cost alike: the direction of "
-    "the move matters as well as its size.",
+    True: "Moving x by the same size costs about the same whether the mean lies along "
+    "1 or along a random direction, or is replaced by zero-mean offsets along 1. "
+    "These three moves give y the same distribution, so this does not separate the "
+    "size of x from the range of y.",
+    False: "Moving x by the same size does not cost the same along 1, along a random "
+    "direction and as zero-mean offsets: the kind of move matters, not only its size.",
 }
 # whether a target can be read linearly from the query token at some layer (a probe
 # fitted in distribution reaching R² 0.5 on held-out prompts, seed mean)
@@ -64,18 +102,51 @@ READABLE = {
 READ_TARGETS = {
     "w": (
         "alg_w_readable",
-        "The task's w (at the last query, with k ≥ d examples and "
-        "no noise, also the least-squares estimate)",
+        "The task's w (at the last query, with k ≥ d examples and no noise, also the "
+        "least-squares estimate)",
     ),
     "correlation": (
         "alg_corr_readable",
-        "Xᵀy/k, what one step of linear attention " "reads,",
+        "Xᵀy/k, what one step of linear attention reads,",
     ),
 }
+# whether probes fitted at each shift read the deviations z at R² ≥ 0.9 in both the
+# trained model and its untrained twin
+DEVIATIONS = {
+    True: "Under the shift the deviations zᵢ stay linearly readable at every layer "
+    "by a probe fitted there (R² at least {trained}), but so they do in the untrained "
+    "twin (at least {untrained}), and a probe fitted in distribution fails in both "
+    "(last layer: {shifted} and {untrained_shifted}): this is a property of the input "
+    "and the architecture, not of what training taught.",
+    False: "Under the shift the deviations zᵢ are not fully readable at every layer "
+    "even by a probe fitted there (R² down to {trained}; the untrained twin: "
+    "{untrained}); a probe fitted in distribution reaches {shifted} at the last layer "
+    "(the untrained twin: {untrained_shifted}).",
+}
+# what holding the first LayerNorm's scale does at the largest shift, against the
+# model unedited and the control: a change of at least `edit_gain` either way, or not
+EDIT = {
+    "restores": "Holding the first LayerNorm's scale at the x tokens' unshifted size "
+    "restores the share of w recovered at c = {c} to {edit}, from {none} (control: "
+    "{control}).",
+    "worsens": "Holding the first LayerNorm's scale at the x tokens' unshifted size "
+    "lowers the share of w recovered at c = {c} to {edit}, from {none} (control: "
+    "{control}): dividing by the shifted token's larger size is not what shrinks the "
+    "weights, and removing that division makes the failure worse. The edit acts at "
+    "the first block only.",
+    "neither": "Holding the first LayerNorm's scale at the x tokens' unshifted size "
+    "changes the share of w recovered at c = {c} little: {edit}, against {none} "
+    "(control: {control}).",
+}
 FITTING = {
-    0: "No account fits the measured curves within the rule.",
-    1: "One account fits the measured curves within the rule: {names}.",
-    2: "Several accounts fit the measured curves within the rule: {names}.",
+    (False, False): "No account fits within the rule, on the mean shift or on its "
+    "control.",
+    (True, False): "On the mean shift, {ones} fits within the rule; on its control "
+    "no account does.",
+    (False, True): "On the control family (w ⊥ 1), {ones_w_perp} fits within the "
+    "rule; on the mean shift itself no account does.",
+    (True, True): "On the mean shift, {ones} fits within the rule, and on its control "
+    "{ones_w_perp}.",
 }
 
 
@@ -89,219 +160,78 @@ def values(per_seed: list[dict], *path) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def closest_by_k(per_seed: list[dict]) -> list[str]:
-    """For each number of examples k, the candidate whose weights lie nearest the
-    model's implied ŵ on the held-out prompts (seed mean)."""
-    distance = {
-        n: values(per_seed, "closest_algorithm", "distance", n) for n in CANDIDATES
-    }
-    means = np.array([distance[n].mean(axis=0) for n in CANDIDATES])
-    return [list(CANDIDATES)[i] for i in means.argmin(axis=0)]
+def distance(per_seed: list[dict], name: str) -> np.ndarray:
+    """Weight distance from the implied ŵ to `name`, (seeds, k)."""
+    return values(per_seed, "closest_algorithm", "distance", name)
+
+
+def closest(per_seed: list[dict], k: int) -> list[str]:
+    """The candidates nearest the implied weights at k examples: the nearest by seed
+    mean, and every other whose seed mean lies within the nearest's seed range."""
+    means = {n: distance(per_seed, n)[:, k - 1].mean() for n in CANDIDATES}
+    best = min(means, key=means.get)
+    reach = distance(per_seed, best)[:, k - 1].max()
+    tied = sorted((n for n in means if n != best and means[n] <= reach), key=means.get)
+    return [best, *tied]
+
+
+def closest_names(per_seed: list[dict], k: int) -> str:
+    names = [CLOSEST[n] for n in closest(per_seed, k)]
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + f" and {names[-1]}, about equally"
 
 
 def closest_table(per_seed: list[dict], ks: list[int]) -> Table:
     """Weight distance ‖ŵ − ŵ_alg‖²/d from the implied weights to each candidate, at
-    a few numbers of examples k, with the distance to the task's own w."""
+    a few numbers of examples k, with what each fits and the distance to the task's
+    own w."""
 
-    def row(label: str, name: str) -> list[str]:
-        distance = values(per_seed, "closest_algorithm", "distance", name)
-        return [label, *(format_range(distance[:, k - 1], ".3f") for k in ks)]
+    def row(label: str, fitted: str, name: str) -> list[str]:
+        d = distance(per_seed, name)
+        return [label, fitted, *(format_range(d[:, k - 1], ".3f") for k in ks)]
 
-    rows = [row(LABELS[name], name) for name in CANDIDATES]
-    rows.append(row("The task's own w", "task"))
-    return ["", *(f"k = {k}" for k in ks)], rows
+    rows = [row(LABELS[n], FITTED[n], n) for n in CANDIDATES]
+    rows.append(row("The task's own w", "", "task"))
+    return ["", "fitted", *(f"k = {k}" for k in ks)], rows
 
 
-def accounts_table(
-    per_seed: list[dict], mean: dict, judged: dict, shifts: list[float]
-) -> Table:
-    """Each account: the shrinkage it predicts and the measured one at the largest
-    shift of the context alone, where its weight error lies, and whether it fits."""
-    last = len(shifts) - 1
-    measured = mean["context_query"]["ones"]["context"]
-    rows = []
-    for name in ACCOUNTS:
-        predicted = mean["accounts"][name]
-        along = predicted["error_along_ones"]
-        where = "—" if along is None else _direction(predicted, last)
-        seeds = judged[name]["per_seed"]
-        rows.append(
-            [
-                ACCOUNT_LABELS[name],
-                readable_shrinkage(predicted["shrinkage"][last]),
-                where,
-                f"{'yes' if judged[name]['holds'] else 'no'} "
-                f"({sum(seeds)} of {len(seeds)} seeds)",
-            ]
-        )
-    rows.append(
+def accounts_table(mean: dict, judged: dict, shifts: list[float]) -> Table:
+    """Each account: the share of w it predicts at the largest shift of the context
+    alone and whether it fits, on the mean shift and on its control; the measured
+    shares last."""
+
+    def fits(family: str, name: str) -> str:
+        j = judged[family][name]
+        seeds = j["per_seed"]
+        return f"{'yes' if j['holds'] else 'no'} ({sum(seeds)} of {len(seeds)} seeds)"
+
+    rows = [
         [
-            "**Measured**",
-            format_range(
-                values(per_seed, "context_query", "ones", "context", "shrinkage")[
-                    :, last
-                ]
+            ACCOUNT_LABELS[name],
+            *(
+                cell
+                for family in FAMILIES
+                for cell in (
+                    readable(mean["accounts"][family][name]["shrinkage"][-1]),
+                    fits(family, name),
+                )
             ),
-            _direction(measured, last),
-            "",
         ]
-    )
-    c = f"{shifts[last]:g}"
-    return ["account", f"shrinkage at c = {c}", "weight error mostly", "fits"], rows
-
-
-def readable_shrinkage(value: float) -> str:
-    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1e}"
-
-
-def _direction(curves: dict, index: int) -> str:
-    along, orthogonal = (
-        curves["error_along_ones"][index],
-        curves["error_orthogonal"][index],
-    )
-    return "along 1" if along > orthogonal else "orthogonal to 1"
-
-
-def texts(
-    per_seed: list[dict],
-    mean: dict,
-    judged: dict,
-    shifts: list[float],
-    preset: str,
-    n_prompts: int,
-    n_queries: int,
-) -> dict[str, str]:
-    """Every text the chapter quotes, by glue name."""
-    d = len(per_seed[0]["implied_map"]["per_k"]["r2"]) // 2
-    closest = closest_by_k(per_seed)
-    mid, big = shifts.index(4) if 4 in shifts else len(shifts) // 2, len(shifts) - 1
-    zero = shifts.index(0)
-
-    def at(*path, index, fmt=".2f"):
-        return format_range(values(per_seed, *path)[:, index], fmt)
-
-    out = {
-        "alg_preset": preset,
-        "alg_n_prompts": as_text(n_prompts),
-        "alg_n_queries": as_text(n_queries),
-        "alg_n_seeds": as_text(len(per_seed)),
-        "alg_c_mid": f"{shifts[mid]:g}",
-        "alg_c_big": f"{shifts[big]:g}",
-        "alg_d": as_text(d),
-        "alg_r2_min": format_range(
-            values(per_seed, "implied_map", "per_k", "r2")[:, 1:].min(axis=1), ".3f"
-        ),
-        "alg_closest_d": CLOSEST[closest[d - 1]],
-        "alg_closest_last": CLOSEST[closest[-1]],
-        "alg_dist_ols_d": at(
-            "closest_algorithm", "distance", "least_squares", index=d - 1, fmt=".3f"
-        ),
-        "alg_dist_best_d": at(
-            "closest_algorithm", "distance", closest[d - 1], index=d - 1, fmt=".3f"
-        ),
-        "alg_fitting": _fitting(judged),
-        "alg_shrink_mid": at(
-            "context_query", "ones", "context", "shrinkage", index=mid
-        ),
-        "alg_shrink_big": at(
-            "context_query", "ones", "context", "shrinkage", index=big
-        ),
-        "alg_shrink_zero": at(
-            "context_query", "ones", "context", "shrinkage", index=zero
-        ),
-    }
-    for where in ("context", "query", "both"):
-        for name, index in (("mid", mid), ("big", big)):
-            out[f"alg_{where}_{name}"] = at(
-                "context_query", "ones", where, "median_error", index=index, fmt=".3g"
-            )
-            out[f"alg_perp_{where}_{name}"] = at(
-                "context_query",
-                "ones_w_perp",
-                where,
-                "median_error",
-                index=index,
-                fmt=".3g",
-            )
-    size = {
-        kind: values(per_seed, "size_matched", kind, "median_error")[:, mid].mean()
-        for kind in ("ones", "random", "offsets")
-    }
-    ratios = [size[k] / size["ones"] for k in ("random", "offsets")]
-    out["alg_size_sentence"] = SIZE[all(0.5 <= r <= 2 for r in ratios)]
-    out |= _nearest_account(per_seed)
-    for kind in ("ones", "random", "offsets", "scale"):
-        out[f"alg_size_{kind}"] = at(
-            "size_matched", kind, "median_error", index=mid, fmt=".3g"
-        )
-    out["alg_error_zero"] = at(
-        "context_query", "ones", "both", "median_error", index=zero, fmt=".3f"
-    )
-    out["alg_intercept_big"] = at(
-        "context_query", "ones", "both", "intercept", index=big, fmt=".2g"
-    )
-    out["alg_slope_big"] = at("context_query", "ones", "both", "shrinkage", index=big)
-    query = values(per_seed, "context_query", "ones", "query", "median_error")[:, big]
-    context = values(per_seed, "context_query", "ones", "context", "median_error")
-    out["alg_dominant"] = DOMINANT[
-        "query" if query.mean() > context[:, big].mean() else "context"
-    ]
-    out |= _probe_texts(per_seed, big)
-    for target, (name, what) in READ_TARGETS.items():
-        best = values(per_seed, "probes", "trained", target, "in_distribution_fit")
-        best = best[:, :, 0].max(axis=1)
-        sentence = READABLE[bool(best.mean() >= 0.5)]
-        out[name] = sentence.format(what=what, r2=format_range(best))
-    for name in ("none", "edit", "control"):
-        out[f"alg_edit_{name}"] = at(
-            "causal_edit", "context", name, "shrinkage", index=big
-        )
-    identity = np.abs(
-        values(per_seed, "causal_edit", "context", "edit", "median_error")[:, zero]
-        - values(per_seed, "causal_edit", "context", "none", "median_error")[:, zero]
-    ).max()
-    out["alg_edit_identity"] = f"{identity:.1e}"
-    return out
-
-
-def _probe_texts(per_seed: list[dict], big: int) -> dict[str, str]:
-    def r2(model, target, fit):
-        return values(per_seed, "probes", model, target, fit)  # (seeds, layers, shifts)
-
-    target = r2("trained", "target", "in_distribution_fit")
-    return {
-        "alg_probe_target_last": format_range(target[:, -1, 0]),
-        "alg_probe_target_untrained": format_range(
-            r2("untrained", "target", "in_distribution_fit")[:, -1, 0]
-        ),
-        "alg_probe_target_shift": format_range(target[:, -1, big]),
-        "alg_probe_z_own": format_range(
-            r2("trained", "z", "own_fit").min(axis=(1, 2)), ".3f"
-        ),
-        "alg_probe_z_shift": format_range(
-            r2("trained", "z", "in_distribution_fit")[:, -1, big], ".3g"
-        ),
-    }
-
-
-def _nearest_account(per_seed: list[dict]) -> dict[str, str]:
-    """The account whose predicted shrinkage lies nearest the measured one (largest gap
-    over the shifts, seed mean), and that gap per seed."""
-    measured = values(per_seed, "context_query", "ones", "context", "shrinkage")
-    gaps = {
-        name: np.abs(values(per_seed, "accounts", name, "shrinkage") - measured).max(1)
         for name in ACCOUNTS
-    }
-    nearest = min(gaps, key=lambda n: gaps[n].mean())
-    return {
-        "alg_nearest": ACCOUNT_LABELS[nearest].lower(),
-        "alg_nearest_gap": format_range(gaps[nearest]),
-    }
+    ]
+    measured = [
+        readable(mean["context_query"][family]["context"]["shrinkage"][-1])
+        for family in FAMILIES
+    ]
+    rows.append(["**Measured**", measured[0], "", measured[1], ""])
+    c = f"{shifts[-1]:g}"
+    headers = ["account", f"share of w, c = {c}", "fits", f"w ⊥ 1: share, c = {c}"]
+    return [*headers, "fits"], rows
 
 
-def _fitting(judged: dict) -> str:
-    names = [ACCOUNT_LABELS[n].lower() for n, j in judged.items() if j["holds"]]
-    return FITTING[min(len(names), 2)].format(names="; ".join(names))
+def readable(value: float) -> str:
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1e}"
 
 
 def judged(per_seed: list[dict], t: Thresholds) -> tuple[dict, dict]:
@@ -310,11 +240,207 @@ def judged(per_seed: list[dict], t: Thresholds) -> tuple[dict, dict]:
     return mean, judge_accounts(per_seed, mean, t)
 
 
-def setting_texts(t: Thresholds, probe_prompts: int) -> dict[str, str]:
-    """The rule's numbers and the probes' prompts, as the chapter quotes them."""
+def texts(
+    per_seed: list[dict],
+    judged: dict,
+    shifts: list[float],
+    preset: str,
+    n_dims: int,
+    t: Thresholds,
+) -> dict[str, str]:
+    """Every text the chapter quotes, by glue name."""
+    d = n_dims
+    n_k = len(per_seed[0]["implied_map"]["per_k"]["r2"])
+    mid = shifts.index(4) if 4 in shifts else len(shifts) // 2
+    big, zero = len(shifts) - 1, shifts.index(0)
+
+    def at(*path, index=big, fmt=".2f"):
+        return format_range(values(per_seed, *path)[:, index], fmt)
+
+    def shifted(family, where, key, index=big, fmt=".3g"):
+        return at("context_query", family, where, key, index=index, fmt=fmt)
+
+    best = closest(per_seed, n_k)[0]
+    out = {
+        "alg_preset": preset,
+        "alg_n_seeds": as_text(len(per_seed)),
+        "alg_c_mid": f"{shifts[mid]:g}",
+        "alg_c_big": f"{shifts[big]:g}",
+        "alg_d": as_text(d),
+        "alg_r2_min": format_range(
+            values(per_seed, "implied_map", "per_k", "r2")[:, 1:].min(axis=1), ".3f"
+        ),
+        "alg_closest_d": closest_names(per_seed, d),
+        "alg_closest_last": closest_names(per_seed, n_k),
+        "alg_dist_ols_d": format_range(
+            distance(per_seed, "least_squares")[:, d - 1], ".3f"
+        ),
+        "alg_dist_best_d": format_range(
+            distance(per_seed, closest(per_seed, d)[0])[:, d - 1], ".3f"
+        ),
+        "alg_dist_best_last": format_range(distance(per_seed, best)[:, -1], ".3f"),
+        "alg_dist_task_last": format_range(distance(per_seed, "task")[:, -1], ".3f"),
+        "alg_fitting": _fitting(judged),
+        "alg_error_zero": shifted("ones", "both", "median_error", zero, ".3f"),
+        "alg_r2_both_mid": shifted("ones", "both", "r2", mid, ".2f"),
+        "alg_spread_big": shifted("ones", "both", "spread_ratio", big, ".2f"),
+    }
+    for name, index in (("zero", zero), ("mid", mid), ("big", big)):
+        out[f"alg_shrink_{name}"] = shifted(
+            "ones", "context", "shrinkage", index, ".2f"
+        )
+    out["alg_shrink_perp_big"] = shifted(
+        "ones_w_perp", "context", "shrinkage", fmt=".2f"
+    )
+    out["alg_cosine_big"] = shifted("ones", "context", "cosine", fmt=".2f")
+    out["alg_norm_big"] = shifted("ones", "context", "norm_ratio", fmt=".2f")
+    out |= _where_texts(per_seed, shifts, t, shifted)
+    out |= _size_texts(per_seed, shifts, mid)
+    out |= _nearest_account(per_seed)
+    out |= _probe_texts(per_seed, big)
+    out |= _edit_texts(per_seed, shifts, t, zero)
+    return out
+
+
+def _where_texts(per_seed, shifts, t: Thresholds, shifted) -> dict[str, str]:
+    out = {}
+    for family, sentences, name in (
+        ("ones", DOMINANT, "alg_dominant"),
+        ("ones_w_perp", DOMINANT_PERP, "alg_dominant_perp"),
+    ):
+        query = values(per_seed, "context_query", family, "query", "median_error")
+        context = values(per_seed, "context_query", family, "context", "median_error")
+        ratio = query[:, -1].mean() / context[:, -1].mean()
+        case = "query" if ratio > 2 else "context" if ratio < 0.5 else "both"
+        out[name] = sentences[case].format(
+            c=f"{shifts[-1]:g}",
+            query=shifted(family, "query", "median_error"),
+            context=shifted(family, "context", "median_error"),
+        )
+    share = values(per_seed, "context_query", "ones", "query", "beyond_bound")[:, -1]
+    out["alg_bound"] = BOUND[bool(share.mean() > t.bound_share)].format(
+        c=f"{shifts[-1]:g}", share=format_range(100 * share, ".0f") + "%"
+    )
+    both = values(per_seed, "context_query", "ones", "both", "median_error")[:, -1]
+    trivial = np.minimum(
+        values(per_seed, "context_query", "ones", "both", "context_mean_error")[:, -1],
+        values(per_seed, "context_query", "ones", "both", "zero_error")[:, -1],
+    )
+    out["alg_trivial"] = TRIVIAL[bool(both.mean() > trivial.mean())].format(
+        trivial=format_range(trivial, ".3g")
+    )
+    return out
+
+
+def _size_texts(per_seed, shifts, mid) -> dict[str, str]:
+    size = {
+        kind: values(per_seed, "size_matched", kind, "median_error").mean(axis=0)
+        for kind in ("ones", "random", "offsets", "scale")
+    }
+    moved = [i for i, c in enumerate(shifts) if c > 0]
+    ratios = [size[k][moved] / size["ones"][moved] for k in ("random", "offsets")]
+    out = {
+        "alg_size_sentence": SIZE[all(np.all((r >= 0.5) & (r <= 2)) for r in ratios)]
+    }
+    for kind in size:
+        out[f"alg_size_{kind}"] = format_range(
+            values(per_seed, "size_matched", kind, "median_error")[:, mid], ".3g"
+        )
+    return out
+
+
+def _nearest_account(per_seed: list[dict]) -> dict[str, str]:
+    """Per family, the account whose predicted share of w lies nearest the measured
+    one (largest gap over the shifts, seed mean), and that gap per seed."""
+    out = {}
+    for family, suffix in (("ones", ""), ("ones_w_perp", "_perp")):
+        measured = values(per_seed, "context_query", family, "context", "shrinkage")
+        gaps = {
+            name: np.abs(
+                values(per_seed, "accounts", family, name, "shrinkage") - measured
+            ).max(1)
+            for name in ACCOUNTS
+        }
+        nearest = min(gaps, key=lambda n: gaps[n].mean())
+        out[f"alg_nearest{suffix}"] = ACCOUNT_LABELS[nearest].lower()
+        out[f"alg_nearest_gap{suffix}"] = format_range(gaps[nearest])
+    return out
+
+
+def _probe_texts(per_seed: list[dict], big: int) -> dict[str, str]:
+    def r2(model, target, fit):
+        return values(per_seed, "probes", model, target, fit)  # (seeds, layers, shifts)
+
+    target = r2("trained", "target", "in_distribution_fit")
+    out = {
+        "alg_probe_target_last": format_range(target[:, -1, 0]),
+        "alg_probe_target_untrained": format_range(
+            r2("untrained", "target", "in_distribution_fit")[:, -1, 0]
+        ),
+        "alg_probe_target_shift": format_range(target[:, -1, big]),
+    }
+    for target_name, (name, what) in READ_TARGETS.items():
+        best = r2("trained", target_name, "in_distribution_fit")[:, :, 0].max(axis=1)
+        sentence = READABLE[bool(best.mean() >= 0.5)]
+        out[name] = sentence.format(what=what, r2=format_range(best))
+    own = {m: r2(m, "z", "own_fit").min(axis=(1, 2)) for m in ("trained", "untrained")}
+    in_dist = {m: r2(m, "z", "in_distribution_fit")[:, -1, big] for m in own}
+    out["alg_deviations"] = DEVIATIONS[
+        bool(min(own["trained"].mean(), own["untrained"].mean()) >= 0.9)
+    ].format(
+        trained=format_range(own["trained"], ".3f"),
+        untrained=format_range(own["untrained"], ".3f"),
+        shifted=format_range(in_dist["trained"], ".3g"),
+        untrained_shifted=format_range(in_dist["untrained"], ".3g"),
+    )
+    return out
+
+
+def _edit_texts(per_seed, shifts, t: Thresholds, zero: int) -> dict[str, str]:
+    def shrinkage(name):
+        return values(per_seed, "causal_edit", "context", name, "shrinkage")[:, -1]
+
+    change = (shrinkage("edit") - shrinkage("none")).mean()
+    case = (
+        "restores"
+        if change >= t.edit_gain
+        else "worsens"
+        if change <= -t.edit_gain
+        else "neither"
+    )
+    out = {
+        "alg_edit": EDIT[case].format(
+            c=f"{shifts[-1]:g}",
+            **{n: format_range(shrinkage(n)) for n in ("none", "edit", "control")},
+        )
+    }
+    identity = np.abs(
+        values(per_seed, "causal_edit", "context", "edit", "median_error")[:, zero]
+        - values(per_seed, "causal_edit", "context", "none", "median_error")[:, zero]
+    ).max()
+    out["alg_edit_identity"] = f"{identity:.1e}"
+    return out
+
+
+def _fitting(judged: dict) -> str:
+    names = {
+        family: "; ".join(
+            ACCOUNT_LABELS[n].lower() for n, j in judged[family].items() if j["holds"]
+        )
+        for family in FAMILIES
+    }
+    return FITTING[tuple(bool(names[f]) for f in FAMILIES)].format(**names)
+
+
+def setting_texts(
+    t: Thresholds, n_prompts: int, n_queries: int, probe_prompts: int
+) -> dict[str, str]:
+    """The chapter's settings and the rule's numbers, as the chapter quotes them."""
     return {
+        "alg_n_prompts": as_text(n_prompts),
+        "alg_n_queries": as_text(n_queries),
+        "alg_probe_prompts": as_text(probe_prompts),
         "alg_tolerance": f"{t.shrinkage_tolerance:g}",
         "alg_edit_gain": f"{t.edit_gain:g}",
         "alg_seed_share": f"{t.seed_share:.0%}",
-        "alg_probe_prompts": as_text(probe_prompts),
     }

@@ -235,13 +235,13 @@ def account_fits(
     """Whether an account's prediction for a context moved along 1 (per shift:
     `shrinkage`, and where it predicts them the weight error along 1 and orthogonal to
     it) fits the measured curves: its shrinkage within `shrinkage_tolerance` at every
-    shift, its weight error lying mostly along 1 at the largest shift exactly where the
-    measured one does, and, for an account with a causal edit (`edit`: shrinkage per
+    shift, its weight error concentrated along 1 (per dimension) at the largest shift
+    exactly where the measured one is, and, for an account with a causal edit (`edit`: shrinkage per
     shift with the edit, its control), the edit restoring at least `edit_gain` more
     shrinkage than its control at the largest shift."""
     gap = np.abs(np.subtract(predicted["shrinkage"], measured["shrinkage"]))
     fits = bool(np.all(gap <= t.shrinkage_tolerance))
-    if predicted.get("error_along_ones") is not None:
+    if predicted.get("along_concentration") is not None:
         fits &= _mostly_along(predicted) == _mostly_along(measured)
     if edit is not None:
         gain = edit["edit"]["shrinkage"][-1] - edit["control"]["shrinkage"][-1]
@@ -250,28 +250,31 @@ def account_fits(
 
 
 def _mostly_along(curves: dict) -> bool:
-    along, orthogonal = curves["error_along_ones"][-1], curves["error_orthogonal"][-1]
-    return bool(along > orthogonal)
+    """Whether, at the largest shift, more of the weight error lies along 1 per
+    dimension than orthogonal to it."""
+    return bool(curves["along_concentration"][-1] > 1)
 
 
 def judge_accounts(per_seed: list[dict], mean: dict, t: Thresholds) -> dict:
-    """{account: {"per_seed": [fits], "mean": fits, "holds": ...}} from each seed's and
-    the mean `algorithm.json` record: an account holds when it fits the seed mean and
-    at least `seed_share` of the seeds. Only the LayerNorm account has a causal edit."""
+    """{family: {account: {"per_seed": [fits], "mean": fits, "holds": ...}}} from each
+    seed's and the mean `algorithm.json` record, on the mean shift and on its control
+    (w ⊥ 1): an account holds when it fits the seed mean and at least `seed_share` of
+    the seeds. Only the LayerNorm account has a causal edit, made on the mean shift."""
 
-    def fits(record: dict, name: str) -> bool:
+    def fits(record: dict, family: str, name: str) -> bool:
         edit = record["causal_edit"]["context"] if name == "layernorm" else None
-        measured = record["context_query"]["ones"]["context"]
-        return account_fits(record["accounts"][name], measured, edit, t)
+        measured = record["context_query"][family]["context"]
+        return account_fits(record["accounts"][family][name], measured, edit, t)
 
-    out = {}
-    for name in mean["accounts"]:
-        seeds = [fits(r, name) for r in per_seed]
-        on_mean = fits(mean, name)
-        share = sum(seeds) / len(seeds)
-        out[name] = {
-            "per_seed": seeds,
-            "mean": on_mean,
-            "holds": on_mean and share >= t.seed_share,
-        }
+    out: dict = {}
+    for family, accounts in mean["accounts"].items():
+        out[family] = {}
+        for name in accounts:
+            seeds = [fits(r, family, name) for r in per_seed]
+            on_mean = fits(mean, family, name)
+            out[family][name] = {
+                "per_seed": seeds,
+                "mean": on_mean,
+                "holds": on_mean and sum(seeds) / len(seeds) >= t.seed_share,
+            }
     return out
