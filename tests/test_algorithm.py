@@ -138,3 +138,10 @@ def test_the_weight_error_splits_along_and_orthogonal_to_ones():
     turned = algorithm.weight_measures(w + torch.tensor([[1.0, -1.0, 0, 0]]), w)
     assert turned["error_along_ones"] < 1e-12 and turned["along_concentration"] < 1e-6
     assert abs(turned["shrinkage"] - (1 + 2 / 6)) < 1e-12
+
+
+def test_iterative_newton_converges_to_least_squares():
+    ctx = algorithm.contexts(50, 3, CFG.n_dims, 1, seed=7)  # under-determined
+    X, y = ctx.xs.double(), ctx.ys.double()
+    gap = algorithm.newton_fit(X, y, 30) - least_squares_fit(X, y)
+    assert gap.abs().max() < 1e-8

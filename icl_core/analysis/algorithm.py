@@ -234,10 +234,12 @@ def map_measures(m: ImpliedMap, ctx: Context, bound: float) -> dict[str, float]:
 
 
 def newton_fit(X: torch.Tensor, y: torch.Tensor, iterations: int) -> torch.Tensor:
-    """Iterative Newton on S = XᵀX (Fu et al., 2023): M₀ = αS with α = 2/‖SSᵀ‖₂,
-    M ← 2M − MSM, then ŵ = M Xᵀy."""
+    """Iterative Newton on S = XᵀX (Fu et al., 2023): M₀ = αS, M ← 2M − MSM, then
+    ŵ = M Xᵀy. Their α = 2/‖SSᵀ‖₂ leaves I − M₀S at −1 along S's top eigenvector,
+    where the iteration never converges; α = 1/‖SSᵀ‖₂ converges along every
+    direction, to the minimum-norm least-squares estimate."""
     S = X.mT @ X
-    alpha = 2 / torch.linalg.matrix_norm(S @ S.mT, ord=2).clamp_min(1e-12)
+    alpha = 1 / torch.linalg.matrix_norm(S @ S.mT, ord=2).clamp_min(1e-12)
     M = alpha[:, None, None] * S
     for _ in range(iterations):
         M = 2 * M - M @ S @ M
