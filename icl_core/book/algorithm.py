@@ -41,8 +41,8 @@ ACCOUNT_LABELS = {
 SHORT = {
     "least_squares": "least squares",
     "ridge": "ridge",
-    "gradient_descent": "GD, fixed step",
-    "normalised_gd": "GD, step 1/λ_max",
+    "gradient_descent": "fixed-step GD",
+    "normalised_gd": "normalised-step GD",
     "newton": "Newton",
     "linear_attention": "linear attention",
     "layernorm": "LayerNorm",
@@ -138,6 +138,12 @@ EDIT = {
     "changes the share of w recovered at c = {c} little: {edit}, against {none} "
     "(control: {control}).",
 }
+FITTING_SHORT = {
+    (False, False): "none fits.",
+    (True, False): "{ones} fits on the mean shift only.",
+    (False, True): "{ones_w_perp} fits on its control (w ⊥ 1) only.",
+    (True, True): "{ones} fits on the mean shift and {ones_w_perp} on its control.",
+}
 FITTING = {
     (False, False): "No account fits within the rule, on the mean shift or on its "
     "control.",
@@ -175,8 +181,8 @@ def closest(per_seed: list[dict], k: int) -> list[str]:
     return [best, *tied]
 
 
-def closest_names(per_seed: list[dict], k: int) -> str:
-    names = [CLOSEST[n] for n in closest(per_seed, k)]
+def closest_names(per_seed: list[dict], k: int, words: dict = CLOSEST) -> str:
+    names = [words[n] for n in closest(per_seed, k)]
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + f" and {names[-1]}, about equally"
@@ -271,6 +277,7 @@ def texts(
             values(per_seed, "implied_map", "per_k", "r2")[:, 1:].min(axis=1), ".3f"
         ),
         "alg_closest_d": closest_names(per_seed, d),
+        "alg_closest_short": closest_names(per_seed, d, SHORT),
         "alg_closest_last": closest_names(per_seed, n_k),
         "alg_dist_ols_d": format_range(
             distance(per_seed, "least_squares")[:, d - 1], ".3f"
@@ -281,6 +288,7 @@ def texts(
         "alg_dist_best_last": format_range(distance(per_seed, best)[:, -1], ".3f"),
         "alg_dist_task_last": format_range(distance(per_seed, "task")[:, -1], ".3f"),
         "alg_fitting": _fitting(judged),
+        "alg_fitting_short": _fitting(judged, FITTING_SHORT, SHORT),
         "alg_error_zero": shifted("ones", "both", "median_error", zero, ".3f"),
         "alg_r2_both_mid": shifted("ones", "both", "r2", mid, ".2f"),
         "alg_spread_big": shifted("ones", "both", "spread_ratio", big, ".2f"),
@@ -422,14 +430,13 @@ def _edit_texts(per_seed, shifts, t: Thresholds, zero: int) -> dict[str, str]:
     return out
 
 
-def _fitting(judged: dict) -> str:
+def _fitting(judged: dict, sentences: dict = FITTING, words=None) -> str:
+    words = words or {n: label.lower() for n, label in ACCOUNT_LABELS.items()}
     names = {
-        family: "; ".join(
-            ACCOUNT_LABELS[n].lower() for n, j in judged[family].items() if j["holds"]
-        )
+        family: "; ".join(words[n] for n, j in judged[family].items() if j["holds"])
         for family in FAMILIES
     }
-    return FITTING[tuple(bool(names[f]) for f in FAMILIES)].format(**names)
+    return sentences[tuple(bool(names[f]) for f in FAMILIES)].format(**names)
 
 
 def setting_texts(
