@@ -278,9 +278,9 @@ CANDIDATES: dict[str, tuple[list, Callable]] = {
 }
 LABELS = {
     "least_squares": "Least squares (minimum norm)",
-    "ridge": "Ridge, λ fitted",
-    "gradient_descent": "Gradient descent, steps and step size fitted",
-    "normalised_gd": "Gradient descent, step 1/λ_max of the prompt, steps fitted",
+    "ridge": "Ridge, α fitted",
+    "gradient_descent": "Fixed-step gradient descent",
+    "normalised_gd": "Normalised-step gradient descent",
     "newton": "Iterative Newton, iterations fitted",
     "linear_attention": "Linear attention, preconditioner Γ fitted",
 }
@@ -381,9 +381,9 @@ def causal_edit(
 # the accounts ----------------------------------------------------------------------
 
 ACCOUNTS = {
-    "ridge": "ridge with λ fitted in distribution",
+    "ridge": "ridge with α fitted in distribution",
     "gradient_descent": "gradient descent with its step fitted in distribution",
-    "normalised_gd": "gradient descent with a step normalised by the prompt (1/λ_max)",
+    "normalised_gd": "gradient descent with a step of 1/λₘₐₓ of the prompt's XᵀX/k",
     "newton": "iterative Newton with its iterations fitted in distribution",
     "linear_attention": "linear attention with a fixed preconditioner Γ "
     "(Zhang, Frei & Bartlett)",

@@ -14,28 +14,38 @@ from .glue import as_text
 # each candidate algorithm as a sentence names it
 CLOSEST = {
     "least_squares": "least squares itself",
-    "ridge": "ridge regression with λ fitted",
-    "gradient_descent": "gradient descent with a fixed step",
-    "normalised_gd": "gradient descent with a step set by the prompt's own scale",
+    "ridge": "ridge regression",
+    "gradient_descent": "fixed-step gradient descent",
+    "normalised_gd": "normalised-step gradient descent",
     "newton": "iterative Newton",
     "linear_attention": "one step of linear attention with a fitted preconditioner",
 }
 # the parameters each candidate fits in distribution, per number of examples
 FITTED = {
     "least_squares": "none",
-    "ridge": "λ",
+    "ridge": "α",
     "gradient_descent": "steps, step size",
     "normalised_gd": "steps",
     "newton": "iterations",
     "linear_attention": "Γ (d × d)",
 }
 ACCOUNT_LABELS = {
-    "ridge": "Ridge, λ fitted",
-    "gradient_descent": "Gradient descent, fixed step fitted",
-    "normalised_gd": "Gradient descent, step 1/λ_max of the prompt",
+    "ridge": "Ridge regression",
+    "gradient_descent": "Fixed-step gradient descent",
+    "normalised_gd": "Normalised-step gradient descent",
     "newton": "Iterative Newton",
     "linear_attention": "Linear attention, fixed Γ",
     "layernorm": "First LayerNorm divides by the token's size",
+}
+# one colour per candidate and account, the same in every figure
+COLORS = {
+    "least_squares": 0,
+    "ridge": 1,
+    "gradient_descent": 2,
+    "normalised_gd": 3,
+    "newton": 4,
+    "linear_attention": 5,
+    "layernorm": 6,
 }
 # the candidates and accounts as the figures' legends name them
 SHORT = {
@@ -47,57 +57,57 @@ SHORT = {
     "linear_attention": "linear attention",
     "layernorm": "LayerNorm",
 }
-FAMILY_NAMES = {"ones": "the mean shift", "ones_w_perp": "its control (w ⊥ 1)"}
 
 # where the failure comes from at the largest shift: the query's cost against the
 # context's, more than twice the other or not
 DOMINANT = {
-    "query": "With x moved along 1 by c = {c}, most of the failure comes from the "
+    "query": "With x moved along 𝟏 by c = {c}, most of the failure comes from the "
     "query: moving the query alone costs {query}, the context alone {context}.",
-    "context": "With x moved along 1 by c = {c}, most of the failure comes from the "
+    "context": "With x moved along 𝟏 by c = {c}, most of the failure comes from the "
     "context: moving the context alone costs {context}, the query alone {query}.",
-    "both": "With x moved along 1 by c = {c}, the query and the context cost about "
+    "both": "With x moved along 𝟏 by c = {c}, the query and the context cost about "
     "alike: {query} moving the query alone, {context} moving the context alone.",
 }
 DOMINANT_PERP = {
-    "query": "With w ⊥ 1, so that every y stays in range, the query still costs more: "
+    "query": "With w ⊥ 𝟏, so that every y stays in range, the query still costs more: "
     "{query} against {context}.",
-    "context": "With w ⊥ 1, so that every y stays in range, the context costs more: "
+    "context": "With w ⊥ 𝟏, so that every y stays in range, the context costs more: "
     "{context} against {query}.",
-    "both": "With w ⊥ 1, so that every y stays in range, the two cost about alike: "
+    "both": "With w ⊥ 𝟏, so that every y stays in range, the two cost about alike: "
     "{query} moving the query, {context} moving the context.",
 }
 # the share of query targets beyond the read-out's bound, above `bound_share` or not
 BOUND = {
     True: "Part of the query's cost is the read-out's bound: with the query moved "
-    "along 1 by c = {c}, {share} of its targets lie beyond what the model can output.",
-    False: "The read-out's bound carries none of it: with the query moved along 1 by "
+    "along 𝟏 by c = {c}, {share} of its targets lie beyond what the model can output.",
+    False: "The read-out's bound carries none of it: with the query moved along 𝟏 by "
     "c = {c}, {share} of its targets lie beyond what the model can output.",
 }
 # the model against the better predictor that ignores x, with both moved
 TRIVIAL = {
-    True: "With both moved, the model does worse than predicting the context's mean "
-    "of y or 0 ({trivial}).",
-    False: "With both moved, the model still does better than predicting the "
-    "context's mean of y or 0 ({trivial}).",
+    True: "At c = {c} with both moved, the model's error ({model}) exceeds that of the "
+    "better of the predictors that ignore x, the context's mean of y and 0 ({trivial}, "
+    "on the same prompts for every seed).",
+    False: "At c = {c} with both moved, the model's error ({model}) stays below that of "
+    "the better of the predictors that ignore x, the context's mean of y and 0 "
+    "({trivial}, on the same prompts for every seed).",
 }
 # whether moving x by the same size along a random direction, or by zero-mean offsets,
-# costs within ×2 of the mean along 1 at every shift
+# costs within ×2 of the mean along 𝟏 at every shift
 SIZE = {
-    True: "Moving x by the same size costs about the same whether the mean lies along "
-    "1 or along a random direction, or is replaced by zero-mean offsets along 1. "
-    "These three moves give y the same distribution, so this does not separate the "
-    "size of x from the range of y.",
-    False: "Moving x by the same size does not cost the same along 1, along a random "
-    "direction and as zero-mean offsets: the kind of move matters, not only its size.",
+    True: "The first three stay within ×2 of each other at every c. They give y the "
+    "same distribution, so this does not separate the size of x from the range of y.",
+    False: "The first three do not stay within ×2 of each other at every c: at c = {c} "
+    "they cost {ones}, {random} and {offsets}. The kind of move matters, not only its "
+    "size.",
 }
 # whether a target can be read linearly from the query token at some layer (a probe
 # fitted in distribution reaching R² 0.5 on held-out prompts, seed mean)
 READABLE = {
     True: "{what} can be read linearly from the query token: at its best layer a probe "
-    "reaches R² {r2}.",
+    "fitted in distribution reaches R² {r2}.",
     False: "{what} cannot be read linearly from the query token at any layer: at its "
-    "best layer a probe reaches R² {r2}.",
+    "best layer a probe fitted in distribution reaches R² {r2}.",
 }
 READ_TARGETS = {
     "w": (
@@ -126,33 +136,33 @@ DEVIATIONS = {
 # what holding the first LayerNorm's scale does at the largest shift, against the
 # model unedited and the control: a change of at least `edit_gain` either way, or not
 EDIT = {
-    "restores": "Holding the first LayerNorm's scale at the x tokens' unshifted size "
-    "restores the share of w recovered at c = {c} to {edit}, from {none} (control: "
-    "{control}).",
-    "worsens": "Holding the first LayerNorm's scale at the x tokens' unshifted size "
-    "lowers the share of w recovered at c = {c} to {edit}, from {none} (control: "
-    "{control}): dividing by the shifted token's larger size is not what shrinks the "
-    "weights, and removing that division makes the failure worse. The edit acts at "
-    "the first block only.",
-    "neither": "Holding the first LayerNorm's scale at the x tokens' unshifted size "
-    "changes the share of w recovered at c = {c} little: {edit}, against {none} "
-    "(control: {control}).",
+    "restores": "Dividing each moved x token by its unshifted size in the first "
+    "LayerNorm restores the shrinkage at c = {c} to {edit}, from {none} (random-"
+    "direction edit: {control}).",
+    "worsens": "Dividing each moved x token by its unshifted size in the first "
+    "LayerNorm lowers the shrinkage at c = {c} to {edit}, from {none} (random-"
+    "direction edit: {control}): dividing by the shifted token's larger size is not "
+    "what shrinks the weights, and removing that division makes the failure worse. "
+    "The edit acts at the first block only.",
+    "neither": "Dividing each moved x token by its unshifted size in the first "
+    "LayerNorm changes the shrinkage at c = {c} little: {edit}, against {none} "
+    "(random-direction edit: {control}).",
 }
 FITTING_SHORT = {
     (False, False): "none fits.",
     (True, False): "{ones} fits on the mean shift only.",
-    (False, True): "{ones_w_perp} fits on its control (w ⊥ 1) only.",
+    (False, True): "{ones_w_perp} fits on its control (w ⊥ 𝟏) only.",
     (True, True): "{ones} fits on the mean shift and {ones_w_perp} on its control.",
 }
 FITTING = {
-    (False, False): "No account fits within the rule, on the mean shift or on its "
-    "control.",
-    (True, False): "On the mean shift, {ones} fits within the rule; on its control "
-    "no account does.",
-    (False, True): "On the control family (w ⊥ 1), {ones_w_perp} fits within the "
+    (False, False): "No account fits within the rule, on the mean shift or on the "
+    "control family.",
+    (True, False): "On the mean shift, {ones} fits within the rule; on the control "
+    "family no account does.",
+    (False, True): "On the control family (w ⊥ 𝟏), {ones_w_perp} fits within the "
     "rule; on the mean shift itself no account does.",
-    (True, True): "On the mean shift, {ones} fits within the rule, and on its control "
-    "{ones_w_perp}.",
+    (True, True): "On the mean shift, {ones} fits within the rule, and on the control "
+    "family {ones_w_perp}.",
 }
 
 
@@ -232,12 +242,13 @@ def accounts_table(mean: dict, judged: dict, shifts: list[float]) -> Table:
     ]
     rows.append(["**Measured**", measured[0], "", measured[1], ""])
     c = f"{shifts[-1]:g}"
-    headers = ["account", f"share of w, c = {c}", "fits", f"w ⊥ 1: share, c = {c}"]
+    headers = ["account", f"shrinkage, c = {c}", "fits", f"w ⊥ 𝟏: shrinkage, c = {c}"]
     return [*headers, "fits"], rows
 
 
 def readable(value: float) -> str:
-    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1e}"
+    """A predicted shrinkage; one that diverges is shown as beyond ±10."""
+    return f"{value:.2f}" if abs(value) <= 10 else ("> 10" if value > 0 else "< −10")
 
 
 def judged(per_seed: list[dict], t: Thresholds) -> tuple[dict, dict]:
@@ -335,25 +346,33 @@ def _where_texts(per_seed, shifts, t: Thresholds, shifted) -> dict[str, str]:
         values(per_seed, "context_query", "ones", "both", "zero_error")[:, -1],
     )
     out["alg_trivial"] = TRIVIAL[bool(both.mean() > trivial.mean())].format(
-        trivial=format_range(trivial, ".3g")
+        c=f"{shifts[-1]:g}",
+        model=format_range(both, ".3g"),
+        trivial=f"{trivial.mean():.3g}",
     )
     return out
 
 
 def _size_texts(per_seed, shifts, mid) -> dict[str, str]:
-    size = {
-        kind: values(per_seed, "size_matched", kind, "median_error").mean(axis=0)
-        for kind in ("ones", "random", "offsets", "scale")
-    }
-    moved = [i for i, c in enumerate(shifts) if c > 0]
-    ratios = [size[k][moved] / size["ones"][moved] for k in ("random", "offsets")]
+    def error(kind):
+        return values(per_seed, "size_matched", kind, "median_error")
+
+    mean = {kind: error(kind).mean(axis=0) for kind in ("ones", "random", "offsets")}
+    apart = [
+        i
+        for i, c in enumerate(shifts)
+        if c > 0
+        and max(v[i] for v in mean.values()) > 2 * min(v[i] for v in mean.values())
+    ]
+    at = apart[0] if apart else mid
     out = {
-        "alg_size_sentence": SIZE[all(np.all((r >= 0.5) & (r <= 2)) for r in ratios)]
-    }
-    for kind in size:
-        out[f"alg_size_{kind}"] = format_range(
-            values(per_seed, "size_matched", kind, "median_error")[:, mid], ".3g"
+        "alg_size_sentence": SIZE[not apart].format(
+            c=f"{shifts[at]:g}",
+            **{k: format_range(error(k)[:, at], ".3g") for k in mean},
         )
+    }
+    for kind in ("ones", "random", "offsets", "scale"):
+        out[f"alg_size_{kind}"] = format_range(error(kind)[:, mid], ".3g")
     return out
 
 
