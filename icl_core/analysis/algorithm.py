@@ -278,11 +278,11 @@ CANDIDATES: dict[str, tuple[list, Callable]] = {
 }
 LABELS = {
     "least_squares": "Least squares (minimum norm)",
-    "ridge": "Ridge, α fitted",
+    "ridge": "Ridge regression",
     "gradient_descent": "Fixed-step gradient descent",
     "normalised_gd": "Normalised-step gradient descent",
-    "newton": "Iterative Newton, iterations fitted",
-    "linear_attention": "Linear attention, preconditioner Γ fitted",
+    "newton": "Iterative Newton",
+    "linear_attention": "Linear attention, fixed Γ",
 }
 
 

@@ -30,11 +30,7 @@ FITTED = {
     "linear_attention": "Γ (d × d)",
 }
 ACCOUNT_LABELS = {
-    "ridge": "Ridge regression",
-    "gradient_descent": "Fixed-step gradient descent",
-    "normalised_gd": "Normalised-step gradient descent",
-    "newton": "Iterative Newton",
-    "linear_attention": "Linear attention, fixed Γ",
+    **{name: LABELS[name] for name in ACCOUNTS if name in LABELS},
     "layernorm": "First LayerNorm divides by the token's size",
 }
 # one colour per candidate and account, the same in every figure
