@@ -145,3 +145,13 @@ def test_iterative_newton_converges_to_least_squares():
     X, y = ctx.xs.double(), ctx.ys.double()
     gap = algorithm.newton_fit(X, y, 30) - least_squares_fit(X, y)
     assert gap.abs().max() < 1e-8
+
+
+def test_gradient_descent_in_closed_form_is_gradient_descent():
+    from icl_core.core.baselines import gradient_descent_fit
+
+    ctx = algorithm.contexts(20, 6, CFG.n_dims, 1, seed=8)
+    X, y = ctx.xs.double(), ctx.ys.double()
+    for steps, eta in ((1, 0.1), (7, 0.3), (40, None)):
+        closed = algorithm.gradient_descent_after(X, y, steps, eta)
+        assert torch.allclose(closed, gradient_descent_fit(X, y, steps, eta), atol=1e-9)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.baselines import gradient_descent_fit, least_squares_fit, ridge_fit
+from ..core.baselines import least_squares_fit, ridge_fit
 from ..core.config import check
 from ..core.model import InContextRegressor
 from ..core.results import write_chapter_file
@@ -246,6 +246,27 @@ def newton_fit(X: torch.Tensor, y: torch.Tensor, iterations: int) -> torch.Tenso
     return (M @ (X.mT @ y[..., None]))[..., 0]
 
 
+def gradient_descent_after(
+    X: torch.Tensor, y: torch.Tensor, steps: int, step_size: float | None
+) -> torch.Tensor:
+    """`baselines.gradient_descent_fit` in closed form, so that thousands of steps
+    cost one eigendecomposition: from w = 0 on the loss ‖Xw − y‖²/2k, along each
+    eigenvector of XᵀX/k with eigenvalue λ the weights reach (1 − (1 − ηλ)^steps)/λ
+    times that direction's part of Xᵀy/k (η·steps where λ = 0). `step_size=None`:
+    η = 1/λ_max of each prompt."""
+    n = X.shape[1]
+    lam, vec = torch.linalg.eigh(X.mT @ X / n)
+    lam = lam.clamp_min(0)
+    eta = 1 / lam[:, -1:].clamp_min(1e-12) if step_size is None else step_size
+    decay = (1 - eta * lam) ** steps
+    safe = lam.clamp_min(1e-12)
+    gain = torch.where(
+        lam > 1e-12, (1 - decay) / safe, eta * steps * torch.ones_like(lam)
+    )
+    part = (vec.mT @ (X.mT @ y[..., None]))[..., 0] / n
+    return (vec @ (gain * part)[..., None])[..., 0]
+
+
 def correlation_vector(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Xᵀy/k: what one step of linear attention reads from the context."""
     return (X.mT @ y[..., None])[..., 0] / X.shape[1]
@@ -260,18 +281,18 @@ def fit_preconditioner(X, y, target) -> torch.Tensor:
 
 # family -> (grid of its parameter, fit (X, y, parameter) -> ŵ)
 RIDGE_GRID = [float(a) for a in np.logspace(-3, 1, 25)]
-GD_STEPS = [1, 2, 3, 5, 10, 20, 50, 100, 200]
+GD_STEPS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 GD_ETAS = [float(e) for e in np.logspace(-2, 0.3, 24)]
 CANDIDATES: dict[str, tuple[list, Callable]] = {
     "least_squares": ([None], lambda X, y, _: least_squares_fit(X, y)),
     "ridge": (RIDGE_GRID, lambda X, y, a: ridge_fit(X, y, a)),
     "gradient_descent": (
         [(s, e) for s in GD_STEPS for e in GD_ETAS],
-        lambda X, y, p: gradient_descent_fit(X, y, p[0], p[1]),
+        lambda X, y, p: gradient_descent_after(X, y, p[0], p[1]),
     ),
     "normalised_gd": (
         GD_STEPS,
-        lambda X, y, s: gradient_descent_fit(X, y, s, None),
+        lambda X, y, s: gradient_descent_after(X, y, s, None),
     ),
     "newton": (list(range(21)), newton_fit),
     "linear_attention": ([None], None),  # Γ fitted, see `closest_algorithm`

@@ -3,6 +3,8 @@ per-seed records of `analysis.algorithm.measure` and the accounts judged on them
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..analysis.algorithm import ACCOUNTS, CANDIDATES, FAMILIES, LABELS
@@ -64,38 +66,56 @@ DOMINANT = {
     "both": "With x moved along 𝟏 by c = {c}, the query and the context cost about "
     "alike: {query} moving the query alone, {context} moving the context alone.",
 }
-DOMINANT_PERP = {
-    "query": "With w ⊥ 𝟏, so that every y stays in range, the query still costs more: "
-    "{query} against {context}.",
-    "context": "With w ⊥ 𝟏, so that every y stays in range, the context costs more: "
-    "{context} against {query}.",
-    "both": "With w ⊥ 𝟏, so that every y stays in range, the two cost about alike: "
-    "{query} moving the query, {context} moving the context.",
-}
 # the share of query targets beyond the read-out's bound, above `bound_share` or not
+# how much of the query's cost along 𝟏 the control family (w ⊥ 𝟏, every target in
+# range) removes: more than ×5 beyond what it removes from the context's cost, or not,
+# with the share of the query's targets beyond the read-out's bound
 BOUND = {
-    True: "Part of the query's cost is the read-out's bound: with the query moved "
-    "along 𝟏 by c = {c}, {share} of its targets lie beyond what the model can output.",
-    False: "The read-out's bound carries none of it: with the query moved along 𝟏 by "
-    "c = {c}, {share} of its targets lie beyond what the model can output.",
+    "most": "Most of the query's cost along 𝟏 is its target leaving the range the model "
+    "can output: at c = {c}, {share} of those targets lie beyond the read-out's bound, "
+    "and with w ⊥ 𝟏 the query's cost falls from {query} to {query_perp} while the "
+    "context's falls only from {context} to {context_perp}.",
+    "part": "Part of the query's cost along 𝟏 is its target leaving the range the model "
+    "can output: at c = {c}, {share} of those targets lie beyond the read-out's bound; "
+    "with w ⊥ 𝟏 the query's cost falls from {query} to {query_perp}, the context's "
+    "from {context} to {context_perp}.",
+    "none": "The read-out's bound carries none of the query's cost: at c = {c}, {share} "
+    "of its targets lie beyond it.",
 }
-# the model against the better predictor that ignores x, with both moved
+# the model against the better predictor that ignores x, on the control family with
+# both moved (where no target leaves the range) and with only the context moved
 TRIVIAL = {
-    True: "At c = {c} with both moved, the model's error ({model}) exceeds that of the "
-    "better of the predictors that ignore x, the context's mean of y and 0 ({trivial}, "
-    "on the same prompts for every seed).",
-    False: "At c = {c} with both moved, the model's error ({model}) stays below that of "
-    "the better of the predictors that ignore x, the context's mean of y and 0 "
-    "({trivial}, on the same prompts for every seed).",
+    True: "On the control family, where {share} of the targets lie beyond the bound, "
+    "the model with both moved does worse at c = {c} than the better of the "
+    "predictors that ignore x, the context's mean of y and 0: {model} against "
+    "{trivial}.",
+    False: "On the control family, where {share} of the targets lie beyond the bound, "
+    "the model with both moved still does better at c = {c} than the better of the "
+    "predictors that ignore x, the context's mean of y and 0: {model} against "
+    "{trivial}.",
 }
-# whether moving x by the same size along a random direction, or by zero-mean offsets,
-# costs within ×2 of the mean along 𝟏 at every shift
+TRIVIAL_CONTEXT = {
+    True: "With only the context moved the model's error at c = {c}, {model}, is "
+    "already worse than predicting 0 or the context's mean of y ({trivial}).",
+    False: "With only the context moved the model's error at c = {c}, {model}, stays "
+    "below that of predicting 0 or the context's mean of y ({trivial}).",
+}
+# whether the implied weights keep their norm (within 20% of |w|) while turning
+TURN = {
+    True: "They turn rather than shrink: at c = {c} their cosine with w is {cosine} "
+    "and their norm {norm} of w's.",
+    False: "They shrink as well as turn: at c = {c} their cosine with w is {cosine} "
+    "and their norm {norm} of w's.",
+}
+# whether moving x by the same size along 𝟏, along a random direction, or by zero-mean
+# offsets costs within ×2 alike at every shift
 SIZE = {
     True: "The first three stay within ×2 of each other at every c. They give y the "
     "same distribution, so this does not separate the size of x from the range of y.",
-    False: "The first three do not stay within ×2 of each other at every c: at c = {c} "
-    "they cost {ones}, {random} and {offsets}. The kind of move matters, not only its "
-    "size.",
+    False: "The first three stay within ×2 of each other up to c = {before}; at c = "
+    "{c} they cost {ones}, {random} and {offsets}, with {share_ones}, {share_random} "
+    "and {share_offsets} of the targets beyond the read-out's bound, so the bound may "
+    "carry the difference.",
 }
 # whether a target can be read linearly from the query token at some layer (a probe
 # fitted in distribution reaching R² 0.5 on held-out prompts, seed mean)
@@ -131,19 +151,18 @@ DEVIATIONS = {
 }
 # what holding the first LayerNorm's scale does at the largest shift, against the
 # model unedited and the control: a change of at least `edit_gain` either way, or not
-EDIT = {
-    "restores": "Dividing each moved x token by its unshifted size in the first "
-    "LayerNorm restores the shrinkage at c = {c} to {edit}, from {none} (random-"
-    "direction edit: {control}).",
-    "worsens": "Dividing each moved x token by its unshifted size in the first "
-    "LayerNorm lowers the shrinkage at c = {c} to {edit}, from {none} (random-"
-    "direction edit: {control}): dividing by the shifted token's larger size is not "
-    "what shrinks the weights, and removing that division makes the failure worse. "
-    "The edit acts at the first block only.",
-    "neither": "Dividing each moved x token by its unshifted size in the first "
-    "LayerNorm changes the shrinkage at c = {c} little: {edit}, against {none} "
-    "(random-direction edit: {control}).",
-}
+# the causal edit, reported whatever it shows: it makes the divisor several times
+# smaller than any in training and its control moves the divisor the other way, so it
+# tests the LayerNorm account only weakly either way
+EDIT = (
+    "Dividing each moved x token by its unshifted size in the first block's first "
+    "LayerNorm changes the shrinkage at c = {c} from {none} to {edit} and the median "
+    "error from {error_none} to {error_edit} (random-direction edit: {control} and "
+    "{error_control}). The edit divides by the unshifted size, smaller than the moved "
+    "token's, so the moved tokens reach attention larger than in training, and the "
+    "random-direction edit does not move the divisor by the same amount: the edit "
+    "neither confirms nor rules out the LayerNorm account."
+)
 FITTING_SHORT = {
     (False, False): "none fits.",
     (True, False): "{ones} fits on the mean shift only.",
@@ -242,6 +261,11 @@ def accounts_table(mean: dict, judged: dict, shifts: list[float]) -> Table:
     return [*headers, "fits"], rows
 
 
+def in_sentence(label: str) -> str:
+    """A table label as it reads inside a sentence: its first letter lower-case."""
+    return label[0].lower() + label[1:]
+
+
 def readable(value: float) -> str:
     """A predicted shrinkage; one that diverges is shown as beyond ±10."""
     return f"{value:.2f}" if abs(value) <= 10 else ("> 10" if value > 0 else "< −10")
@@ -307,53 +331,91 @@ def texts(
     out["alg_shrink_perp_big"] = shifted(
         "ones_w_perp", "context", "shrinkage", fmt=".2f"
     )
-    out["alg_cosine_big"] = shifted("ones", "context", "cosine", fmt=".2f")
-    out["alg_norm_big"] = shifted("ones", "context", "norm_ratio", fmt=".2f")
+    norm = values(per_seed, "context_query", "ones", "context", "norm_ratio")[:, big]
+    out["alg_turn"] = TURN[bool(norm.mean() >= 0.8)].format(
+        c=f"{shifts[big]:g}",
+        cosine=shifted("ones", "context", "cosine", fmt=".2f"),
+        norm=format_range(norm),
+    )
     out |= _where_texts(per_seed, shifts, t, shifted)
     out |= _size_texts(per_seed, shifts, mid)
     out |= _nearest_account(per_seed)
+    out |= _tolerance_texts(per_seed, t)
     out |= _probe_texts(per_seed, big)
-    out |= _edit_texts(per_seed, shifts, t, zero)
+    out |= _edit_texts(per_seed, shifts)
     return out
 
 
 def _where_texts(per_seed, shifts, t: Thresholds, shifted) -> dict[str, str]:
+    def last(family, where, key):
+        return values(per_seed, "context_query", family, where, key)[:, -1]
+
+    c = f"{shifts[-1]:g}"
     out = {}
-    for family, sentences, name in (
-        ("ones", DOMINANT, "alg_dominant"),
-        ("ones_w_perp", DOMINANT_PERP, "alg_dominant_perp"),
-    ):
-        query = values(per_seed, "context_query", family, "query", "median_error")
-        context = values(per_seed, "context_query", family, "context", "median_error")
-        ratio = query[:, -1].mean() / context[:, -1].mean()
-        case = "query" if ratio > 2 else "context" if ratio < 0.5 else "both"
-        out[name] = sentences[case].format(
-            c=f"{shifts[-1]:g}",
-            query=shifted(family, "query", "median_error"),
-            context=shifted(family, "context", "median_error"),
+    ratio = (
+        last("ones", "query", "median_error").mean()
+        / last("ones", "context", "median_error").mean()
+    )
+    case = "query" if ratio > 2 else "context" if ratio < 0.5 else "both"
+    out["alg_dominant"] = DOMINANT[case].format(
+        c=c,
+        query=shifted("ones", "query", "median_error"),
+        context=shifted("ones", "context", "median_error"),
+    )
+    share = last("ones", "query", "beyond_bound")
+    fall = {
+        where: last("ones", where, "median_error").mean()
+        / last("ones_w_perp", where, "median_error").mean()
+        for where in ("query", "context")
+    }
+    case = (
+        "none"
+        if share.mean() <= t.bound_share
+        else "most"
+        if fall["query"] > 5 * fall["context"]
+        else "part"
+    )
+    out["alg_bound"] = BOUND[case].format(
+        c=c,
+        share=format_range(100 * share, ".0f") + "%",
+        **{
+            f"{where}{suffix}": shifted(family, where, "median_error")
+            for where in ("query", "context")
+            for family, suffix in (("ones", ""), ("ones_w_perp", "_perp"))
+        },
+    )
+
+    def trivial(family, where):
+        return np.minimum(
+            last(family, where, "context_mean_error"), last(family, where, "zero_error")
         )
-    share = values(per_seed, "context_query", "ones", "query", "beyond_bound")[:, -1]
-    out["alg_bound"] = BOUND[bool(share.mean() > t.bound_share)].format(
-        c=f"{shifts[-1]:g}", share=format_range(100 * share, ".0f") + "%"
+
+    model = last("ones_w_perp", "both", "median_error")
+    out["alg_trivial"] = TRIVIAL[
+        bool(model.mean() > trivial("ones_w_perp", "both").mean())
+    ].format(
+        c=c,
+        share=f"{100 * last('ones_w_perp', 'both', 'beyond_bound').mean():.0f}%",
+        model=format_range(model, ".3g"),
+        trivial=f"{trivial('ones_w_perp', 'both').mean():.3g}",
     )
-    both = values(per_seed, "context_query", "ones", "both", "median_error")[:, -1]
-    trivial = np.minimum(
-        values(per_seed, "context_query", "ones", "both", "context_mean_error")[:, -1],
-        values(per_seed, "context_query", "ones", "both", "zero_error")[:, -1],
-    )
-    out["alg_trivial"] = TRIVIAL[bool(both.mean() > trivial.mean())].format(
-        c=f"{shifts[-1]:g}",
-        model=format_range(both, ".3g"),
-        trivial=f"{trivial.mean():.3g}",
+    model = last("ones", "context", "median_error")
+    out["alg_trivial_context"] = TRIVIAL_CONTEXT[
+        bool(model.mean() > trivial("ones", "context").mean())
+    ].format(
+        c=c,
+        model=format_range(model, ".3g"),
+        trivial=f"{trivial('ones', 'context').mean():.3g}",
     )
     return out
 
 
 def _size_texts(per_seed, shifts, mid) -> dict[str, str]:
-    def error(kind):
-        return values(per_seed, "size_matched", kind, "median_error")
+    def size(kind, key="median_error"):
+        return values(per_seed, "size_matched", kind, key)
 
-    mean = {kind: error(kind).mean(axis=0) for kind in ("ones", "random", "offsets")}
+    kinds = ("ones", "random", "offsets")
+    mean = {kind: size(kind).mean(axis=0) for kind in kinds}
     apart = [
         i
         for i, c in enumerate(shifts)
@@ -364,17 +426,23 @@ def _size_texts(per_seed, shifts, mid) -> dict[str, str]:
     out = {
         "alg_size_sentence": SIZE[not apart].format(
             c=f"{shifts[at]:g}",
-            **{k: format_range(error(k)[:, at], ".3g") for k in mean},
+            before=f"{shifts[max(at - 1, 0)]:g}",
+            **{k: format_range(size(k)[:, at], ".3g") for k in kinds},
+            **{
+                f"share_{k}": f"{100 * size(k, 'beyond_bound')[:, at].mean():.0f}%"
+                for k in kinds
+            },
         )
     }
-    for kind in ("ones", "random", "offsets", "scale"):
-        out[f"alg_size_{kind}"] = format_range(error(kind)[:, mid], ".3g")
+    for kind in (*kinds, "scale"):
+        out[f"alg_size_{kind}"] = format_range(size(kind)[:, mid], ".3g")
     return out
 
 
 def _nearest_account(per_seed: list[dict]) -> dict[str, str]:
-    """Per family, the account whose predicted share of w lies nearest the measured
-    one (largest gap over the shifts, seed mean), and that gap per seed."""
+    """Per family, the account whose predicted shrinkage lies nearest the measured one
+    (largest gap over the shifts, seed mean) with its gap per seed, and the accounts
+    tied with it (their seed mean within its seed range)."""
     out = {}
     for family, suffix in (("ones", ""), ("ones_w_perp", "_perp")):
         measured = values(per_seed, "context_query", family, "context", "shrinkage")
@@ -384,10 +452,41 @@ def _nearest_account(per_seed: list[dict]) -> dict[str, str]:
             ).max(1)
             for name in ACCOUNTS
         }
-        nearest = min(gaps, key=lambda n: gaps[n].mean())
-        out[f"alg_nearest{suffix}"] = ACCOUNT_LABELS[nearest].lower()
+        ranked = sorted(gaps, key=lambda n: gaps[n].mean())
+        nearest, reach = ranked[0], gaps[ranked[0]].max()
+        tied = [n for n in ranked[1:] if gaps[n].mean() <= reach]
+        names = [in_sentence(ACCOUNT_LABELS[n]) for n in (nearest, *tied)]
+        out[f"alg_nearest{suffix}"] = (
+            names[0]
+            if not tied
+            else f"{names[0]} (tied, within its seed range, with {', '.join(names[1:])})"
+        )
         out[f"alg_nearest_gap{suffix}"] = format_range(gaps[nearest])
     return out
+
+
+# which accounts would hold with a looser tolerance on the shrinkage
+LOOSER = {
+    True: "With the tolerance raised to {tolerance}, {names} would fit on the mean "
+    "shift.",
+    False: "Even with the tolerance raised to {tolerance}, no account would fit on the "
+    "mean shift.",
+}
+
+
+def _tolerance_texts(per_seed: list[dict], t: Thresholds) -> dict[str, str]:
+    looser = dataclasses.replace(t, shrinkage_tolerance=2 * t.shrinkage_tolerance)
+    _, judged_looser = judged(per_seed, looser)
+    names = [
+        ACCOUNT_LABELS[n].lower()
+        for n, j in judged_looser["ones"].items()
+        if j["holds"]
+    ]
+    return {
+        "alg_looser": LOOSER[bool(names)].format(
+            tolerance=f"{looser.shrinkage_tolerance:g}", names="; ".join(names)
+        )
+    }
 
 
 def _probe_texts(per_seed: list[dict], big: int) -> dict[str, str]:
@@ -400,7 +499,6 @@ def _probe_texts(per_seed: list[dict], big: int) -> dict[str, str]:
         "alg_probe_target_untrained": format_range(
             r2("untrained", "target", "in_distribution_fit")[:, -1, 0]
         ),
-        "alg_probe_target_shift": format_range(target[:, -1, big]),
     }
     for target_name, (name, what) in READ_TARGETS.items():
         best = r2("trained", target_name, "in_distribution_fit")[:, :, 0].max(axis=1)
@@ -419,34 +517,33 @@ def _probe_texts(per_seed: list[dict], big: int) -> dict[str, str]:
     return out
 
 
-def _edit_texts(per_seed, shifts, t: Thresholds, zero: int) -> dict[str, str]:
-    def shrinkage(name):
-        return values(per_seed, "causal_edit", "context", name, "shrinkage")[:, -1]
+def _edit_texts(per_seed, shifts) -> dict[str, str]:
+    def last(name, key):
+        return values(per_seed, "causal_edit", "context", name, key)[:, -1]
 
-    change = (shrinkage("edit") - shrinkage("none")).mean()
-    case = (
-        "restores"
-        if change >= t.edit_gain
-        else "worsens"
-        if change <= -t.edit_gain
-        else "neither"
-    )
-    out = {
-        "alg_edit": EDIT[case].format(
-            c=f"{shifts[-1]:g}",
-            **{n: format_range(shrinkage(n)) for n in ("none", "edit", "control")},
-        )
-    }
+    zero = shifts.index(0)
     identity = np.abs(
         values(per_seed, "causal_edit", "context", "edit", "median_error")[:, zero]
         - values(per_seed, "causal_edit", "context", "none", "median_error")[:, zero]
     ).max()
-    out["alg_edit_identity"] = f"{identity:.1e}"
-    return out
+    return {
+        "alg_edit": EDIT.format(
+            c=f"{shifts[-1]:g}",
+            **{
+                n: format_range(last(n, "shrinkage"))
+                for n in ("none", "edit", "control")
+            },
+            **{
+                f"error_{n}": format_range(last(n, "median_error"), ".3g")
+                for n in ("none", "edit", "control")
+            },
+        ),
+        "alg_edit_identity": f"{identity:.1e}",
+    }
 
 
 def _fitting(judged: dict, sentences: dict = FITTING, words=None) -> str:
-    words = words or {n: label.lower() for n, label in ACCOUNT_LABELS.items()}
+    words = words or {n: in_sentence(label) for n, label in ACCOUNT_LABELS.items()}
     names = {
         family: "; ".join(words[n] for n, j in judged[family].items() if j["holds"])
         for family in FAMILIES
