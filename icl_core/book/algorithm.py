@@ -478,7 +478,7 @@ def _tolerance_texts(per_seed: list[dict], t: Thresholds) -> dict[str, str]:
     looser = dataclasses.replace(t, shrinkage_tolerance=2 * t.shrinkage_tolerance)
     _, judged_looser = judged(per_seed, looser)
     names = [
-        ACCOUNT_LABELS[n].lower()
+        in_sentence(ACCOUNT_LABELS[n])
         for n, j in judged_looser["ones"].items()
         if j["holds"]
     ]
