@@ -1,4 +1,5 @@
 import dataclasses
+import math
 
 import torch
 
@@ -117,14 +118,14 @@ def test_each_probe_target_is_read_from_its_own_token():
 
 
 def test_an_account_fits_only_its_own_curve():
-    measured = {"shrinkage": [1.0, 0.8, 0.5], "along_concentration": [1.0, 0.5, 0.2]}
+    measured = {"shrinkage": [1.0, 0.8, 0.5], "along_share": [0.5, 0.3, 0.2]}
     t = Thresholds()
     assert account_fits(measured, measured, None, t)
     shrunk = {**measured, "shrinkage": [1.0, 0.8, 0.2]}
     assert not account_fits(shrunk, measured, None, t)
-    along = {**measured, "along_concentration": [1.0, 3.0, 9.0]}
+    along = {**measured, "along_share": [0.5, 0.7, 0.9]}
     assert not account_fits(along, measured, None, t)
-    shrinkage_only = {**measured, "along_concentration": None}
+    shrinkage_only = {**measured, "along_share": None}
     assert account_fits(shrinkage_only, measured, None, t)
     no_gain = {"edit": {"shrinkage": [1.0, 0.5]}, "control": {"shrinkage": [1.0, 0.5]}}
     assert not account_fits(measured, measured, no_gain, t)
@@ -134,9 +135,9 @@ def test_the_weight_error_splits_along_and_orthogonal_to_ones():
     w = torch.tensor([[1.0, -1.0, 2.0, 0.0]])
     along = algorithm.weight_measures(w + 0.5, w)  # the error is 0.5·1
     assert abs(along["error_along_ones"] - 0.25) < 1e-12
-    assert along["error_orthogonal"] < 1e-12 and along["along_concentration"] > 1e6
+    assert along["error_orthogonal"] < 1e-12 and along["along_share"] > 0.999
     turned = algorithm.weight_measures(w + torch.tensor([[1.0, -1.0, 0, 0]]), w)
-    assert turned["error_along_ones"] < 1e-12 and turned["along_concentration"] < 1e-6
+    assert turned["error_along_ones"] < 1e-12 and turned["along_share"] < 1e-6
     assert abs(turned["shrinkage"] - (1 + 2 / 6)) < 1e-12
 
 
@@ -155,3 +156,11 @@ def test_gradient_descent_in_closed_form_is_gradient_descent():
     for steps, eta in ((1, 0.1), (7, 0.3), (40, None)):
         closed = algorithm.gradient_descent_after(X, y, steps, eta)
         assert torch.allclose(closed, gradient_descent_fit(X, y, steps, eta), atol=1e-9)
+
+
+def test_a_diverging_estimate_leaves_every_measure_finite():
+    w = torch.ones(3, 4)
+    for value in (float("inf"), 1e200):
+        weights = torch.full((3, 4), value, dtype=torch.float64)
+        measures = algorithm.weight_measures(weights, w)
+        assert all(math.isfinite(v) for v in measures.values())

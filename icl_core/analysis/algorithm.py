@@ -186,11 +186,12 @@ def implied_map(model, ctx: Context, removed: tuple | None = None) -> ImpliedMap
 def weight_measures(weights: torch.Tensor, ws: torch.Tensor) -> dict[str, float]:
     """Weights (B, d) against the task's w: the share of w they recover (ŵ·w/|w|²),
     their cosine with w and norm over |w|, and their error along 1 and orthogonal to
-    it (each the error it adds on in-distribution queries, ‖·‖²/d), with how much more
-    of that error lies along 1 per dimension than orthogonal to it (1: evenly)."""
+    it (each the error it adds on in-distribution queries, ‖·‖²/d), with the share of
+    the error per dimension that lies along 1 (½: spread evenly over the dimensions)."""
     d = ws.shape[1]
     w = ws.double()
-    gap = torch.nan_to_num(weights.double() - w, nan=1e30, posinf=1e30, neginf=-1e30)
+    # a diverging estimate is held at 10³⁰ per entry, so that every measure stays finite
+    gap = torch.nan_to_num(weights.double() - w, nan=1e30).clamp(-1e30, 1e30)
     estimate = gap + w
     along = gap.mean(dim=1, keepdim=True)  # the component along 1 is along·1
     error_along = float(along.pow(2).mean())
@@ -201,8 +202,15 @@ def weight_measures(weights: torch.Tensor, ws: torch.Tensor) -> dict[str, float]
         "norm_ratio": float((estimate.norm(dim=1) / w.norm(dim=1)).mean()),
         "error_along_ones": error_along,
         "error_orthogonal": error_orthogonal,
-        "along_concentration": error_along / max(error_orthogonal / (d - 1), 1e-300),
+        "along_share": along_share(error_along, error_orthogonal / (d - 1)),
     }
+
+
+def along_share(along: float, orthogonal_per_dimension: float) -> float:
+    """along / (along + orthogonal per dimension), ½ where both are zero, and finite
+    even where a diverging estimate makes either huge."""
+    total = along + orthogonal_per_dimension
+    return 0.5 if total == 0 else float(min(1.0, max(0.0, along / total)))
 
 
 def map_measures(m: ImpliedMap, ctx: Context, bound: float) -> dict[str, float]:

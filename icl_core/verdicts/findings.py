@@ -241,7 +241,7 @@ def account_fits(
     shrinkage than its control at the largest shift."""
     gap = np.abs(np.subtract(predicted["shrinkage"], measured["shrinkage"]))
     fits = bool(np.all(gap <= t.shrinkage_tolerance))
-    if predicted.get("along_concentration") is not None:
+    if predicted.get("along_share") is not None:
         fits &= _mostly_along(predicted) == _mostly_along(measured)
     if edit is not None:
         gain = edit["edit"]["shrinkage"][-1] - edit["control"]["shrinkage"][-1]
@@ -252,7 +252,7 @@ def account_fits(
 def _mostly_along(curves: dict) -> bool:
     """Whether, at the largest shift, more of the weight error lies along 1 per
     dimension than orthogonal to it."""
-    return bool(curves["along_concentration"][-1] > 1)
+    return bool(curves["along_share"][-1] > 0.5)
 
 
 def judge_accounts(per_seed: list[dict], mean: dict, t: Thresholds) -> dict:
