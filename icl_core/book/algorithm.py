@@ -164,10 +164,21 @@ EDIT = (
     "neither confirms nor rules out the LayerNorm account."
 )
 FITTING_SHORT = {
-    (False, False): "none fits.",
-    (True, False): "{ones} fits on the mean shift only.",
-    (False, True): "{ones_w_perp} fits on its control (w ⊥ 𝟏) only.",
-    (True, True): "{ones} fits on the mean shift and {ones_w_perp} on its control.",
+    (False, False): "none of six accounts of the shift fits.",
+    (True, False): "of six accounts of the shift, {ones} fits on the mean shift only.",
+    (False, True): "of six accounts of the shift, {ones_w_perp} fits on its control "
+    "(w ⊥ 𝟏) only.",
+    (True, True): "of six accounts of the shift, {ones} fits on the mean shift and "
+    "{ones_w_perp} on its control.",
+}
+# the candidates by family, for the intro: the two gradient descents are one there
+FAMILY_NAMES = {
+    "least_squares": "least squares",
+    "ridge": "ridge",
+    "gradient_descent": "gradient descent",
+    "normalised_gd": "gradient descent",
+    "newton": "Newton",
+    "linear_attention": "linear attention",
 }
 FITTING = {
     (False, False): "No account fits within the rule, on the mean shift or on the "
@@ -207,7 +218,7 @@ def closest(per_seed: list[dict], k: int) -> list[str]:
 
 
 def closest_names(per_seed: list[dict], k: int, words: dict = CLOSEST) -> str:
-    names = [words[n] for n in closest(per_seed, k)]
+    names = list(dict.fromkeys(words[n] for n in closest(per_seed, k)))
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + f" and {names[-1]}, about equally"
@@ -308,7 +319,7 @@ def texts(
             values(per_seed, "implied_map", "per_k", "r2")[:, 1:].min(axis=1), ".3f"
         ),
         "alg_closest_d": closest_names(per_seed, d),
-        "alg_closest_short": closest_names(per_seed, d, SHORT),
+        "alg_closest_short": closest_names(per_seed, d, FAMILY_NAMES),
         "alg_closest_last": closest_names(per_seed, n_k),
         "alg_dist_ols_d": format_range(
             distance(per_seed, "least_squares")[:, d - 1], ".3f"
