@@ -233,12 +233,13 @@ def account_fits(
     predicted: dict, measured: dict, edit: dict | None, t: Thresholds
 ) -> bool:
     """Whether an account's prediction for a context moved along 1 (per shift:
-    `shrinkage`, and where it predicts them the weight error along 1 and orthogonal to
-    it) fits the measured curves: its shrinkage within `shrinkage_tolerance` at every
-    shift, its weight error concentrated along 1 (per dimension) at the largest shift
-    exactly where the measured one is, and, for an account with a causal edit (`edit`: shrinkage per
-    shift with the edit, its control), the edit restoring at least `edit_gain` more
-    shrinkage than its control at the largest shift."""
+    `shrinkage`, and where it predicts it `along_share`, the weight error's share
+    along 1 per dimension) fits the measured curves: its shrinkage within
+    `shrinkage_tolerance` at every shift; its weight error concentrated along 1 at the
+    largest shift exactly where the measured one is; and, for an account with a causal
+    edit (`edit`: shrinkage per shift with the edit and with its control), the edit
+    restoring at least `edit_gain` more shrinkage than its control at the largest
+    shift."""
     gap = np.abs(np.subtract(predicted["shrinkage"], measured["shrinkage"]))
     fits = bool(np.all(gap <= t.shrinkage_tolerance))
     if predicted.get("along_share") is not None:
