@@ -23,6 +23,7 @@ from ..core.model import InContextRegressor
 from ..core.results import write_chapter_file
 from ..core.samplers import generator_for
 from .evaluation import EVAL_SEED_OFFSET, predict
+from .metrics import normalized_squared_error
 from .output_range import output_bound
 
 # the ways the x of a prompt are moved by a size c, each with the same second moment
@@ -198,7 +199,7 @@ def weight_measures(weights: torch.Tensor, ws: torch.Tensor) -> dict[str, float]
     error_orthogonal = float((gap - along).pow(2).sum(1).mean() / d)
     return {
         "shrinkage": float((estimate * w).sum(1).div(w.pow(2).sum(1)).mean()),
-        "cosine": float(torch.nn.functional.cosine_similarity(estimate, w).mean()),
+        "cosine": float(F.cosine_similarity(estimate, w).mean()),
         "norm_ratio": float((estimate.norm(dim=1) / w.norm(dim=1)).mean()),
         "error_along_ones": error_along,
         "error_orthogonal": error_orthogonal,
@@ -222,14 +223,16 @@ def map_measures(m: ImpliedMap, ctx: Context, bound: float) -> dict[str, float]:
     d = ctx.ws.shape[1]
     targets = ctx.targets.double()
     unit = ctx.ys.double().var(dim=1, keepdim=True) / d if ctx.ys.shape[1] > 1 else 1.0
-    error = (m.predictions - targets).pow(2) / d
+    error = normalized_squared_error(m.predictions, targets, d)
     context_mean = ctx.ys.double().mean(dim=1, keepdim=True)
     spread = m.predictions.std(dim=1) / targets.std(dim=1).clamp_min(1e-12)
     return {
         "median_error": float(error.median()),
         "normalised_error": float((error / unit).median()),
-        "context_mean_error": float(((context_mean - targets).pow(2) / d).median()),
-        "zero_error": float((targets.pow(2) / d).median()),
+        "context_mean_error": float(
+            normalized_squared_error(context_mean, targets, d).median()
+        ),
+        "zero_error": float(normalized_squared_error(0, targets, d).median()),
         "beyond_bound": float((targets.abs() > bound).double().mean()),
         **weight_measures(m.weights, ctx.ws),
         "intercept": float(m.intercept.pow(2).mean().sqrt()),
@@ -409,16 +412,17 @@ def causal_edit(
 
 # the accounts ----------------------------------------------------------------------
 
-ACCOUNTS = {
-    "ridge": "ridge with α fitted in distribution",
-    "gradient_descent": "gradient descent with its step fitted in distribution",
-    "normalised_gd": "gradient descent with a step of 1/λₘₐₓ of the prompt's XᵀX/k",
-    "newton": "iterative Newton with its iterations fitted in distribution",
-    "linear_attention": "linear attention with a fixed preconditioner Γ "
-    "(Zhang, Frei & Bartlett)",
-    "layernorm": "the first LayerNorm divides each x token by its size: shrinkage "
-    "falls with that size",
-}
+# the accounts of the shift a chapter judges: five candidate algorithms run on the moved
+# contexts, and "layernorm": the first LayerNorm divides each x token by its size, so the
+# shrinkage falls with that size
+ACCOUNTS = (
+    "ridge",
+    "gradient_descent",
+    "normalised_gd",
+    "newton",
+    "linear_attention",
+    "layernorm",
+)
 
 
 def account_predictions(
@@ -474,13 +478,11 @@ def account_predictions(
 
 # probes -----------------------------------------------------------------------------
 
-PROBE_TARGETS = {
-    "z": "each context x token's own deviation x − c·1",
-    "w": "the task's w (at the last query, also the least-squares estimate: k ≥ d "
-    "examples without noise determine it)",
-    "correlation": "Xᵀy/k, what one step of linear attention reads",
-    "target": "the query's target w·x",
-}
+# what the probes read: "z", each context x token's own deviation x − c·1; at the query
+# token "w" (at the last query, with k ≥ d noiseless examples, also the least-squares
+# estimate), "correlation", Xᵀy/k, what one step of linear attention reads, and
+# "target", the query's w·x
+PROBE_TARGETS = ("z", "w", "correlation", "target")
 
 
 def probe_data(model, n_prompts: int, seed: int, c: float):

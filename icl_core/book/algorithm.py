@@ -13,15 +13,6 @@ from ..verdicts.claims import Thresholds
 from ..verdicts.findings import judge_accounts
 from .glue import as_text
 
-# each candidate algorithm as a sentence names it
-CLOSEST = {
-    "least_squares": "least squares itself",
-    "ridge": "ridge regression",
-    "gradient_descent": "fixed-step gradient descent",
-    "normalised_gd": "normalised-step gradient descent",
-    "newton": "iterative Newton",
-    "linear_attention": "one step of linear attention with a fitted preconditioner",
-}
 # the parameters each candidate fits in distribution, per number of examples
 FITTED = {
     "least_squares": "none",
@@ -35,16 +26,9 @@ ACCOUNT_LABELS = {
     **{name: LABELS[name] for name in ACCOUNTS if name in LABELS},
     "layernorm": "First LayerNorm divides by the token's size",
 }
-# one colour per candidate and account, the same in every figure
-COLORS = {
-    "least_squares": 0,
-    "ridge": 1,
-    "gradient_descent": 2,
-    "normalised_gd": 3,
-    "newton": 4,
-    "linear_attention": 5,
-    "layernorm": 6,
-}
+# one colour per candidate and account (an index into the palette), the same in every
+# figure
+COLORS = {name: i for i, name in enumerate((*CANDIDATES, "layernorm"))}
 # the candidates and accounts as the figures' legends name them
 SHORT = {
     "least_squares": "least squares",
@@ -219,7 +203,12 @@ def closest(per_seed: list[dict], k: int) -> list[str]:
     return [best, *tied]
 
 
-def closest_names(per_seed: list[dict], k: int, words: dict = CLOSEST) -> str:
+def closest_names(per_seed: list[dict], k: int, words: dict | None = None) -> str:
+    """The candidates nearest at k examples (`closest`), as a sentence names them."""
+    words = words or {
+        **{n: in_sentence(label) for n, label in LABELS.items()},
+        "least_squares": "least squares itself",
+    }
     names = list(dict.fromkeys(words[n] for n in closest(per_seed, k)))
     if len(names) == 1:
         return names[0]
