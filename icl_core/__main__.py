@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .core.presets import PRESETS, PRETRAINING, get_preset, run_config
+from .core.presets import PRESETS, PRETRAINING, VARIANTS, get_preset, run_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,8 +32,8 @@ def _train_command(commands) -> None:
     train.add_argument(
         "--pretraining",
         default="standard",
-        choices=PRETRAINING,
-        help="pretraining distribution (default: standard)",
+        choices=VARIANTS,
+        help="pretraining distribution or architecture (default: standard)",
     )
     train.add_argument(
         "--out", required=True, help="cache folder; the run goes in OUT/<name>-<hash>/"
@@ -59,7 +59,10 @@ def _train_many_command(commands) -> None:
         "--pretraining",
         nargs="+",
         default=list(PRETRAINING),
-        help=f"pretraining distributions (default: all of {', '.join(PRETRAINING)})",
+        choices=VARIANTS,
+        help="pretraining distributions or architectures (default: every "
+        f"distribution, {', '.join(PRETRAINING)}; architectures: "
+        f"{', '.join(v for v in VARIANTS if v not in PRETRAINING)})",
     )
     many.add_argument(
         "--seeds", nargs="+", type=int, default=[0], help="training seeds (default: 0)"

@@ -21,6 +21,9 @@ BAD_VALUES = {
         "x_mean_spread": -4.0,
         "x_mean_direction": "diagonal",
         "w_orthogonal_to_ones": 1,
+        "x_scale_max": 0.5,
+        "x_offset_spread": -1.0,
+        "intercept_scale": float("inf"),
     },
     ModelConfig: {
         "n_dims": 0,
@@ -30,6 +33,9 @@ BAD_VALUES = {
         "n_embd": 0,
         "activation": "relu",
         "final_layernorm": "no",
+        "norm": "batchnorm",
+        "normalise_embedding": 0,
+        "relative_to_first": "yes",
     },
     CurriculumConfig: {
         "dims_start": 0,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 from ..core.config import check, finite_number
-from ..core.presets import PRESETS, PRETRAINING
+from ..core.presets import PRESETS, VARIANTS
 from ..core.samplers import SHIFT_FAMILIES
 
 
@@ -132,10 +132,10 @@ PARAMETERS: dict[str, Kind] = {
     "other_family": _one_of(SHIFT_FAMILIES),
     "families": _some_of(SHIFT_FAMILIES),
     "presets": _some_of(PRESETS),
-    "pretraining": _some_of(PRETRAINING),
+    "pretraining": _some_of(VARIANTS),
     "pretraining_available": Kind(
-        lambda v: _some_of(PRETRAINING).ok(v) and "standard" in v,
-        f"a list drawn from {', '.join(PRETRAINING)} that includes 'standard'",
+        lambda v: _some_of(VARIANTS).ok(v) and "standard" in v,
+        f"a list drawn from {', '.join(VARIANTS)} that includes 'standard'",
     ),
     "center": FLAG,
 }

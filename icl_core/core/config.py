@@ -16,6 +16,7 @@ from typing import Any
 Vector = float | tuple[float, ...]
 MEAN_DIRECTIONS = ("ones", "random")
 ACTIVATIONS = ("gelu_new", "gelu")
+NORMS = ("layernorm", "rmsnorm")
 
 
 def check(ok: bool, field: str, value: Any, allowed: str) -> None:
@@ -77,9 +78,21 @@ class PromptDistribution:
     # w projected orthogonal to 1 after it is drawn: a mean shift of x along 1 then
     # leaves y = w·x where it was (the control family `x_mean_w_perp`)
     w_orthogonal_to_ones: bool = False
+    # each prompt's x scaled by s, log s ~ U[log x_scale, log x_scale_max] drawn per
+    # prompt (None: every prompt at x_scale)
+    x_scale_max: float | None = None
+    # each point's x moves by c_i·1, c_i ~ U[-spread, spread] drawn per point
+    x_offset_spread: float = 0.0
+    # y = w·x + b with an intercept b ~ N(0, intercept_scale²) drawn per prompt
+    intercept_scale: float = 0.0
 
     def __post_init__(self) -> None:
         _vector("x_mean", self.x_mean)
+        for name in ("x_offset_spread", "intercept_scale"):
+            value = getattr(self, name)
+            check(
+                finite_number(value) and value >= 0, name, value, "a finite number >= 0"
+            )
         check(
             isinstance(self.w_orthogonal_to_ones, bool),
             "w_orthogonal_to_ones",
@@ -104,6 +117,13 @@ class PromptDistribution:
             "x_scale",
             self.x_scale,
             "a finite number > 0",
+        )
+        check(
+            self.x_scale_max is None
+            or (finite_number(self.x_scale_max) and self.x_scale_max >= self.x_scale),
+            "x_scale_max",
+            self.x_scale_max,
+            f"None or a finite number >= x_scale={self.x_scale}",
         )
         check(
             finite_number(self.w_scale) and self.w_scale > 0,
@@ -170,16 +190,23 @@ class ModelConfig:
     # False reads the prediction straight off the residual stream: without the final
     # LayerNorm no bound on |prediction| is fixed by the weights (see `output_range`)
     final_layernorm: bool = True
+    # the blocks' and the final normalisation: GPT-2's LayerNorm, or RMSNorm (no
+    # centring)
+    norm: str = "layernorm"
+    # False: the first block's attention reads the embedding as it is, unnormalised
+    normalise_embedding: bool = True
+    # True: every point enters as its difference from the prompt's first point, (x_i -
+    # x_1, y_i - y_1), and y_1 is added back to the prediction, so that moving every x
+    # by the same vector (and y with it) cannot change a prediction
+    relative_to_first: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_dims", "n_points", "n_layer", "n_head", "n_embd"):
             _positive_int(name, getattr(self, name))
-        check(
-            isinstance(self.final_layernorm, bool),
-            "final_layernorm",
-            self.final_layernorm,
-            "True or False",
-        )
+        for name in ("final_layernorm", "normalise_embedding", "relative_to_first"):
+            value = getattr(self, name)
+            check(isinstance(value, bool), name, value, "True or False")
+        check(self.norm in NORMS, "norm", self.norm, f"one of {', '.join(NORMS)}")
         check(
             self.activation in ACTIVATIONS,
             "activation",
@@ -270,6 +297,12 @@ class TrainConfig:
 LATER_FIELDS = {
     ("model", "final_layernorm"): True,
     ("task", "w_orthogonal_to_ones"): False,
+    ("model", "norm"): "layernorm",
+    ("model", "normalise_embedding"): True,
+    ("model", "relative_to_first"): False,
+    ("task", "x_scale_max"): None,
+    ("task", "x_offset_spread"): 0.0,
+    ("task", "intercept_scale"): 0.0,
 }
 
 _SECTIONS = {

@@ -71,12 +71,20 @@ class MLP(nn.Module):
         return self.c_proj(self.act(self.c_fc(h)))
 
 
+def normalisation(cfg: ModelConfig) -> nn.Module:
+    """GPT-2's LayerNorm, or RMSNorm, which rescales without centring."""
+    if cfg.norm == "rmsnorm":
+        return nn.RMSNorm(cfg.n_embd, eps=1e-5)
+    return nn.LayerNorm(cfg.n_embd)
+
+
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, first: bool = False):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.n_embd)
+        plain = first and not cfg.normalise_embedding
+        self.ln_1 = nn.Identity() if plain else normalisation(cfg)
         self.attn = CausalSelfAttention(cfg)
-        self.ln_2 = nn.LayerNorm(cfg.n_embd)
+        self.ln_2 = normalisation(cfg)
         self.mlp = MLP(cfg)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -98,8 +106,8 @@ class InContextRegressor(nn.Module):
         self.config = cfg
         self.read_in = nn.Linear(cfg.n_dims, cfg.n_embd)
         self.wpe = nn.Embedding(2 * cfg.n_points, cfg.n_embd)
-        self.h = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd) if cfg.final_layernorm else nn.Identity()
+        self.h = nn.ModuleList(Block(cfg, first=i == 0) for i in range(cfg.n_layer))
+        self.ln_f = normalisation(cfg) if cfg.final_layernorm else nn.Identity()
         self.read_out = nn.Linear(cfg.n_embd, 1)
         # GPT-2's initialisation for the backbone; the read-in and read-out keep
         # PyTorch's default, as in Garg et al., where they sit outside the HuggingFace
@@ -148,6 +156,16 @@ class InContextRegressor(nn.Module):
                 f"n_points={n} is not allowed; this model reads at most "
                 f"{self.config.n_points} points"
             )
+        if not self.config.relative_to_first:
+            return self.stream(xs, ys, return_hidden, intervene)
+        # every prediction after the first has seen y_1, which is added back to it
+        out = self.stream(xs - xs[:, :1], ys - ys[:, :1], return_hidden, intervene)
+        preds = out[0] if return_hidden else out
+        preds = torch.cat((preds[:, :1], preds[:, 1:] + ys[:, :1]), dim=1)
+        return (preds, out[1]) if return_hidden else preds
+
+    def stream(self, xs, ys, return_hidden, intervene):
+        """The forward pass on the tokens as they are read in."""
         h = self.embed(xs, ys)
         # only x tokens are read out, so the last block computes only those
         if not return_hidden and intervene is None:

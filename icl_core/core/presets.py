@@ -147,7 +147,26 @@ PRETRAINING: dict[str, PromptDistribution] = {
     "x_mean_spread_random": PromptDistribution(
         x_mean_spread=4.0, x_mean_direction="random"
     ),
+    # priors that might remove the failure (the chapter "What removes the failure"):
+    # every prompt's x at its own scale s, log-uniform from 1 to √65, the root mean
+    # square of x's coordinates at the mean shift c = 8 ...
+    "x_scale_spread": PromptDistribution(x_scale_max=65**0.5),
+    # ... every point moved along 1 by its own c ~ U[-8, 8], a mean of zero ...
+    "x_point_offsets": PromptDistribution(x_offset_spread=8.0),
+    # ... and y = w·x + b, b ~ N(0, 18²): 18 ≈ 8√5 is the spread of w·(8·1) at d = 5
+    "intercept": PromptDistribution(intercept_scale=18.0),
 }
+
+# Architectures that might remove the failure, each pretrained on the standard
+# distribution: the model's fields that differ from the preset's.
+ARCHITECTURES: dict[str, dict] = {
+    "rmsnorm": {"norm": "rmsnorm"},
+    "raw_embedding": {"normalise_embedding": False},
+    "relative_to_first": {"relative_to_first": True},
+}
+
+# every named model a preset can train: a pretraining distribution or an architecture
+VARIANTS = (*PRETRAINING, *ARCHITECTURES)
 
 
 def get_preset(name: str) -> ExperimentConfig:
@@ -156,21 +175,21 @@ def get_preset(name: str) -> ExperimentConfig:
 
 
 def pretraining_config(preset: str, distribution: str) -> ExperimentConfig:
-    """The preset's run with its pretraining distribution replaced by a named one."""
+    """The preset's run with its pretraining distribution replaced by a named one, or
+    its architecture changed as a named one of `ARCHITECTURES` says."""
     check(
-        distribution in PRETRAINING,
+        distribution in VARIANTS,
         "distribution",
         distribution,
-        f"one of {', '.join(PRETRAINING)}",
+        f"one of {', '.join(VARIANTS)}",
     )
     base = get_preset(preset)
     if distribution == "standard":
         return base
-    return dataclasses.replace(
-        base,
-        name=f"{base.name}-{distribution.replace('_', '-')}",
-        task=PRETRAINING[distribution],
-    )
+    name = f"{base.name}-{distribution.replace('_', '-')}"
+    if distribution in ARCHITECTURES:
+        return base.with_changes(name=name, model=ARCHITECTURES[distribution])
+    return dataclasses.replace(base, name=name, task=PRETRAINING[distribution])
 
 
 def run_config(

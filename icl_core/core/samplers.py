@@ -7,6 +7,7 @@ state gives the same prompts on the same device."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -77,9 +78,16 @@ def sample_prompts(
     z = torch.randn(batch_size, n_points, n_dims, generator=generator, device=device)
     factor = _x_transform(dist, n_dims, device)
     xs = z @ factor.T if factor is not None else z * dist.x_scale
+    if dist.x_scale_max is not None:
+        low, high = math.log(dist.x_scale), math.log(dist.x_scale_max)
+        u = torch.rand(batch_size, 1, 1, generator=generator, device=device)
+        xs = xs * torch.exp(low + (high - low) * u) / dist.x_scale
     xs = xs + _as_vector(dist.x_mean, "x_mean", n_dims, device)
     if dist.x_mean_spread > 0:
         xs = xs + _mean_offsets(dist, batch_size, n_dims, generator).unsqueeze(1)
+    if dist.x_offset_spread > 0:
+        u = torch.rand(batch_size, n_points, 1, generator=generator, device=device)
+        xs = xs + (2 * u - 1) * dist.x_offset_spread
     if active_dims is not None and active_dims < n_dims:
         xs[:, :, active_dims:] = 0
     ws = (
@@ -90,6 +98,9 @@ def sample_prompts(
     if dist.w_orthogonal_to_ones:
         ws = ws - ws.mean(dim=1, keepdim=True)
     ys = torch.einsum("bnd,bd->bn", xs, ws)
+    if dist.intercept_scale > 0:
+        b = torch.randn(batch_size, 1, generator=generator, device=device)
+        ys = ys + dist.intercept_scale * b
     if dist.noise_std > 0:
         ys = ys + dist.noise_std * torch.randn(
             ys.shape, generator=generator, device=device
