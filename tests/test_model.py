@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -44,9 +46,18 @@ def test_continuing_from_any_layer_reproduces_the_forward_pass():
             ).abs().max() < 1e-12
 
 
-def test_prediction_i_ignores_everything_after_x_i():
+VARIANTS = [
+    {},
+    {"norm": "rmsnorm"},
+    {"normalise_embedding": False},
+    {"relative_to_first": True},
+]
+
+
+@pytest.mark.parametrize("changes", VARIANTS)
+def test_prediction_i_ignores_everything_after_x_i(changes):
     torch.manual_seed(0)
-    model = InContextRegressor(CFG).eval()
+    model = InContextRegressor(dataclasses.replace(CFG, **changes)).eval()
     xs, ys = prompts()
     before = model(xs, ys)
     for i in range(CFG.n_points):
@@ -215,3 +226,29 @@ def test_the_activation_is_gpt2s_tanh_gelu_unless_the_exact_one_is_asked_for():
     xs, ys = prompts()
     difference = (tanh(xs, ys) - exact(xs, ys)).abs().max()
     assert 0 < difference < 1e-2
+
+
+def test_the_architecture_variants_change_only_what_they_name():
+    rms = InContextRegressor(dataclasses.replace(CFG, norm="rmsnorm"))
+    assert all(
+        isinstance(m, torch.nn.RMSNorm)
+        for m in (rms.h[0].ln_1, rms.h[-1].ln_2, rms.ln_f)
+    )
+    raw = InContextRegressor(dataclasses.replace(CFG, normalise_embedding=False))
+    assert isinstance(raw.h[0].ln_1, torch.nn.Identity)
+    assert isinstance(raw.h[1].ln_1, torch.nn.LayerNorm)
+
+
+def test_a_model_relative_to_the_first_point_cannot_see_a_common_shift():
+    torch.manual_seed(0)
+    model = InContextRegressor(dataclasses.replace(CFG, relative_to_first=True))
+    model = model.double().eval()
+    xs, ys = (t.double() for t in prompts())
+    ws = torch.randn(6, 4, dtype=torch.float64)
+    ys = torch.einsum("bnd,bd->bn", xs, ws)
+    moved = xs + 5.0
+    before, after = model(xs, ys), model(moved, ys + 5.0 * ws.sum(dim=1, keepdim=True))
+    # every prediction after the first moves with the targets, exactly
+    gap = after[:, 1:] - before[:, 1:] - 5.0 * ws.sum(dim=1, keepdim=True)
+    assert gap.abs().max() < 1e-10
+    assert (after[:, 0] - before[:, 0]).abs().max() < 1e-10

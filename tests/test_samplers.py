@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -119,3 +120,25 @@ def test_spread_means_are_described_and_bad_values_named():
     assert random.describe_x() == "N(c·√d u, I)"
     with pytest.raises(ValueError, match="x_mean_direction='up'.*ones, random"):
         PromptDistribution(x_mean_spread=1.0, x_mean_direction="up")
+
+
+def test_per_prompt_scales_are_log_uniform_between_x_scale_and_its_maximum():
+    p = draw(PromptDistribution(x_scale_max=8.0), points=200)
+    scale = p.xs.pow(2).mean(dim=(1, 2)).sqrt()  # each prompt's s, up to noise
+    assert scale.min() > 0.9 and scale.max() < 8.5
+    assert abs(scale.log().mean() - np.log(8.0) / 2) < 0.05
+    assert PromptDistribution(x_scale_max=8.0).describe_x() == "N(0, s² I)"
+
+
+def test_per_point_offsets_move_each_point_along_ones_and_keep_a_zero_mean():
+    p = draw(PromptDistribution(x_offset_spread=8.0), points=50)
+    offsets = p.xs.mean(dim=2)  # a_i up to the mean of d standard normals
+    assert abs(offsets.mean()) < 0.1 and abs(offsets.var() - 64 / 3 - 1 / 4) < 0.5
+    assert PromptDistribution(x_offset_spread=8.0).describe_x() == "N(a_i·1, I)"
+
+
+def test_an_intercept_adds_one_draw_per_prompt_to_every_y():
+    p = draw(PromptDistribution(intercept_scale=18.0))
+    b = p.ys - torch.einsum("bnd,bd->bn", p.xs, p.ws)
+    assert (b - b[:, :1]).abs().max() < 1e-4
+    assert abs(b[:, 0].std() - 18) < 0.6

@@ -3,6 +3,7 @@ trained models of every pretraining distribution."""
 
 from __future__ import annotations
 
+from ..analysis.remedies import VARIANTS
 from ..core.results import Table, format_range
 from .glue import as_text
 
@@ -43,3 +44,14 @@ def texts(runs: dict[str, list], standard: str, preset: str) -> dict[str, str]:
         "train_seconds": format_range([r.seconds for r in first], ".0f"),
         "final_loss": format_range([r.losses[-200:].mean() for r in first], ".3f"),
     }
+
+
+def loss_panels(runs: dict[str, list]) -> dict[str, list[str]]:
+    """The models of each panel of the loss figure: those of the paper's experiments
+    and of the coverage chapter, then, where trained, the models of "What removes the
+    failure" beside the standard one."""
+    remedies = [m for m in VARIANTS if m in runs]
+    panels = {"paper and coverage": [m for m in runs if m not in remedies]}
+    if remedies:
+        panels["what removes the failure"] = ["standard", *remedies]
+    return panels

@@ -167,11 +167,15 @@ class PromptDistribution:
         if self.x_mean_spread:
             v = "1" if self.x_mean_direction == "ones" else "√d u"
             mean = f"{'' if mean == '0' else mean + ' + '}c·{v}"
+        if self.x_offset_spread:
+            mean = f"{'' if mean == '0' else mean + ' + '}a_i·1"
         cov = (
             "Σ"
             if self.x_cov is not None
             else ("I" if self.x_scale == 1 else f"{self.x_scale ** 2:g} I")
         )
+        if self.x_scale_max is not None:
+            cov = f"s² {cov}"
         return f"N({mean}, {cov})"
 
 

@@ -38,6 +38,13 @@ class Thresholds:
     # causal edit must restore it for the LayerNorm account
     shrinkage_tolerance: float = 0.1
     edit_gain: float = 0.1
+    # "What removes the failure": a variant removes it when at the mean shift
+    # c = remedy_shift its error stays within remedy_growth times its own at c = 0 and
+    # below the context-mean predictor's, at an in-distribution error at most
+    # remedy_cost times the standard model's
+    remedy_shift: float = 8.0
+    remedy_growth: float = 3.0
+    remedy_cost: float = 2.0
 
     def __post_init__(self):
         for name in (f.name for f in dataclasses.fields(self)):

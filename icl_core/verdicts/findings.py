@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.interventions import PatchRule
+from ..core.config import check
 from .claims import FREE_UNTESTED, Claim, Condition, Thresholds, part
 
 # finding A's margin over random planes: the patching rule's own, set before any result
@@ -279,3 +280,43 @@ def judge_accounts(per_seed: list[dict], mean: dict, t: Thresholds) -> dict:
                 "holds": on_mean and sum(seeds) / len(seeds) >= t.seed_share,
             }
     return out
+
+
+def removes_failure(model: dict, baselines: dict, sizes, t: Thresholds) -> dict:
+    """Whether a model (`analysis.remedies.summary`'s entry) removes the failure, per
+    training seed and overall: at c = `remedy_shift` of the mean shift its error is
+    within `remedy_growth` times its own at c = 0 and below the context-mean
+    predictor's, and its in-distribution error at most `remedy_cost` times the
+    standard model's. Overall: on the seed means and in at least `seed_share` of the
+    seeds."""
+    sizes = list(sizes)
+    check(t.remedy_shift in sizes, "remedy_shift", t.remedy_shift, f"one of {sizes}")
+    at, zero = sizes.index(t.remedy_shift), sizes.index(0.0)
+    context_mean = baselines["ones"]["context_mean"][at]
+
+    def passes(curve: list[float], cost: float) -> bool:
+        return bool(
+            curve[at] <= t.remedy_growth * curve[zero]
+            and curve[at] < context_mean
+            and cost <= t.remedy_cost
+        )
+
+    error, cost = model["median_error"]["ones"], model["cost_ratio"]
+    seeds = [passes(c, r) for c, r in zip(error["per_seed"], cost["per_seed"])]
+    on_mean = passes(error["mean"], cost["mean"])
+    return {
+        "per_seed": seeds,
+        "mean": on_mean,
+        "overall": on_mean and sum(seeds) / len(seeds) >= t.seed_share,
+    }
+
+
+def remedy_rule(t: Thresholds) -> str:
+    """The rule `removes_failure` applies, in words, for the results file."""
+    return (
+        f"at the mean shift c = {t.remedy_shift:g} the median error at the last query "
+        f"is at most {t.remedy_growth:g}× the model's own at c = 0 and below the "
+        "context-mean predictor's, and the in-distribution error is at most "
+        f"{t.remedy_cost:g}× the standard model's (seed mean); overall: on the seed "
+        f"means and in at least {t.seed_share:g} of the training seeds"
+    )

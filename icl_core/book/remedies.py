@@ -1,0 +1,195 @@
+"""The chapter "What removes the failure": its tables and every text it quotes, from
+`remedies.json`'s record (`analysis.remedies.summary` with each model's verdict)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.algorithm import KINDS
+from ..analysis.remedies import PRIORS
+from ..core.presets import ARCHITECTURES
+from ..core.results import Table, format_range
+from ..verdicts.claims import Thresholds
+from .glue import as_text
+
+KIND_HEADERS = {
+    "ones": "mean c·1",
+    "ones_w_perp": "mean c·1, w ⊥ 1",
+    "random": "random direction",
+    "offsets": "per-point offsets",
+    "scale": "scale √(1 + c²)",
+}
+BASELINE_NAMES = {
+    "ols": "least squares",
+    "context_mean": "context's mean of y",
+    "zero": "zero",
+}
+
+
+def panels(record: dict) -> dict[str, list[str]]:
+    """The models of each panel of the chapter's figure, the standard model and the
+    coverage model first in both, as far as `record` holds them."""
+    first = [m for m in ("standard", "x_mean_spread") if m in record]
+    return {
+        "priors": first + [m for m in PRIORS if m in record],
+        "architectures": first + [m for m in ARCHITECTURES if m in record],
+    }
+
+
+def _at(record: dict, sizes, c: float) -> np.ndarray:
+    """The mean shift's median error at size c, per training seed."""
+    return np.array(record["median_error"]["ones"]["per_seed"])[:, list(sizes).index(c)]
+
+
+def verdict_table(record: dict, baselines: dict, sizes, t: Thresholds) -> Table:
+    """Per model: its in-distribution cost, its growth and its error against the
+    context-mean predictor at c = `remedy_shift`, the seeds that pass the rule and the
+    verdict."""
+    c = t.remedy_shift
+    context_mean = baselines["ones"]["context_mean"][list(sizes).index(c)]
+    headers = [
+        "model",
+        "in-distribution error, × standard",
+        f"error at c = {c:g}, × own at c = 0",
+        f"error at c = {c:g}, × context's mean of y",
+        "seeds passing",
+        "removes the failure",
+    ]
+    rows = []
+    for name, m in record.items():
+        shifted, base = _at(m, sizes, c), _at(m, sizes, 0.0)
+        passed = m["removes_failure"]["per_seed"]
+        rows.append(
+            [
+                f"`{name}`",
+                format_range(m["cost_ratio"]["per_seed"], ".2g"),
+                format_range(shifted / base, ".2g"),
+                format_range(shifted / context_mean, ".2g"),
+                f"{sum(passed)} of {len(passed)}",
+                "yes" if m["removes_failure"]["overall"] else "no",
+            ]
+        )
+    return headers, rows
+
+
+def removed_table(record: dict, removed_at) -> Table:
+    """Per model, the share of the standard model's shift-induced error it removes
+    along the mean shift, at each size in `removed_at`."""
+    headers = ["model", *(f"removed at c = {c:g}" for c in removed_at)]
+    rows = [
+        [
+            f"`{name}`",
+            *(
+                format_range(m["removed_share"]["ones"][f"{c:g}"]["per_seed"], ".2f")
+                for c in removed_at
+            ),
+        ]
+        for name, m in record.items()
+        if name != "standard"
+    ]
+    return headers, rows
+
+
+def kinds_table(record: dict, baselines: dict, sizes, c: float) -> Table:
+    """Median error at the last query at size c, for every way of moving x, per model
+    (seed mean and range) and per baseline."""
+    at = list(sizes).index(c)
+    headers = ["model", *(KIND_HEADERS[k] for k in KINDS)]
+    rows = [
+        [
+            f"`{name}`",
+            *(
+                format_range(np.array(m["median_error"][k]["per_seed"])[:, at], ".2g")
+                for k in KINDS
+            ),
+        ]
+        for name, m in record.items()
+    ]
+    rows += [
+        [BASELINE_NAMES[b], *(format(baselines[k][b][at], ".2g") for k in KINDS)]
+        for b in ("context_mean", "zero")
+    ]
+    return headers, rows
+
+
+def battery_table(record: dict, battery_baselines: dict) -> Table:
+    """Per model, over Garg et al.'s battery and the paper's mean shifts: how many
+    settings it beats both predictors that ignore x on, and its error over the
+    standard model's (median over settings)."""
+    settings = list(battery_baselines)
+    trivial = np.array(
+        [
+            min(battery_baselines[s]["context_mean"], battery_baselines[s]["zero"])
+            for s in settings
+        ]
+    )
+    standard = np.array([record["standard"]["battery"][s]["mean"] for s in settings])
+    headers = [
+        "model",
+        f"settings beating both trivial predictors (of {len(settings)})",
+        "error ÷ standard model's, median over settings",
+    ]
+    rows = []
+    for name, m in record.items():
+        per_seed = np.array([m["battery"][s]["per_seed"] for s in settings]).T
+        rows.append(
+            [
+                f"`{name}`",
+                format_range((per_seed < trivial).sum(axis=1), ".3g"),
+                format_range(np.median(per_seed / standard, axis=1), ".2g"),
+            ]
+        )
+    return headers, rows
+
+
+def texts(
+    record: dict, baselines: dict, sizes, t: Thresholds, preset: str, n_prompts: int
+) -> dict[str, str]:
+    """Every text the chapter quotes, by glue name."""
+    removing = [m for m, r in record.items() if r["removes_failure"]["overall"]]
+    priors = [m for m in removing if m in PRIORS or m == "x_mean_spread"]
+    architectures = [m for m in removing if m in ARCHITECTURES]
+    out = {
+        "rem_preset": preset,
+        "rem_n_seeds": as_text(max(len(r["seeds"]) for r in record.values())),
+        "rem_seed_share": f"{t.seed_share:g}",
+        "rem_n_prompts": as_text(n_prompts),
+        "rem_shift": f"{t.remedy_shift:g}",
+        "rem_growth": f"{t.remedy_growth:g}",
+        "rem_cost": f"{t.remedy_cost:g}",
+        "rem_conclusion": CONCLUSION[(bool(priors), bool(architectures))],
+        "rem_removing": _names(removing) if removing else "none",
+    }
+    for name, m in record.items():
+        out[f"rem_cost_{name}"] = format_range(m["cost_ratio"]["per_seed"], ".2g") + "×"
+        out[f"rem_in_{name}"] = format_range(
+            m["in_distribution_error"]["per_seed"], ".2g"
+        )
+        shifted = _at(m, sizes, t.remedy_shift)
+        out[f"rem_growth_{name}"] = (
+            format_range(shifted / _at(m, sizes, 0.0), ".2g") + "×"
+        )
+        out[f"rem_error_{name}"] = format_range(shifted, ".2g")
+    at = list(sizes).index(t.remedy_shift)
+    out["rem_context_mean"] = format(baselines["ones"]["context_mean"][at], ".2g")
+    return out
+
+
+def _names(models: list[str]) -> str:
+    quoted = list(models)
+    return (
+        quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+    )
+
+
+# (some prior removes the failure, some architecture does)
+CONCLUSION = {
+    (True, True): "Both a wider prior and a change of architecture remove the "
+    "failure by this rule.",
+    (True, False): "A wider prior removes the failure by this rule and no change of "
+    "architecture does: at this scale the cure lies in what the model is trained on.",
+    (False, True): "A change of architecture removes the failure by this rule and no "
+    "prior does: at this scale the cure lies in how the network reads its input.",
+    (False, False): "Neither a wider prior nor any of these changes of architecture "
+    "removes the failure by this rule.",
+}
