@@ -16,7 +16,7 @@ from scipy import stats
 from ..core.presets import PRETRAINING
 from ..core.results import write_chapter_file
 from ..core.samplers import Prompts, shifted
-from .battery import SETTINGS, battery_prompts, last_defined_prompt
+from .battery import KINDS, SETTINGS, battery_prompts, last_defined_prompt
 from .evaluation import eval_prompts, residual_streams
 from .loss_predictors import prompt_statistics
 from .metrics import normalized_squared_error
@@ -190,3 +190,39 @@ def measure(
 def write_detection(results, preset, runs, per_seed, **settings) -> None:
     """`per_seed`: `measure`'s record per training seed of the standard model."""
     write_chapter_file(results, preset, "detection", runs, per_seed, **settings)
+
+
+def condition_records(families=FAMILIES, battery=BATTERY) -> list[dict]:
+    """The conditions as the results file lists them: name, family, level (None for a
+    battery setting) and whether x stays in distribution."""
+    return [
+        {
+            "name": condition_name(f, c),
+            "family": f,
+            "level": c,
+            "x_in_distribution": (f if c is not None else KINDS[f][0])
+            in X_IN_DISTRIBUTION,
+        }
+        for f, c in conditions(families, battery)
+    ]
+
+
+def detection_quantities(data: dict) -> dict:
+    """Over the conditions that leave x in distribution, the largest advantage of the
+    signature's AUROC over the best input-only detector's, where it is reached, and
+    the two AUROCs there (from the seed mean, or one seed's record)."""
+    best = None
+    for condition in (c for c in data["conditions"] if c["x_in_distribution"]):
+        auroc = data["auroc_shift"][condition["name"]]
+        inputs = {d: auroc[d] for d in INPUT_ONLY}
+        strongest = max(inputs, key=inputs.get)
+        advantage = auroc["signature"] - inputs[strongest]
+        if best is None or advantage > best["signature_auroc_advantage"]:
+            best = {
+                "signature_auroc_advantage": advantage,
+                "signature_best_condition": condition["name"],
+                "signature_auroc": auroc["signature"],
+                "input_auroc": inputs[strongest],
+                "input_detector": DETECTORS[strongest],
+            }
+    return best

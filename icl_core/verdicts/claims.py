@@ -45,6 +45,9 @@ class Thresholds:
     remedy_shift: float = 8.0
     remedy_growth: float = 3.0
     remedy_cost: float = 2.0
+    # finding H: how far the signature's AUROC must exceed the best input-only
+    # detector's on some shift that leaves x in distribution
+    detector_margin: float = 0.05
 
     def __post_init__(self):
         for name in (f.name for f in dataclasses.fields(self)):

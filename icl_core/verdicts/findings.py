@@ -224,6 +224,22 @@ FINDINGS: tuple[Claim, ...] = (
         mean_of_seeds=True,
         untested=COVERAGE_UNTESTED,
     ),
+    Claim(
+        "H",
+        "detection",
+        "As a detector of shifts that leave x in distribution, the signature beats "
+        "the input alone",
+        "signature as a detector",
+        Condition("signature_auroc_advantage", ">=", "detector_margin"),
+        "AUROC over the best input-only detector",
+        "on some shift of w or y alone (w moved or scaled, y scaled or noisy), the "
+        "signature's AUROC against in-distribution prompts ≥ {detector_margin} above "
+        "that of the best statistic of the input (‖x̄‖, NLL of x, rms of y)",
+        "{signature_auroc_advantage:+.2f} at {signature_best_condition}, where it "
+        "is largest (seed mean): {signature_auroc:.2f} against {input_auroc:.2f} "
+        "({input_detector})",
+        untested="not measured at this preset",
+    ),
 )
 
 

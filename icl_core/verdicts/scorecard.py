@@ -18,6 +18,7 @@ import numpy as np
 from ..analysis import (
     battery,
     coverage,
+    detection,
     evaluation,
     input_controls,
     interventions,
@@ -48,7 +49,7 @@ from .findings import FINDING_PARTS, FINDINGS
 
 STANDARD_MODEL_RESULTS = ("in_distribution", "distribution_shift", "spectral")
 RESULTS = (*STANDARD_MODEL_RESULTS, "pretraining")
-FINDINGS_RESULTS = ("signature_intervention", "garg_battery", "coverage")
+FINDINGS_RESULTS = ("signature_intervention", "garg_battery", "coverage", "detection")
 # every part of every claim and finding, each judged like a claim
 PARTS = (*CLAIM_PARTS, *FINDING_PARTS)
 
@@ -147,6 +148,7 @@ def quantities(results: dict[str, dict], t: Thresholds = Thresholds()) -> dict:
         "garg_battery": lambda data: battery.garg_battery_quantities(
             data, t.bound_share
         ),
+        "detection": detection.detection_quantities,
         "coverage": lambda data: coverage.coverage_quantities(
             data, t.training_range, t.invariance_factor
         ),
@@ -186,6 +188,7 @@ LEARNED_ONLY = (
     "output_range",
     "signature_intervention",
     "garg_battery",
+    "detection",
 )
 
 
