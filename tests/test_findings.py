@@ -7,6 +7,7 @@ import pytest
 
 from icl_core.analysis.battery import PAPER_SHIFTS, SETTINGS
 from icl_core.analysis.coverage import invariant_range
+from icl_core.analysis.detection import DETECTORS
 from icl_core.book.scorecard import count_holding
 from icl_core.core.results import StaleResultsError, checkpoint_record
 from icl_core.core.storage import read_json, write_json
@@ -103,6 +104,7 @@ def write_results(
     battery=None,
     conclusion="partly causal",
     trivial=TRIVIAL,
+    advantage=0.2,
     **patching,
 ):
     folder = results / "cpu"
@@ -155,18 +157,43 @@ def write_results(
             "checkpoints": record,
         },
     )
+    detection = _detection(advantage)
+    write_json(
+        folder / "detection.json",
+        {
+            **detection,
+            "seeds": [{"seed": s, **detection} for s in range(n_seeds)],
+            "checkpoints": record,
+        },
+    )
     return folder
+
+
+def _detection(advantage: float) -> dict:
+    """A detection record whose signature beats the input by `advantage` on one shift
+    of w, and by more on a shift of x, which does not count."""
+    inputs = {d: 0.6 for d in DETECTORS}
+    return {
+        "conditions": [
+            {"name": "w_scale=2", "x_in_distribution": True},
+            {"name": "x_mean=4", "x_in_distribution": False},
+        ],
+        "auroc_shift": {
+            "w_scale=2": {**inputs, "signature": 0.6 + advantage},
+            "x_mean=4": {**inputs, "signature": 1.0},
+        },
+    }
 
 
 def test_every_finding_holds_on_results_that_show_it(tmp_path):
     folder = write_results(tmp_path)
     verdicts = findings(folder)
-    assert len(verdicts) == 7
-    assert [v.holds for v in verdicts] == [True] * 7, verdicts
+    assert len(verdicts) == 8
+    assert [v.holds for v in verdicts] == [True] * 8, verdicts
     assert {(v.seeds_holding, v.seeds) for v in verdicts} == {(3, 3)}
     write_judged(folder / "findings.json", "findings", verdicts, Thresholds())
     saved = read_json(folder / "findings.json")
-    assert [f["holds"] for f in saved["findings"]] == [True] * 7
+    assert [f["holds"] for f in saved["findings"]] == [True] * 8
     assert set(saved["checkpoints"]) == {f"cpu/cpu-{s}/model.pt" for s in range(3)}
 
 
@@ -177,7 +204,11 @@ def test_each_finding_fails_when_its_evidence_does(tmp_path):
     )
     verdicts = findings(
         write_results(
-            tmp_path, coverage=narrow, battery=_battery_seed(50.0), without_readout=0.15
+            tmp_path,
+            coverage=narrow,
+            battery=_battery_seed(50.0),
+            without_readout=0.15,
+            advantage=0.02,
         )
     )
     holds = {v.claim[0]: v.holds for v in verdicts}
@@ -189,6 +220,7 @@ def test_each_finding_fails_when_its_evidence_does(tmp_path):
         "E": False,
         "F": False,
         "G": True,
+        "H": False,
     }
 
 
@@ -245,9 +277,9 @@ def test_findings_without_the_coverage_models_are_not_tested(tmp_path):
     standard_only = {"standard": GOOD["standard"]}
     verdicts = findings(write_results(tmp_path, coverage=standard_only))
     holds = {v.claim[0]: v.holds for v in verdicts}
-    assert holds == dict(A=True, B=True, C=True, D=None, E=None, F=None, G=None)
-    assert {v.outcome for v in verdicts[3:]} == {"not tested"}
+    assert holds == dict(A=True, B=True, C=True, D=None, E=None, F=None, G=None, H=True)
+    assert {v.outcome for v in verdicts[3:7]} == {"not tested"}
     assert (
         count_holding(verdicts)
-        == "3 of 3 tested (2 of them with a control not measured)"
+        == "4 of 4 tested (2 of them with a control not measured)"
     )
