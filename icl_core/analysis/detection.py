@@ -25,6 +25,9 @@ from .spectral import prompt_svd, reference_directions, signature_score
 
 DETECTORS = {
     "signature": "signature score, last layer",
+    # added after the first results showed the score rising under some shifts: not
+    # part of finding H's rule
+    "signature_typicality": "signature score, typicality",
     "mean_x_norm": "‖x̄‖, typicality",
     "nll_x": "NLL of x under N(0, I), typicality",
     "rms_y": "rms of the context's y, typicality",
@@ -68,6 +71,9 @@ class Fitted:
         prompts = eval_prompts(dist, n_prompts, cfg.n_points, cfg.n_dims, seed + 1)
         hidden = residual_streams(model, prompts)[1][:, :, :-1]
         self.reference = reference_directions(hidden, k=2)
+        _, Vh = prompt_svd(hidden[-1:])
+        score = signature_score(Vh[..., :2, :], self.reference[-1:])[0].numpy()
+        self.typical_score = float(np.median(score))
         states = hidden[-1, :, -1].double()
         self.mean = states.mean(dim=0)
         centred = states - self.mean
@@ -114,6 +120,7 @@ def detector_values(model, prompts: Prompts, fitted: Fitted) -> dict[str, np.nda
     }
     return {
         "signature": -score[-1],
+        "signature_typicality": np.abs(score[-1] - fitted.typical_score),
         **typicality,
         "mahalanobis": mahalanobis.numpy(),
         "knn": knn.numpy(),

@@ -14,6 +14,7 @@ from .glue import as_text
 
 SHORT = {
     "signature": "signature",
+    "signature_typicality": "signature, typ.",
     "mean_x_norm": "‖x̄‖",
     "nll_x": "NLL of x",
     "rms_y": "rms of y",
@@ -74,6 +75,20 @@ def finding(folder, t: Thresholds) -> Verdict:
     return judge_all((claim,), data, t)[0]
 
 
+# the AUROCs the prose quotes: glue name -> (condition, detector)
+QUOTED = {
+    "sig_x_mean": ("x_mean=1", "signature"),
+    "norm_x_mean": ("x_mean=1", "mean_x_norm"),
+    "sig_x_mean_big": ("x_mean=4", "signature"),
+    "sig_w_mean": ("w_mean=2", "signature"),
+    "typ_w_mean": ("w_mean=2", "signature_typicality"),
+    "rms_y_w_mean": ("w_mean=2", "rms_y"),
+    "maha_w_mean": ("w_mean=2", "mahalanobis"),
+    "sig_small_y": ("scale-y=0.333", "signature"),
+    "rms_y_small_y": ("scale-y=0.333", "rms_y"),
+}
+
+
 def failure_medians(per_seed: list[dict]) -> np.ndarray:
     """Per training seed and detector, the median over conditions of the AUROC of
     flagging failing prompts (conditions where none or all fail left out)."""
@@ -87,6 +102,7 @@ def texts(
     t: Thresholds,
     preset: str,
     n_prompts: int,
+    fit_prompts: int,
     neighbours: int,
     failure_factor: float,
 ) -> dict[str, str]:
@@ -105,9 +121,21 @@ def texts(
         f"{format_range(medians[:, best_stream])} for the best detector on the "
         f"residual stream ({DETECTORS[detectors[best_stream]]})."
     )
+
+    def at(condition: str, detector: str) -> list[float]:
+        return [r["auroc_shift"][condition][detector] for r in per_seed]
+
+    quoted = {
+        f"det_{name}": format_range(at(condition, detector))
+        for name, (condition, detector) in QUOTED.items()
+    }
+    below = sum(a < 0.5 for a in at("w_mean=2", "signature"))
     return {
+        **quoted,
+        "det_below_half": f"{below} of {len(per_seed)}",
         "det_preset": preset,
         "det_n_prompts": as_text(n_prompts),
+        "det_fit_prompts": as_text(fit_prompts),
         "det_neighbours": as_text(neighbours),
         "det_failure_factor": f"{failure_factor:g}",
         "det_margin": f"{t.detector_margin:g}",
@@ -115,6 +143,7 @@ def texts(
         "det_measured": verdict.measured,
         "det_passing": f"{verdict.seeds_holding} of {verdict.seeds}",
         "det_verdict": USEFUL[bool(verdict.holds)],
+        "det_short": USEFUL_SHORT[bool(verdict.holds)],
         "det_failure_sentence": failure,
     }
 
@@ -125,4 +154,11 @@ USEFUL = {
     False: "By the rule, the signature is not a useful detector: on no shift that "
     "leaves x in distribution does it beat every statistic of the input by the "
     "margin, on the seed mean and in enough seeds.",
+}
+
+# the intro's sentence
+USEFUL_SHORT = {
+    True: "as a detector, the signature beats the input alone on some shift of w or y",
+    False: "as a detector, the signature does not beat the input alone on the shifts "
+    "of w or y",
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.algorithm import KINDS
-from ..analysis.remedies import PRIORS
+from ..analysis.remedies import PRIORS, VARIANTS
 from ..core.presets import ARCHITECTURES
 from ..core.results import Table, format_range
 from ..verdicts.claims import Thresholds
@@ -149,9 +149,12 @@ def texts(
     removing = [m for m, r in record.items() if r["removes_failure"]["overall"]]
     priors = [m for m in removing if m in PRIORS or m == "x_mean_spread"]
     architectures = [m for m in removing if m in ARCHITECTURES]
+    six = [m for m in removing if m in VARIANTS]
     out = {
         "rem_preset": preset,
-        "rem_n_seeds": as_text(max(len(r["seeds"]) for r in record.values())),
+        "rem_n_seeds": as_text(
+            max((len(record[m]["seeds"]) for m in VARIANTS if m in record), default=0)
+        ),
         "rem_seed_share": f"{t.seed_share:g}",
         "rem_n_prompts": as_text(n_prompts),
         "rem_shift": f"{t.remedy_shift:g}",
@@ -159,6 +162,7 @@ def texts(
         "rem_cost": f"{t.remedy_cost:g}",
         "rem_conclusion": CONCLUSION[(bool(priors), bool(architectures))],
         "rem_removing": _names(removing) if removing else "none",
+        "rem_short": SHORT[min(len(six), 2)].format(names=_names(six) if six else ""),
     }
     for name, m in record.items():
         out[f"rem_cost_{name}"] = format_range(m["cost_ratio"]["per_seed"], ".2g") + "×"
@@ -192,4 +196,14 @@ CONCLUSION = {
     "prior does: at this scale the cure lies in how the network reads its input.",
     (False, False): "Neither a wider prior nor any of these changes of architecture "
     "removes the failure by this rule.",
+}
+
+# the intro's sentence, by how many of the six variants remove the failure
+SHORT = {
+    0: "none of six changes to the prior or the architecture removes the failure by a "
+    "rule set in advance",
+    1: "of six changes to the prior or the architecture, only {names} removes the "
+    "failure by a rule set in advance",
+    2: "of six changes to the prior or the architecture, {names} remove the failure "
+    "by a rule set in advance",
 }
