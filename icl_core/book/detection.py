@@ -145,6 +145,12 @@ def texts(
         "det_verdict": USEFUL[bool(verdict.holds)],
         "det_short": USEFUL_SHORT[bool(verdict.holds)],
         "det_failure_sentence": failure,
+        "det_failure_reading": STREAMS_BEST[
+            bool(
+                medians[:, best_stream].mean()
+                > max(medians[:, 0].mean(), medians[:, best_input].mean())
+            )
+        ],
     }
 
 
@@ -161,4 +167,14 @@ USEFUL_SHORT = {
     True: "as a detector, the signature beats the input alone on some shift of w or y",
     False: "as a detector, the signature does not beat the input alone on the shifts "
     "of w or y",
+}
+
+# whether the best residual-stream detector flags failing prompts better (median AUROC,
+# seed mean) than both the signature and the best statistic of the input
+STREAMS_BEST = {
+    True: "The distances on the residual stream flag the failing prompts better than "
+    "the signature and the input do: they are fitted on the states the prediction is "
+    "read from, and a failing prediction tends to be read from an unusual state.",
+    False: "The distances on the residual stream do not flag the failing prompts "
+    "better than the signature or the input does.",
 }
