@@ -3,7 +3,7 @@ import pytest
 
 from icl_core.analysis.algorithm import KINDS
 from icl_core.analysis.remedies import BATTERY, moved_prompts, summary
-from icl_core.book.remedies import CONCLUSION, texts
+from icl_core.book.remedies import NORM_SENTENCE, PRIOR_SENTENCE, texts
 from icl_core.verdicts.claims import Thresholds
 from icl_core.verdicts.findings import removes_failure
 
@@ -22,6 +22,7 @@ def measured(curves: dict[str, list[list[float]]]) -> dict:
         "models": {
             name: [
                 {
+                    "own_prior_error": curve[0],
                     "median_error": {k: curve for k in KINDS},
                     "battery": {s: curve[0] for s in BATTERY},
                 }
@@ -100,7 +101,9 @@ def test_the_conclusion_names_which_kind_of_change_removes_it(monkeypatch):
             model, BASELINES, SIZES, Thresholds()
         )
     said = texts(record, BASELINES, SIZES, Thresholds(), "cpu", 10)
-    assert said["rem_conclusion"] == CONCLUSION[(False, True)]
+    assert said["rem_conclusion"] == " ".join(
+        [PRIOR_SENTENCE[False], NORM_SENTENCE[True].format(names="rmsnorm")]
+    )
     assert said["rem_removing"] == "rmsnorm"
 
 

@@ -99,13 +99,17 @@ def input_statistics(prompts: Prompts) -> dict[str, np.ndarray]:
     }
 
 
-def detector_values(model, prompts: Prompts, fitted: Fitted) -> dict[str, np.ndarray]:
-    """Each detector's value per prompt (P,), the signature score at every layer
-    (layers, P), and the transformer's error at the last query (P,)."""
+def detector_values(
+    model, prompts: Prompts, fitted: Fitted, every_layer: bool = False
+) -> dict[str, np.ndarray]:
+    """Each detector's value per prompt (P,), the signature score at the last layer or
+    at `every_layer` (layers, P), and the transformer's error at the last query
+    (P,)."""
     preds, hidden = residual_streams(model, prompts)
     hidden = hidden[:, :, :-1]  # the target's token left out
-    _, Vh = prompt_svd(hidden)
-    score = signature_score(Vh[..., :2, :], fitted.reference).numpy()
+    layers = slice(None) if every_layer else slice(-1, None)
+    _, Vh = prompt_svd(hidden[layers])  # the SVDs are most of the work
+    score = signature_score(Vh[..., :2, :], fitted.reference[layers]).numpy()
     states = hidden[-1, :, -1].double()
     centred = states - fitted.mean
     mahalanobis = torch.einsum("pc,cd,pd->p", centred, fitted.precision, centred)
@@ -162,15 +166,18 @@ def measure(
 ) -> dict:
     """For one trained model, per condition (`conditions`): each detector's AUROC of
     telling its prompts from in-distribution ones (`auroc_shift`), the signature's at
-    every layer, and within the condition each detector's AUROC of flagging the
-    prompts whose error exceeds `failure_factor` times the in-distribution median
-    (`auroc_failure`, None where every prompt or none fails), with that share."""
+    every layer (for the largest level of each family), and within the condition each
+    detector's AUROC of flagging the prompts whose error exceeds `failure_factor`
+    times the in-distribution median (`auroc_failure`, None where every prompt or none
+    fails), with that share."""
     cfg = model.config
     fitted = Fitted(model, fit_prompts, seed, k)
     standard = eval_prompts(
         PRETRAINING["standard"], n_prompts, cfg.n_points, cfg.n_dims, seed
     )
-    inliers = detector_values(model, standard, fitted)
+    inliers = detector_values(model, standard, fitted, every_layer=True)
+    # the signature at every layer for the largest level of each family only
+    plotted = {(f, levels[-1]) for f, levels in FAMILIES.items()}
     limit = failure_factor * float(np.median(inliers["error"]))
     out: dict = {"auroc_shift": {}, "auroc_failure": {}, "failure_share": {}}
     out["signature_layers"] = {}
@@ -179,12 +186,14 @@ def measure(
         prompts = shifted_prompts(
             family, level, n_prompts, cfg.n_points, cfg.n_dims, seed
         )
-        values = detector_values(model, prompts, fitted)
+        every_layer = (family, level) in plotted
+        values = detector_values(model, prompts, fitted, every_layer)
         failed = values["error"] > limit
         out["auroc_shift"][name] = {d: auroc(inliers[d], values[d]) for d in DETECTORS}
-        out["signature_layers"][name] = [
-            auroc(a, b) for a, b in zip(inliers["layers"], values["layers"])
-        ]
+        if every_layer:
+            out["signature_layers"][name] = [
+                auroc(a, b) for a, b in zip(inliers["layers"], values["layers"])
+            ]
         both = 0 < failed.sum() < len(failed)
         out["auroc_failure"][name] = {
             d: auroc(values[d][~failed], values[d][failed]) if both else None

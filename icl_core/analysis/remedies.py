@@ -16,7 +16,7 @@ from ..core.storage import write_json
 from ..core.train import TrainedModel, resolve_device
 from .algorithm import KINDS, contexts
 from .battery import PAPER_SHIFTS, SETTINGS, battery_errors, battery_prompts
-from .evaluation import errors
+from .evaluation import errors, in_distribution_error
 
 PRIORS = ("x_scale_spread", "x_point_offsets", "intercept")
 VARIANTS = (*PRIORS, *ARCHITECTURES)
@@ -52,9 +52,9 @@ def measure(
     seed: int,
     battery_prompt_count: int,
 ) -> dict:
-    """Every model's median error at the last query, per training seed, for each kind
-    of move and size c, and at the last defined position of every battery setting;
-    the baselines' on the same prompts."""
+    """Every model's median error at the last query, per training seed: on prompts of
+    its own pretraining distribution, for each kind of move and size c, and at the last
+    defined position of every battery setting; the baselines' on the same prompts."""
     cfg = next(iter(runs.values()))[0].config.model
     moved = {
         kind: [
@@ -76,7 +76,8 @@ def measure(
             out[setting] = {m: float(np.median(e[:, last])) for m, e in errs.items()}
         return out
 
-    def model_record(model) -> dict:
+    def model_record(run: TrainedModel) -> dict:
+        model = run.model.to(resolve_device(device))
         shifted = {
             kind: [
                 last_query_medians(model, p, ("transformer",))["transformer"]
@@ -86,6 +87,7 @@ def measure(
         }
         on_battery = battery_medians(model, ("transformer",))
         return {
+            "own_prior_error": in_distribution_error(model, run.config.task),
             "median_error": shifted,
             "battery": {s: v["transformer"] for s, v in on_battery.items()},
         }
@@ -96,8 +98,7 @@ def measure(
     }
     return {
         "models": {
-            name: [model_record(r.model.to(resolve_device(device))) for r in group]
-            for name, group in runs.items()
+            name: [model_record(r) for r in group] for name, group in runs.items()
         },
         "baselines": {
             kind: {m: [b[m] for b in values] for m in BASELINES}
@@ -155,6 +156,8 @@ def summary(
                 checkpoint_record([r.path for r in runs[name]], results)
             ),
             "seeds": [r.config.train.seed for r in runs[name]],
+            # on prompts of its own pretraining distribution: whether it learned it
+            "own_prior_error": _per_seed([r["own_prior_error"] for r in seeds]),
             "in_distribution_error": _per_seed(own),
             "cost_ratio": _per_seed((np.array(own) / standard["ones"][zero]).tolist()),
             "median_error": {

@@ -75,6 +75,15 @@ def finding(folder, t: Thresholds) -> Verdict:
     return judge_all((claim,), data, t)[0]
 
 
+FAMILY_TITLES = {
+    "x_mean": "x ~ N(c·1, I)",
+    "x_mean_w_perp": "x ~ N(c·1, I), w ⊥ 1",
+    "x_mean_random": "mean c√d·u, u random",
+    "x_scale": "x ~ N(0, c² I)",
+    "w_mean": "w ~ N(c·1, I)",
+    "w_scale": "w ~ N(0, c² I)",
+}
+
 # the AUROCs the prose quotes: glue name -> (condition, detector)
 QUOTED = {
     "sig_x_mean": ("x_mean=1", "signature"),
