@@ -41,23 +41,31 @@ def _at(record: dict, sizes, c: float) -> np.ndarray:
     return np.array(record["median_error"]["ones"]["per_seed"])[:, list(sizes).index(c)]
 
 
-def learned_table(record: dict) -> Table:
+def learned_table(record: dict, t: Thresholds) -> Table:
     """Per model, its median error at the last query on its own pretraining
-    distribution (has it learned what it was trained on?) and on the standard one."""
+    distribution, the seeds in which that error passes the book's learning test
+    (below `match_error`), and its error on the standard distribution."""
     headers = [
         "model",
         "error on its own prior",
+        f"seeds below {t.match_error:g}",
         "error in distribution (standard prior)",
     ]
     rows = [
         [
             f"`{name}`",
             format_range(m["own_prior_error"]["per_seed"], ".2g"),
+            f"{_learned(m, t)} of {len(m['seeds'])}",
             format_range(m["in_distribution_error"]["per_seed"], ".2g"),
         ]
         for name, m in record.items()
     ]
     return headers, rows
+
+
+def _learned(model: dict, t: Thresholds) -> int:
+    """The training seeds whose model passes the learning test on its own prior."""
+    return sum(e < t.match_error for e in model["own_prior_error"]["per_seed"])
 
 
 def verdict_table(record: dict, baselines: dict, sizes, t: Thresholds) -> Table:
@@ -191,6 +199,7 @@ def texts(
         "rem_conclusion": " ".join(conclusion),
         "rem_removing": _names(removing) if removing else "none",
         "rem_trade": TRADE[bool(removing)],
+        "rem_unlearned": _unlearned_sentence(record, t),
         "rem_short": SHORT[min(len(six), 2)].format(names=_names(six) if six else ""),
     }
     for name, m in record.items():
@@ -261,6 +270,18 @@ READING = {
 }
 
 
+def _unlearned_sentence(record: dict, t: Thresholds) -> str:
+    """Which models fail the learning test on their own prior in every seed."""
+    never = [m for m, r in record.items() if _learned(r, t) == 0]
+    if not never:
+        return (
+            "Every model passes the book's learning test on its own prior in some seed."
+        )
+    return UNLEARNED[min(len(never), 2)].format(
+        names=_names(never), match_error=f"{t.match_error:g}"
+    )
+
+
 def _names(models: list[str]) -> str:
     quoted = list(models)
     return (
@@ -308,4 +329,14 @@ TRADE = {
     True: "The rule asks for two things at once, an error that stays flat under the "
     "shift and an in-distribution error near the standard model's; the models that "
     "pass it deliver both, and the costs above say at what price the others fail.",
+}
+
+# the models that fail the learning test on their own prior in every seed, by count
+UNLEARNED = {
+    1: "{names} does not learn its own prior in any seed (its median error there stays "
+    "above {match_error}, the book's learning test). It is kept: that the wider prior "
+    "is not learned at this size is part of the answer.",
+    2: "{names} do not learn their own priors in any seed (their median error there "
+    "stays above {match_error}, the book's learning test). They are kept: that the "
+    "wider priors are not learned at this size is part of the answer.",
 }
