@@ -250,7 +250,8 @@ def _group_texts(record: dict, t: Thresholds) -> dict[str, str]:
         "rem_removed": f"At c = {c}, the priors remove {p0:.2f} to {p1:.2f} of the "
         f"standard model's shift-induced error, the changes to the normalisation "
         f"{n0:.2f} to {n1:.2f}, and the model invariant by construction "
-        f"{removed(invariant):.2f} (seed means).",
+        f"{removed(invariant):.2f} (seed means; a negative share is error a change "
+        "adds).",
         "rem_costs": f"Their in-distribution errors are ×{q0:.2g} to ×{q1:.2g} the "
         f"standard model's for the priors, ×{m0:.2g} to ×{m1:.2g} for the changes to "
         f"the normalisation, and ×{cost(invariant):.2g} for the invariant model.",
