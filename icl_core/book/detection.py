@@ -173,9 +173,8 @@ USEFUL = {
 
 # the intro's sentence
 USEFUL_SHORT = {
-    True: "as a detector, the signature beats the input alone on some shift of w or y",
-    False: "as a detector, the signature does not beat the input alone on the shifts "
-    "of w or y",
+    True: "the signature detects some shift of w or y better than the input does",
+    False: "the signature detects shifts of w or y no better than the input does",
 }
 
 # whether the best residual-stream detector flags failing prompts better (median AUROC,

@@ -312,12 +312,10 @@ REFERENCE_SENTENCE = {
 
 # the intro's sentence, by how many of the six variants remove the failure
 SHORT = {
-    0: "none of six changes to the prior or the architecture removes the failure by a "
-    "rule set in advance",
-    1: "of six changes to the prior or the architecture, only {names} removes the "
-    "failure by a rule set in advance",
-    2: "of six changes to the prior or the architecture, {names} remove the failure "
-    "by a rule set in advance",
+    0: "no change of prior or architecture passes a rule set in advance",
+    1: "of six changes of prior or architecture, only {names} passes a rule set in "
+    "advance",
+    2: "of six changes of prior or architecture, {names} pass a rule set in advance",
 }
 
 # whether some model passes the rule
